@@ -1,0 +1,43 @@
+"""Shared test set-up: every test runs offline, in a private Ultralytics settings folder."""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = Path(os.environ.get("LRSDETR_REFERENCE_DIR", REPO.parent / "shared" / "reference"))
+
+# Set before anything imports ultralytics, so its settings and online checks see them.
+os.environ["YOLO_OFFLINE"] = "1"
+os.environ.setdefault("YOLO_CONFIG_DIR", str(REPO / ".pytest_cache" / "ultralytics-config"))
+# Child processes (root scripts run end to end) get a proxy that refuses everything.
+for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+    os.environ[var] = "http://127.0.0.1:9"
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = ""
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(sock, address):
+    """Refuse any connection that leaves this machine: tests must pass with no network at all."""
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost") and sock.family != socket.AF_UNIX:
+        raise OSError(f"network access attempted in a test: {address}")
+    return _real_connect(sock, address)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(scope="session")
+def reference_dir():
+    """The authors' layer-by-layer fixture in ../shared/reference (skipped where it is absent)."""
+    if not (REFERENCE_DIR / "features-seed0-256x256.npz").exists():
+        pytest.skip(f"reference fixture not found in {REFERENCE_DIR}")
+    return REFERENCE_DIR
