@@ -1,0 +1,56 @@
+"""Command-line flags for the root scripts: each script's `param_dict` is the default, flags override it.
+
+The seed's habit is to edit a `param_dict` at the top of a script; ours keeps that and adds the usual
+`--name value` flags (one per key, typed from the default), so `python train.py --epochs 5` works too.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _str2bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "y", "on"):
+        return True
+    if lowered in ("0", "false", "no", "n", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def _none_or_text(text: str) -> Any:
+    """Flags whose default is None take text; 'none' or '' keeps None."""
+    return None if text.strip().lower() in ("", "none", "null") else _number_or_text(text)
+
+
+def _number_or_text(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _flag_type(default: Any):
+    if isinstance(default, bool):
+        return _str2bool
+    if default is None:
+        return _none_or_text
+    if isinstance(default, (int, float)):
+        return _number_or_text  # allow 1 -> 1.5 without surprising the user
+    return str
+
+
+def parse_overrides(param_dict: dict, description: str | None = None, argv: list[str] | None = None) -> dict:
+    """Return a copy of `param_dict` with the command-line flags applied (`--help` lists every key)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for key, default in param_dict.items():
+        names = [f"--{key}"]
+        if "_" in key:
+            names.append(f"--{key.replace('_', '-')}")
+        if "-" in key:
+            names.append(f"--{key.replace('-', '_')}")
+        parser.add_argument(*names, dest=key, type=_flag_type(default), default=default, metavar=type(default).__name__.upper() if default is not None else "VALUE", help=f"(param_dict['{key}'])")
+    return vars(parser.parse_args(argv))
