@@ -1,0 +1,24 @@
+"""Configs shipped with the package: model YAMLs (lrs-detr-b, rtdetr-r18) and hyper-parameter files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CFG_DIR = Path(__file__).resolve().parent
+MODEL_CFGS = {p.name: p for p in sorted((CFG_DIR / "models").rglob("*.yaml"))}
+
+
+def resolve_model_cfg(cfg):
+    """A bare name of a packaged model config ('lrs-detr-b.yaml', or without '.yaml') -> its path.
+
+    Anything else (an existing file, a dict, a .pt, an Ultralytics name such as 'rtdetr-l.yaml') is
+    returned unchanged for Ultralytics to resolve.
+    """
+    if not isinstance(cfg, (str, Path)) or Path(cfg).exists():
+        return cfg
+    name = Path(cfg).name
+    if name in MODEL_CFGS:
+        return str(MODEL_CFGS[name])
+    if f"{name}.yaml" in MODEL_CFGS:
+        return str(MODEL_CFGS[f"{name}.yaml"])
+    return cfg

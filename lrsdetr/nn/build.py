@@ -1,0 +1,148 @@
+"""Build a model's layers from an Ultralytics-style YAML, with a table of channel rules.
+
+Ultralytics' `parse_model` keeps its channel rules in local sets, so a block it does not know gets no
+input-channel argument. Rather than patch it, we build YAMLs that use our blocks here: one rule per
+block kind says how the YAML arguments become constructor arguments and what the output width is.
+YAMLs made only of Ultralytics blocks (rtdetr-l, rtdetr-r18, ...) still go through Ultralytics' own builder.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from pathlib import Path
+
+import torch.nn as nn
+import ultralytics.nn.modules as ul
+from ultralytics.utils import LOGGER
+from ultralytics.utils.ops import make_divisible
+
+from .modules import DPRA, BasicStage, DEFBlock, ResNetStem, SMEModule, SPDConv
+
+# Our blocks, by the names the YAML files use.
+CUSTOM_BLOCKS: dict[str, type[nn.Module]] = {
+    b.__name__: b for b in (DEFBlock, DPRA, SMEModule, SPDConv, ResNetStem, BasicStage)
+}
+
+# A rule maps (input channels, YAML args, repeats, width) to (constructor args, output channels, repeats left).
+ChannelRule = Callable[[list[int], list, int, Callable[[int], int]], tuple[list, int, int]]
+
+
+def _sets_channels(c_in, args, n, width):
+    """Conv-like: first YAML arg is the output width; the input width is prepended."""
+    c2 = width(args[0])
+    return [c_in, c2, *args[1:]], c2, n
+
+
+def _sets_channels_repeats_inside(c_in, args, n, width):
+    """Multi-block stages (C2f, RepC3, DEFBlock, BasicStage): like Conv, and the repeat count goes inside the block."""
+    c2 = width(args[0])
+    return [c_in, c2, n, *args[1:]], c2, 1
+
+
+def _keeps_channels(c_in, args, n, width):
+    """Blocks whose output width equals their input width (DPRA, SMEModule, AIFI)."""
+    return [c_in, *args], c_in, n
+
+
+def _passes_through(c_in, args, n, width):
+    """Parameter-free shape ops (Upsample): YAML args as given, width unchanged."""
+    return list(args), c_in, n
+
+
+def _concatenates(c_in, args, n, width):
+    return list(args), sum(c_in), n
+
+
+def _decoder(c_in, args, n, width):
+    """RT-DETR decoder: the list of input widths goes second, after nc."""
+    return [args[0], list(c_in), *args[1:]], 0, n
+
+
+CHANNEL_RULES: dict[type[nn.Module], ChannelRule] = {
+    ul.Conv: _sets_channels,
+    SPDConv: _sets_channels,
+    ResNetStem: _sets_channels,
+    ul.C2f: _sets_channels_repeats_inside,
+    ul.RepC3: _sets_channels_repeats_inside,
+    DEFBlock: _sets_channels_repeats_inside,
+    BasicStage: _sets_channels_repeats_inside,
+    DPRA: _keeps_channels,
+    ul.AIFI: _keeps_channels,
+    SMEModule: _keeps_channels,
+    nn.Upsample: _passes_through,
+    ul.Concat: _concatenates,
+    ul.RTDETRDecoder: _decoder,
+}
+
+
+def uses_custom_blocks(yaml_dict: dict) -> bool:
+    """True if any layer of the YAML is one of our blocks (so our builder must build it)."""
+    return any(row[2] in CUSTOM_BLOCKS for row in yaml_dict["backbone"] + yaml_dict["head"])
+
+
+def resolve_block(name: str) -> type[nn.Module]:
+    """'nn.Upsample' -> torch.nn.Upsample, 'DEFBlock' -> ours, 'Conv' -> Ultralytics' Conv."""
+    if name.startswith("nn."):
+        return getattr(nn, name[3:])
+    if name in CUSTOM_BLOCKS:
+        return CUSTOM_BLOCKS[name]
+    block = getattr(ul, name, None)
+    if block is None:
+        raise KeyError(f"unknown block '{name}' in model YAML: not one of ours ({', '.join(CUSTOM_BLOCKS)}) nor Ultralytics'")
+    return block
+
+
+def _literal(arg, yaml_dict: dict):
+    """YAML args may name a YAML key ('nc') or hold a Python literal as text ('None')."""
+    if not isinstance(arg, str):
+        return arg
+    if arg in yaml_dict:
+        return yaml_dict[arg]
+    try:
+        return ast.literal_eval(arg)
+    except (ValueError, SyntaxError):
+        return arg
+
+
+def _scale_gains(yaml_dict: dict) -> tuple[float, float, float]:
+    """(depth, width, max_channels) from `scales` (first scale if none chosen), else the multiples."""
+    scales = yaml_dict.get("scales")
+    if scales:
+        scale = yaml_dict.get("scale") or next(iter(scales))
+        return tuple(scales[scale])
+    return yaml_dict.get("depth_multiple", 1.0), yaml_dict.get("width_multiple", 1.0), float("inf")
+
+
+def build_layers(yaml_dict: dict, ch: int = 3, verbose: bool = True) -> tuple[nn.Sequential, list[int]]:
+    """Return (layers, save list) for a YAML dict, in the form Ultralytics' BaseModel runs."""
+    depth, width_gain, max_channels = _scale_gains(yaml_dict)
+
+    def width(c: int) -> int:
+        return make_divisible(min(c, max_channels) * width_gain, 8)
+
+    source = Path(yaml_dict.get("yaml_file", "model.yaml")).name
+    if verbose:
+        LOGGER.info(f"\n{'':>3}{'from':>20}{'n':>3}{'params':>10}  {'module':<45}{'arguments':<30}")
+    channels, layers, save = [ch], [], []
+    for i, (f, n, name, args) in enumerate(yaml_dict["backbone"] + yaml_dict["head"]):
+        block = resolve_block(name)
+        rule = CHANNEL_RULES.get(block)
+        if rule is None:
+            raise KeyError(f"{source} layer {i}: no channel rule for block '{name}' (known: {', '.join(b.__name__ for b in CHANNEL_RULES)})")
+        args = [_literal(a, yaml_dict) for a in args]
+        n_yaml = n = max(round(n * depth), 1) if n > 1 else n
+        c_in = [channels[j] for j in f] if isinstance(f, list) else channels[f]
+        args, c2, n = rule(c_in, args, n, width)
+        layer = nn.Sequential(*(block(*args) for _ in range(n))) if n > 1 else block(*args)
+        layer.i, layer.f, layer.type = i, f, f"{block.__module__}.{block.__qualname__}"
+        layer.np = sum(p.numel() for p in layer.parameters())
+        if verbose:
+            shown = [a if not isinstance(a, list) or len(a) < 6 else "..." for a in args]
+            LOGGER.info(f"{i:>3}{f!s:>20}{n_yaml:>3}{layer.np:10.0f}  {layer.type:<45}{shown!s:<30}")
+        save.extend(x % i for x in ([f] if isinstance(f, int) else f) if x != -1)
+        layers.append(layer)
+        if i == 0:
+            channels = []
+        channels.append(c2)
+    return nn.Sequential(*layers), sorted(save)

@@ -1,0 +1,58 @@
+"""The LRS-DETR detection model: Ultralytics' RT-DETR model class, built with our block rules."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+
+import torch
+import torch.nn as nn
+from ultralytics.nn.tasks import RTDETRDetectionModel, yaml_model_load
+from ultralytics.utils import LOGGER
+from ultralytics.utils.torch_utils import initialize_weights
+
+from ..cfg import resolve_model_cfg
+from .build import build_layers, uses_custom_blocks
+from .modules import OmniKernel
+
+
+def load_model_yaml(cfg) -> dict:
+    """A YAML dict from a dict, a path, or the bare name of a packaged config."""
+    return cfg if isinstance(cfg, dict) else yaml_model_load(resolve_model_cfg(cfg))
+
+
+class LRSDETRDetectionModel(RTDETRDetectionModel):
+    """RT-DETR detection model whose YAML may use LRS-DETR blocks.
+
+    Loss, inference and loading are Ultralytics' own; only the layer building differs, and only
+    for YAMLs that use our blocks (others, e.g. rtdetr-l.yaml, go through Ultralytics' builder).
+    """
+
+    def __init__(self, cfg="lrs-detr-b.yaml", ch=3, nc=None, verbose=True):
+        yaml_dict = load_model_yaml(cfg)
+        if not uses_custom_blocks(yaml_dict):
+            super().__init__(yaml_dict, ch=ch, nc=nc, verbose=verbose)
+            return
+        nn.Module.__init__(self)
+        self.yaml = yaml_dict
+        self.yaml["channels"] = ch
+        if nc and nc != self.yaml["nc"]:
+            LOGGER.info(f"Overriding model.yaml nc={self.yaml['nc']} with nc={nc}")
+            self.yaml["nc"] = nc
+        self.model, self.save = build_layers(deepcopy(self.yaml), ch=ch, verbose=verbose)
+        self.names = {i: f"{i}" for i in range(self.yaml["nc"])}
+        self.inplace = self.yaml.get("inplace", True)
+        self.stride = torch.Tensor([32])  # the RT-DETR decoder works at strides 8-32; 32 is the size multiple
+        initialize_weights(self)
+        if verbose:
+            self.info()
+            LOGGER.info("")
+
+    def fuse(self, verbose=True, imgsz=640):
+        """Ultralytics' Conv+BN / RepConv fusion, plus the Omni-Kernel's four depthwise convs merged into one."""
+        for m in self.modules():
+            if isinstance(m, OmniKernel):
+                m.merge_depthwise()
+        return super().fuse(verbose=verbose, imgsz=imgsz)
+
+    def is_fused(self):
+        return super().is_fused() and not any(isinstance(m, OmniKernel) and not hasattr(m, "dw_merged") for m in self.modules())
