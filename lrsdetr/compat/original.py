@@ -1,0 +1,171 @@
+"""Import weights of the authors' LRS-DETR implementation (their Ultralytics 8.0.201 fork).
+
+Their state dict names our blocks' parts differently (`mixer.fn.qkv.c` for our `lfa.qkv.conv`, ...).
+We map names per block type, layer by layer, so a name is only ever rewritten inside the block it
+belongs to, and we refuse to load unless every learned tensor of both sides is accounted for.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from ultralytics.nn.modules import RTDETRDecoder
+
+from ..nn.modules import DPRA, DEFBlock, SMEModule
+from ..nn.modules.dpra import ORIGINAL_KEYS as DPRA_KEYS
+
+__all__ = ("load_original_state_dict", "import_original_checkpoint", "map_original_state_dict", "UNUSED_ORIGINAL_KEYS")
+
+# (pattern on the key inside a layer, replacement), per block type; first match wins.
+_DEF_RENAMES = [
+    (r"^m\.(\d+)\.conv\.fn\.c\.", r"m.\1.local_conv.conv."),
+    (r"^m\.(\d+)\.conv\.fn\.bn\.", r"m.\1.local_conv.bn."),
+    (r"^m\.(\d+)\.mixer\.fn\.pre_norm\.", r"m.\1.lfa.norm."),
+    (r"^m\.(\d+)\.mixer\.fn\.qkv\.c\.", r"m.\1.lfa.qkv.conv."),
+    (r"^m\.(\d+)\.mixer\.fn\.qkv\.bn\.", r"m.\1.lfa.qkv.bn."),
+    (r"^m\.(\d+)\.mixer\.fn\.proj\.1\.c\.", r"m.\1.lfa.proj.conv."),
+    (r"^m\.(\d+)\.mixer\.fn\.proj\.1\.bn\.", r"m.\1.lfa.proj.bn."),
+    (r"^m\.(\d+)\.ffn\.dwconv\.0\.", r"m.\1.conv_glu.dwconv."),
+    (r"^m\.(\d+)\.ffn\.", r"m.\1.conv_glu."),
+]
+_SME_RENAMES = [
+    (r"^m\.in_conv\.0\.", "m.in_proj."),
+    (r"^m\.out_conv\.", "m.out_proj."),
+    (r"^m\.dw_13\.", "m.dw_1xk."),
+    (r"^m\.dw_31\.", "m.dw_kx1."),
+    (r"^m\.dw_33\.", "m.dw_kxk."),
+    (r"^m\.dw_11\.", "m.dw_1x1."),
+    (r"^m\.conv\.", "m.sca_conv."),
+    (r"^m\.fac_conv\.", "m.fca_conv."),
+    (r"^m\.fgm\.dwconv1\.", "m.fgm.modulator."),
+    (r"^m\.fgm\.dwconv2\.", "m.fgm.signal."),
+]
+_DPRA_RENAMES = [(f"^{re.escape(theirs)}$", ours) for theirs, ours in DPRA_KEYS.items()]
+RENAMES: dict[type[nn.Module], list[tuple[str, str]]] = {
+    DEFBlock: _DEF_RENAMES,
+    SMEModule: _SME_RENAMES,
+    DPRA: _DPRA_RENAMES,
+}
+
+# Their FGM declares a grouped 3x3 conv its forward never calls; nothing reads it, so we do not build it.
+UNUSED_ORIGINAL_KEYS = re.compile(r"\.m\.fgm\.conv\.(weight|bias)$")
+# Integer bookkeeping, rebuilt by our modules (BN batch counters, DPRA's relative-position index).
+_BOOKKEEPING = re.compile(r"(num_batches_tracked|relative_position_index)$")
+
+
+def _layer_of(key: str) -> tuple[int, str]:
+    match = re.match(r"^model\.(\d+)\.(.*)$", key)
+    if not match:
+        raise KeyError(f"'{key}' is not a layer key of the form 'model.<index>.<name>'")
+    return int(match.group(1)), match.group(2)
+
+
+def _rename(inner: str, layer: nn.Module) -> str:
+    for pattern, replacement in RENAMES.get(type(layer), []):
+        new, count = re.subn(pattern, replacement, inner)
+        if count:
+            return new
+    return inner
+
+
+def map_original_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Their state dict, renamed and reshaped to our model's keys (not loaded; see load_original_state_dict)."""
+    layers = model.model
+    mapped = {}
+    for key, tensor in state_dict.items():
+        if UNUSED_ORIGINAL_KEYS.search(key) or _BOOKKEEPING.search(key):
+            continue
+        index, inner = _layer_of(key)
+        if index >= len(layers):
+            raise KeyError(f"'{key}' names layer {index}, but the model has {len(layers)} layers")
+        layer = layers[index]
+        if isinstance(layer, RTDETRDecoder) and inner == "denoising_class_embed.weight":
+            # 8.0.201 keeps an extra padding row (index nc) that denoising never samples; 8.4 has nc rows
+            tensor = tensor[: layer.denoising_class_embed.num_embeddings]
+        mapped[f"model.{index}.{_rename(inner, layer)}"] = tensor
+    return mapped
+
+
+def load_original_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> nn.Module:
+    """Load the authors' state dict into our LRS-DETR-B; raise listing every unmapped or missing key."""
+    mapped = map_original_state_dict(model, state_dict)
+    ours = {k: v for k, v in model.state_dict().items() if not _BOOKKEEPING.search(k)}
+    unmapped = sorted(set(mapped) - set(ours))
+    missing = sorted(set(ours) - set(mapped))
+    wrong_shape = sorted(k for k in set(mapped) & set(ours) if mapped[k].shape != ours[k].shape)
+    if unmapped or missing or wrong_shape:
+        lines = [f"  their key with no place in our model: {k}" for k in unmapped]
+        lines += [f"  our tensor with no source in theirs: {k}" for k in missing]
+        lines += [f"  shape differs: {k} theirs {tuple(mapped[k].shape)} ours {tuple(ours[k].shape)}" for k in wrong_shape]
+        raise KeyError("cannot load the original state dict:\n" + "\n".join(lines))
+    model.load_state_dict(mapped, strict=False)
+    return model
+
+
+class _StandIn:
+    """Takes the place of any class from the authors' fork while unpickling; keeps its state."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        self.__dict__.update(state if isinstance(state, dict) else {"state": state})
+
+
+class _OriginalUnpickler(pickle.Unpickler):
+    """Resolve torch and builtins normally; anything from their `ultralytics` fork becomes a `_StandIn`."""
+
+    def find_class(self, module: str, name: str):
+        if module.split(".")[0] in ("torch", "collections", "builtins", "numpy", "_codecs", "copyreg", "pathlib", "datetime"):
+            return super().find_class(module, name)
+        return type(name, (_StandIn,), {"__module__": f"original.{module}"})
+
+
+def _module_state_dict(obj, prefix: str = "") -> dict[str, torch.Tensor]:
+    """Rebuild `state_dict()` from an unpickled stand-in module tree (_parameters, _buffers, _modules)."""
+    state = getattr(obj, "__dict__", {})
+    tensors = {}
+    for store in ("_parameters", "_buffers"):
+        for name, value in (state.get(store) or {}).items():
+            if value is not None:
+                tensors[prefix + name] = value.detach() if isinstance(value, torch.Tensor) else value
+    for name, child in (state.get("_modules") or {}).items():
+        if child is not None:
+            tensors.update(_module_state_dict(child, f"{prefix}{name}."))
+    return tensors
+
+
+def import_original_checkpoint(path: str | Path, nc: int | None = None):
+    """Read one of the authors' pickled `best.pt` files without their code; return our model with its weights.
+
+    Their checkpoint pickles the whole model object (classes from their fork). We unpickle with stand-ins
+    for those classes, rebuild the state dict from the module tree, and load it into LRS-DETR-B.
+    """
+    from ..nn.detection_model import LRSDETRDetectionModel
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+
+    class _Pickle:  # torch.load's pickle_module protocol
+        Unpickler = _OriginalUnpickler
+        load = staticmethod(lambda f, **kw: _OriginalUnpickler(f, **kw).load())
+
+    checkpoint = torch.load(path, map_location="cpu", pickle_module=_Pickle, weights_only=False)
+    source = (checkpoint.get("ema") or checkpoint.get("model")) if isinstance(checkpoint, dict) else checkpoint
+    if source is None:
+        raise KeyError(f"{path}: no 'ema' or 'model' entry; is it an Ultralytics checkpoint?")
+    state_dict = _module_state_dict(source)
+    if not state_dict:
+        raise ValueError(f"{path}: found no tensors in the pickled model")
+    nc = nc or int(state_dict["model.28.enc_score_head.weight"].shape[0])
+    model = LRSDETRDetectionModel("lrs-detr-b.yaml", nc=nc, verbose=False)
+    load_original_state_dict(model, {k: v.float() for k, v in state_dict.items()})
+    names = getattr(source, "__dict__", {}).get("names")
+    if isinstance(names, dict):
+        model.names = names
+    return model
