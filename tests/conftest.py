@@ -2,12 +2,14 @@
 
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # test helpers (tiny_data, reference_weights)
 REFERENCE_DIR = Path(os.environ.get("LRSDETR_REFERENCE_DIR", REPO.parent / "shared" / "reference"))
 
 # Set before anything imports ultralytics, so its settings and online checks see them.
@@ -41,3 +43,11 @@ def reference_dir():
     if not (REFERENCE_DIR / "features-seed0-256x256.npz").exists():
         pytest.skip(f"reference fixture not found in {REFERENCE_DIR}")
     return REFERENCE_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """A data.yaml for 8 train / 4 val 128x128 images with 3 classes (written once per session)."""
+    from tiny_data import write_tiny_dataset
+
+    return write_tiny_dataset(tmp_path_factory.mktemp("tiny_data"))

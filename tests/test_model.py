@@ -1,0 +1,93 @@
+"""LRS-DETR-B as a whole: the paper's size, any input shape, and Ultralytics' models beside it."""
+
+import pytest
+import torch
+from ultralytics.utils.torch_utils import get_flops
+
+import lrsdetr
+from lrsdetr import RTDETR, build_model
+from lrsdetr.nn.modules import DEFBlock, DPRA, SMEModule, SPDConv
+
+PAPER_PARAMS = 15_607_330  # the authors' model, nc=10, after fuse (counts 2,560 of an FGM conv never called)
+COUNTER_GFLOPS = 67.84  # the authors' model by Ultralytics 8.4's get_flops at 640
+
+
+@pytest.fixture(scope="module")
+def fused_b():
+    return build_model("lrs-detr-b.yaml", nc=10).eval().fuse(verbose=False)
+
+
+def test_size_matches_the_paper(fused_b):
+    params = sum(p.numel() for p in fused_b.parameters())
+    assert abs(params - PAPER_PARAMS) / PAPER_PARAMS < 0.005, params
+    gflops = get_flops(fused_b, 640)
+    assert abs(gflops - COUNTER_GFLOPS) / COUNTER_GFLOPS < 0.01, gflops
+
+
+def test_layer_table():
+    """The blocks sit where ARCHITECTURE.md's layer table puts them."""
+    model = build_model("lrs-detr-b.yaml", nc=10)
+    kinds = {i: type(m) for i, m in enumerate(model.model)}
+    assert kinds[6] is DEFBlock and kinds[8] is DEFBlock and len(model.model[8].m) == 3
+    assert kinds[10] is DPRA and kinds[18] is SPDConv and kinds[20] is SMEModule
+    assert [model.model[i].cv2.conv.out_channels if hasattr(model.model[i], "cv2") else None for i in (21, 24, 27)] == [128, 128, 128]
+    decoder = model.model[28]
+    assert decoder.num_queries == 300 and len(decoder.decoder.layers) == 3 and decoder.nc == 10
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 480, 640), (1, 3, 672, 672), (2, 3, 320, 320)])
+def test_forward_any_shape(shape):
+    """The authors' model crashes on the first two (their DPRA needs square maps, a multiple of the window)."""
+    model = build_model("lrs-detr-b.yaml", nc=10)
+    x = torch.rand(shape)
+    model.eval()
+    with torch.no_grad():
+        y, (boxes, scores, *_) = model(x)
+    assert y.shape[0] == shape[0] and y.shape[-1] == 6 and torch.isfinite(y).all()
+    assert boxes.shape[-2:] == (300, 4) and scores.shape[-2:] == (300, 10)
+    model.train()
+    feats = model(x)  # training mode without a batch: decoder outputs (boxes, scores, enc boxes, enc scores, dn meta)
+    assert torch.isfinite(feats[0]).all()
+
+
+def test_fused_model_computes_the_same():
+    model = build_model("lrs-detr-b.yaml", nc=10).eval()
+    x = torch.rand(1, 3, 256, 256)
+    with torch.no_grad():
+        before = model(x)[0]
+        after = model.fuse(verbose=False)(x)[0]
+    assert model.is_fused()
+    torch.testing.assert_close(after, before, atol=1e-3, rtol=1e-3)
+
+
+def test_bare_config_name_resolves_to_the_packaged_yaml():
+    model = RTDETR("lrs-detr-b.yaml")
+    assert isinstance(model.model.model[10], DPRA)
+    assert RTDETR("lrs-detr-b").model.yaml["yaml_file"].endswith("lrs-detr-b.yaml")
+
+
+def test_ultralytics_rtdetr_is_ours_after_import():
+    from ultralytics import RTDETR as FromUltralytics
+
+    assert FromUltralytics is lrsdetr.RTDETR
+
+
+@pytest.mark.parametrize("cfg", ["rtdetr-l.yaml", "yolov8n.yaml"])
+def test_stock_models_still_work(cfg):
+    from ultralytics import YOLO
+
+    wrapper = RTDETR(cfg) if cfg.startswith("rtdetr") else YOLO(cfg)
+    model = wrapper.model.eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, 128, 128))
+    assert out is not None
+
+
+def test_rtdetr_r18_baseline_size():
+    """The paper's baseline: 19.9M parameters for nc=10 (57.0 GFLOPs by the older counter)."""
+    model = build_model("rtdetr-r18.yaml", nc=10).eval().fuse(verbose=False)
+    params = sum(p.numel() for p in model.parameters())
+    assert abs(params - 19.9e6) / 19.9e6 < 0.03, params
+    gflops = get_flops(model, 640)
+    print(f"rtdetr-r18 nc=10 @640: {params / 1e6:.2f}M params, {gflops:.1f} GFLOPs (Ultralytics 8.4 counter)")
+    assert gflops > 0
