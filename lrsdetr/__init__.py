@@ -1,4 +1,10 @@
-"""LRS-DETR: small-object detection for low-altitude drone images, on top of Ultralytics."""
+"""LRS-DETR: small-object detection for low-altitude drone images, on top of Ultralytics.
+
+    from lrsdetr import RTDETR
+    RTDETR("lrs-detr-b.yaml").train(data="dataset/data.yaml", epochs=300)
+
+`import lrsdetr` also makes `from ultralytics import RTDETR` return our class (see `register_with_ultralytics`).
+"""
 
 import os
 
@@ -7,3 +13,27 @@ import os
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 __version__ = "0.1.0"
+
+from .models import RTDETR, LRSDETRTrainer  # noqa: E402
+from .nn.detection_model import LRSDETRDetectionModel  # noqa: E402
+
+
+def build_model(cfg="lrs-detr-b.yaml", nc=None, verbose=False) -> LRSDETRDetectionModel:
+    """The detection model (an nn.Module with Ultralytics' `fuse()` and `info()`) for a config name, path or dict."""
+    return LRSDETRDetectionModel(cfg, nc=nc, verbose=verbose)
+
+
+def register_with_ultralytics() -> None:
+    """Make `ultralytics.RTDETR` (and `ultralytics.models.RTDETR`) our subclass.
+
+    The seed's scripts say `from ultralytics import RTDETR`; after `import lrsdetr` they get a class that
+    knows our configs and trainer. Our class is a subclass, so stock RT-DETR models behave as before.
+    """
+    import ultralytics.models
+
+    ultralytics.models.RTDETR = RTDETR
+
+
+register_with_ultralytics()
+
+__all__ = ("RTDETR", "LRSDETRTrainer", "LRSDETRDetectionModel", "build_model", "register_with_ultralytics", "__version__")

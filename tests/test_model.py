@@ -50,14 +50,25 @@ def test_forward_any_shape(shape):
     assert torch.isfinite(feats[0]).all()
 
 
+def neck_outputs(model, x):
+    """Outputs of the three layers the decoder reads (21, 24, 27): deterministic, unlike the top-k rows."""
+    taps = {}
+    hooks = [model.model[i].register_forward_hook(lambda m, inp, out, i=i: taps.__setitem__(i, out)) for i in (21, 24, 27)]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return taps
+
+
 def test_fused_model_computes_the_same():
     model = build_model("lrs-detr-b.yaml", nc=10).eval()
     x = torch.rand(1, 3, 256, 256)
-    with torch.no_grad():
-        before = model(x)[0]
-        after = model.fuse(verbose=False)(x)[0]
+    before = neck_outputs(model, x)
+    after = neck_outputs(model.fuse(verbose=False), x)
     assert model.is_fused()
-    torch.testing.assert_close(after, before, atol=1e-3, rtol=1e-3)
+    for i in before:
+        torch.testing.assert_close(after[i], before[i], atol=1e-4, rtol=1e-4)
 
 
 def test_bare_config_name_resolves_to_the_packaged_yaml():
