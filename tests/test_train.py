@@ -42,3 +42,15 @@ def test_checkpoint_reloads_in_a_fresh_process(trained, tiny_data, importer):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "TYPE LRSDETRDetectionModel BOXES" in out.stdout
     assert int(out.stdout.split("BOXES")[1]) > 0
+
+
+@pytest.mark.slow
+def test_val_info_fuse_through_the_wrapper(trained, tiny_data):
+    weights, _ = trained
+    model = RTDETR(str(weights / "best.pt"))
+    layers, params, *_ = model.info()
+    assert layers > 0 and params > 10_000_000
+    metrics = model.val(data=str(tiny_data), imgsz=128, batch=4, workers=0, device="cpu", plots=False, verbose=False)
+    assert 0.0 <= metrics.box.map <= 1.0
+    model.fuse()
+    assert model.model.is_fused()
