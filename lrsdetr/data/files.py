@@ -1,0 +1,145 @@
+"""File handling shared by the dataset converters: the user-error type, atomic writes, link-or-copy, image listing.
+
+Every converter writes through these helpers so that an interrupted run never leaves a half-written file
+under a final name, a re-run gives the same bytes, and a hard-linked output is replaced, never written
+through (writing through a link would change the user's source file).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+from PIL import Image, UnidentifiedImageError
+
+# Still-image formats both PIL (sizes) and OpenCV (Ultralytics' loader) read without plugins.
+IMAGE_SUFFIXES = frozenset({".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
+Parsed = TypeVar("Parsed")
+
+
+class DataError(Exception):
+    """A problem the user can fix (bad argument, malformed annotation): one line naming what and where."""
+
+
+def _write_then_rename(path: Path, write: Callable[[Path], object]) -> None:
+    """Run `write` on a temporary sibling of `path`, then rename it over `path`; no temporary outlives the call."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.unlink(missing_ok=True)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` under a temporary name, then rename (replacing, never writing through, a link at `path`)."""
+    _write_then_rename(path, lambda temporary: temporary.write_bytes(data))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """UTF-8, '\\n' line ends on every platform, so outputs are byte-identical everywhere."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def link_or_copy(source: Path, path: Path, link: bool = True) -> None:
+    """Place `source` at `path` as a hard link (when `link` and the file system allows) or a copy, atomically."""
+    if link and path.exists() and os.path.samefile(source, path):
+        return
+    _write_then_rename(path, lambda temporary: _place(source, temporary, link))
+
+
+def _place(source: Path, path: Path, link: bool) -> None:
+    """Hard-link `source` at `path`; copy it instead when asked to, or when the file system cannot link."""
+    if link:
+        try:
+            os.link(source, path)
+            return
+        except OSError:  # another file system, or links not supported
+            pass
+    shutil.copyfile(source, path)
+
+
+def list_images(folder: Path) -> list[Path]:
+    """The image files directly in `folder`, sorted by name (the order every converter processes them in)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from the file header, or None when the image is missing or unreadable."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    # ImportError: once ultralytics is imported, its patched Image.open reaches for an optional HEIF plugin
+    # on any file PIL cannot identify.
+    except (OSError, UnidentifiedImageError, ImportError):
+        return None
+
+
+def require_folder(path: Path, argument: str, expected: str) -> Path:
+    """`path` as an existing folder, or a DataError naming the argument and what it should hold."""
+    if not path.is_dir():
+        raise DataError(f"{argument} {path}: no such folder (expected {expected})")
+    return path
+
+
+def refuse_inside(outputs: Iterable[Path], source: Path, argument: str) -> None:
+    """Refuse to write any output inside the source folder: converters never modify their input."""
+    source = source.resolve()
+    for output in outputs:
+        if output.resolve().is_relative_to(source):
+            raise DataError(f"{argument} {output} lies inside the source folder {source}; choose an output elsewhere")
+
+
+def run_script(main: Callable[..., object], *args: object) -> int:
+    """Run a dataset script's body: a DataError is printed as one line and gives exit status 2, no traceback."""
+    try:
+        main(*args)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+class BadLines:
+    """Malformed annotation lines: the first one is a DataError, or with `skip` each is kept as a warning."""
+
+    def __init__(self, skip: bool = False) -> None:
+        self.skip = skip
+        self.messages: list[str] = []
+
+    def report(self, where: str, problem: str) -> None:
+        """`where` is 'file:line' (or 'file: object n' for XML); `problem` says what was expected."""
+        message = f"{where}: {problem}"
+        if not self.skip:
+            raise DataError(message)
+        self.messages.append(message)
+
+    def summary(self) -> str:
+        """The warnings and their count, for the end of a run ('' when every line was good)."""
+        if not self.messages:
+            return ""
+        return "\n".join([*(f"warning: skipped {m}" for m in self.messages), f"warning: {len(self.messages)} malformed line(s) skipped"])
+
+
+def parse_lines(path: Path, parse: Callable[[str], Parsed], bad: BadLines) -> list[Parsed]:
+    """`parse` applied to each non-blank line of a text annotation file; its ValueError is reported as file:line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: expected a UTF-8 text annotation file") from None
+    parsed = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            parsed.append(parse(line))
+        except ValueError as problem:
+            bad.report(f"{path}:{number}", str(problem))
+    return parsed
