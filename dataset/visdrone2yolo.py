@@ -1,0 +1,28 @@
+"""Convert a VisDrone-DET folder (images/, annotations/) into YOLO images/<split> and labels/<split>.
+
+Example: python dataset/visdrone2yolo.py --src VisDrone2019-DET-train --out dataset --split train --mask-ignored true
+"""
+
+from pathlib import Path
+
+from lrsdetr.data.files import run_script
+from lrsdetr.data.visdrone import convert_visdrone
+from lrsdetr.utils.cli import parse_overrides
+
+param_dict = {
+    "src": "VisDrone2019-DET-train",  # the unzipped VisDrone-DET folder (never written to)
+    "out": "dataset",  # writes out/images/<split> (hard links or copies) and out/labels/<split>
+    "split": "train",
+    "mask_ignored": False,  # paint ignored regions (category 0) with the image mean
+    "skip_bad": False,  # warn about malformed annotation lines instead of stopping
+    "link": True,  # hard-link images where possible (False: always copy)
+}
+
+
+def main(params: dict) -> None:
+    report = convert_visdrone(Path(params["src"]), Path(params["out"]), params["split"], params["mask_ignored"], params["skip_bad"], params["link"])
+    print(report.summary())
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
