@@ -1,0 +1,27 @@
+"""Convert Pascal VOC XML annotations into YOLO label files, with class names from a data.yaml.
+
+Example: python dataset/xml2txt.py --src Annotations --out dataset/labels/train --data dataset/data.yaml
+"""
+
+from pathlib import Path
+
+from lrsdetr.data.files import run_script
+from lrsdetr.data.voc import convert_voc
+from lrsdetr.data.yolo import read_class_names
+from lrsdetr.utils.cli import parse_overrides
+
+param_dict = {
+    "src": "Annotations",  # folder of VOC .xml files
+    "out": "dataset/labels/train",  # folder for the .txt labels
+    "data": "dataset/data.yaml",  # its `names` give the class indices
+    "skip_bad": False,  # warn about malformed <object> entries instead of stopping
+}
+
+
+def main(params: dict) -> None:
+    report = convert_voc(Path(params["src"]), Path(params["out"]), read_class_names(Path(params["data"])), params["skip_bad"])
+    print(report.summary())
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
