@@ -72,7 +72,7 @@ def test_copy_mode_and_zero_ratio(tmp_path):
 def test_an_earlier_different_split_is_not_mixed_in(tmp_path):
     images, labels = write_flat(tmp_path / "src")
     split_dataset(images, labels, tmp_path / "out", seed=0)
-    with pytest.raises(DataError, match="from an earlier split"):
+    with pytest.raises(DataError, match="from an earlier run; expected an empty or identically split out folder"):
         split_dataset(images, labels, tmp_path / "out", seed=1)
 
 

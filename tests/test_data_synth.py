@@ -77,3 +77,12 @@ def test_make_yolo_dataset_is_fast_and_ultralytics_accepts_it(tmp_path):
     dataset = YOLODataset(img_path=data["train"], data=data, imgsz=256, augment=False, task="detect")
     assert len(dataset.labels) == 64 and all(len(label["cls"]) for label in dataset.labels)
     assert (tmp_path / "synth" / "visdrone" / "val" / "annotations" / "synth_s0_000064.txt").is_file()  # val follows train
+
+
+def test_make_yolo_dataset_reruns_but_does_not_mix_generations(tmp_path):
+    from lrsdetr.data.files import DataError
+
+    first = make_yolo_dataset(tmp_path, n_train=3, n_val=1, size=96, seed=1).read_bytes()
+    assert make_yolo_dataset(tmp_path, n_train=3, n_val=1, size=96, seed=1).read_bytes() == first
+    with pytest.raises(DataError, match="from an earlier run"):
+        make_yolo_dataset(tmp_path, n_train=2, n_val=1, size=96, seed=1)

@@ -97,6 +97,14 @@ def refuse_inside(outputs: Iterable[Path], source: Path, argument: str) -> None:
             raise DataError(f"{argument} {output} lies inside the source folder {source}; choose an output elsewhere")
 
 
+def refuse_leftovers(folder: Path, expected: set[str], argument: str, wanted: str) -> None:
+    """Refuse to add to a folder holding files this run would not write: mixing runs silently changes a data set."""
+    if folder.is_dir():
+        stale = sorted(p.name for p in folder.iterdir() if p.name not in expected and not p.name.startswith("."))
+        if stale:
+            raise DataError(f"{argument} {folder}: holds {stale[0]} (and {len(stale) - 1} more) from an earlier run; expected {wanted}")
+
+
 def run_script(main: Callable[..., object], *args: object) -> int:
     """Run a dataset script's body: a DataError is printed as one line and gives exit status 2, no traceback."""
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, require_folder
+from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, require_folder
 from lrsdetr.data.yolo import label_file
 
 SPLITS = ("train", "val", "test")
@@ -54,14 +54,6 @@ def assign_splits(images: list[Path], ratios: tuple[float, float, float], seed: 
     return assignment
 
 
-def _refuse_leftovers(folder: Path, expected: set[str]) -> None:
-    """An earlier split with other ratios or seed would leak images between splits: refuse to mix with it."""
-    if folder.is_dir():
-        stale = sorted(p.name for p in folder.iterdir() if p.name not in expected and not p.name.startswith("."))
-        if stale:
-            raise DataError(f"out {folder}: holds {stale[0]} (and {len(stale) - 1} more) from an earlier split; expected an empty or identically split out folder")
-
-
 def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0, link: bool = True) -> SplitReport:
     """Write `out/images/<split>` and `out/labels/<split>` for train/val/test (a split of ratio 0 is not created)."""
     image_dir = require_folder(Path(image_dir), "image_path", "a folder of images")
@@ -77,8 +69,9 @@ def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[flo
     refuse_inside(targets, image_dir, "out")
     refuse_inside(targets, label_dir, "out")
     for split, chosen in assignment.items():
-        _refuse_leftovers(out / "images" / split, {p.name for p in chosen})
-        _refuse_leftovers(out / "labels" / split, {label_file(p, label_dir).name for p in chosen})
+        # an earlier split with other ratios or seed would leak images between splits
+        refuse_leftovers(out / "images" / split, {p.name for p in chosen}, "out", "an empty or identically split out folder")
+        refuse_leftovers(out / "labels" / split, {label_file(p, label_dir).name for p in chosen}, "out", "an empty or identically split out folder")
 
     stems = {image.stem for image in images}
     report = SplitReport(labels_without_image=sorted(p.name for p in label_dir.glob("*.txt") if p.stem not in stems))

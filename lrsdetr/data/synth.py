@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lrsdetr.data.files import DataError, run_script, write_bytes_atomic, write_text_atomic
+from lrsdetr.data.files import DataError, refuse_leftovers, run_script, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.synth_objects import LOOKS, ObjectLook, Sprite
 from lrsdetr.data.visdrone import IGNORED_REGION, JPEG_QUALITY, VISDRONE_NAMES, VisDroneBox, convert_visdrone
 
@@ -374,8 +374,13 @@ def make_yolo_dataset(root: Path, n_train: int = 64, n_val: int = 16, size: int 
     into `root/images|labels/<split>`, and write `root/data.yaml` (absolute path); returns the data.yaml path."""
     root = Path(root).resolve()
     size = (size, size) if isinstance(size, int) else tuple(size)
-    for split, count, first in (("train", n_train, 0), ("val", n_val, n_train)):
-        generate_visdrone(root / "visdrone" / split, count, size, seed, first_index=first)
+    splits = {"train": range(0, n_train), "val": range(n_train, n_train + n_val)}  # one image stream, cut in two
+    for split, indices in splits.items():
+        stems = [image_stem(seed, i) for i in indices]
+        for folder, suffix in ((f"visdrone/{split}/images", ".jpg"), (f"visdrone/{split}/annotations", ".txt"), (f"images/{split}", ".jpg"), (f"labels/{split}", ".txt")):
+            refuse_leftovers(root / folder, {stem + suffix for stem in stems}, "root", "an empty folder or one made with the same arguments")
+    for split, indices in splits.items():
+        generate_visdrone(root / "visdrone" / split, len(indices), size, seed, first_index=indices.start)
         convert_visdrone(root / "visdrone" / split, root, split, mask_ignored=mask_ignored)
     names = "".join(f"  {cls}: {name}\n" for cls, name in enumerate(VISDRONE_NAMES))
     data_yaml = root / "data.yaml"
