@@ -52,5 +52,7 @@ def parse_overrides(param_dict: dict, description: str | None = None, argv: list
             names.append(f"--{key.replace('_', '-')}")
         if "-" in key:
             names.append(f"--{key.replace('-', '_')}")
-        parser.add_argument(*names, dest=key, type=_flag_type(default), default=default, metavar=type(default).__name__.upper() if default is not None else "VALUE", help=f"(param_dict['{key}'])")
+        flag = {"nargs": "?", "const": True} if isinstance(default, bool) else {}  # bare `--flag` means true
+        metavar = type(default).__name__.upper() if default is not None else "VALUE"
+        parser.add_argument(*names, dest=key, type=_flag_type(default), default=default, metavar=metavar, help=f"(param_dict['{key}'])", **flag)
     return vars(parser.parse_args(argv))
