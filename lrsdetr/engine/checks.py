@@ -1,0 +1,64 @@
+"""Checks of what a user passes to the root scripts, before Ultralytics sees it.
+
+Ultralytics reports a missing dataset or checkpoint with a traceback from deep inside its loaders, and
+validates a 10-class checkpoint on a 3-class data.yaml without a word. Each check here raises a `DataError`
+of one line that names the argument, the file and what was expected; `run_script` prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ultralytics.data.utils import check_det_dataset
+from ultralytics.utils.checks import check_yaml
+
+from ..cfg import resolve_model_cfg
+from ..data.files import DataError
+
+CHECKPOINT_EXAMPLE = "runs/train/lrs-detr-b/weights/best.pt"
+
+
+def require_checkpoint(weights: str, argument: str = "--weights") -> str:
+    """`weights` as an existing checkpoint file."""
+    if not weights or not Path(weights).is_file():
+        raise DataError(f"{argument} {weights or repr(weights)}: no such file (expected a checkpoint such as {CHECKPOINT_EXAMPLE})")
+    return str(weights)
+
+
+def require_model(model: str, argument: str = "--model") -> str:
+    """A checkpoint file, a model YAML, or the name of a packaged or Ultralytics config; returned resolved."""
+    if str(model).endswith(".pt"):
+        return require_checkpoint(model, argument)
+    resolved = resolve_model_cfg(model)
+    try:
+        return str(check_yaml(resolved))
+    except FileNotFoundError:
+        raise DataError(f"{argument} {model}: no such model config (expected lrs-detr-b.yaml, rtdetr-r18.yaml, a YAML path or a .pt checkpoint)") from None
+
+
+def require_data(data: str, splits: tuple[str, ...] = ("train", "val"), argument: str = "--data") -> dict:
+    """The dataset dict Ultralytics will use (paths resolved), after checking that every split's images exist."""
+    if not data or not Path(data).is_file():
+        raise DataError(f"{argument} {data or repr(data)}: no such file (expected a data.yaml with path, train, val and names)")
+    try:
+        info = check_det_dataset(str(data), autodownload=False, split=splits[-1])
+    except (FileNotFoundError, SyntaxError, TypeError) as error:
+        first_line = str(error).splitlines()[0].replace(" ❌", "").strip()
+        raise DataError(f"{argument} {data}: {first_line}") from None
+    for split in splits:
+        folders = info.get(split)
+        if not folders:
+            raise DataError(f"{argument} {data}: no '{split}:' entry (expected a folder of {split} images, relative to 'path')")
+        for folder in folders if isinstance(folders, list) else [folders]:
+            if not Path(folder).exists():
+                raise DataError(f"{argument} {data}: {split} images not found at {folder} (expected images/{split} with labels/{split} beside it)")
+    return info
+
+
+def require_same_classes(model_names: dict, data_info: dict, weights: str, data: str) -> None:
+    """A checkpoint can only be scored on data with the classes it was trained on."""
+    if len(model_names) != data_info["nc"]:
+        raise DataError(
+            f"--weights {weights} predicts nc={len(model_names)} classes but --data {data} has nc={data_info['nc']}: "
+            "evaluate with the data.yaml the model was trained on"
+        )

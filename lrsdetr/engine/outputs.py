@@ -1,0 +1,26 @@
+"""Where runs go and what they left there: run folders relative to the working directory, listed per kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+KINDS = {"weights": ("weights/*.pt",), "tables": ("*.csv", "*.json"), "plots": ("*.png", "*.jpg")}
+
+
+def describe_outputs(folder: Path) -> str:
+    """'  plots: confusion_matrix.png, results.png, ...' lines for the files `folder` holds (paths relative to it)."""
+    lines = [f"Results in {folder}:"]
+    for kind, patterns in KINDS.items():
+        names = sorted(str(path.relative_to(folder)) for pattern in patterns for path in folder.glob(pattern))
+        if names:
+            lines.append(f"  {kind}: {', '.join(names)}")
+    return "\n".join(lines)
+
+
+def project_folder(project: str | Path) -> str:
+    """`project` made absolute against the working directory.
+
+    Ultralytics 8.4 files a relative project under its settings' runs_dir and the task
+    (runs/detect/runs/train/<name>); the seed's scripts and README expect runs/train/<name> where they run.
+    """
+    return str(Path(project).resolve())
