@@ -1,0 +1,35 @@
+"""Train LRS-DETR-B with the authors' recipe (AdamW, lr 1e-4 constant, 2000 warm-up iterations, no AMP, no mosaic,
+300 epochs, batch 8, 640 px), or resume an interrupted run.
+
+Examples:
+  python train.py --data dataset/data.yaml
+  python train.py --data dataset/data.yaml --device 0,1,2,3 --batch 32          # Ultralytics launches 4 GPU workers
+  python -m torch.distributed.run --nproc_per_node 4 train.py --batch 32         # the same, launched by torchrun
+  python train.py --resume runs/train/lrs-detr-b/weights/last.pt
+Any other Ultralytics train argument can be added to param_dict (it is passed on as is).
+"""
+
+from lrsdetr.data.files import run_script
+from lrsdetr.engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
+from lrsdetr.engine.train import train
+from lrsdetr.utils.cli import parse_overrides
+
+param_dict = {
+    "model": "lrs-detr-b.yaml",  # packaged config name (lrs-detr-b.yaml, rtdetr-r18.yaml), a YAML path, or a .pt
+    "pretrained": "",  # optional .pt whose matching layers initialise the model
+    "data": "dataset/data.yaml",
+    **TRAIN_RECIPE,  # epochs 300, batch 8, imgsz 640, AdamW, lr0 1e-4, lrf 1.0, weight_decay 1e-4, amp/mosaic off, patience 0
+    "warmup_iters": WARMUP_ITERATIONS,  # 2000
+    "workers": 8,
+    "cache": False,
+    "device": "",  # '0', '0,1,2,3' (DDP), 'cpu'; '' = first GPU, else CPU (under torchrun: one GPU per process)
+    "project": "runs/train",
+    "name": "lrs-detr-b",
+    "exist_ok": False,
+    "seed": 0,
+    "plots": True,
+    "resume": "",  # path to an interrupted run's weights/last.pt; the run goes on with its own arguments
+}
+
+if __name__ == "__main__":
+    raise SystemExit(run_script(train, parse_overrides(param_dict, __doc__)))
