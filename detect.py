@@ -1,0 +1,39 @@
+"""Detect objects in images, folders and videos; save drawn results, YOLO txt labels and a COCO predictions.json.
+
+Examples:
+  python detect.py --weights runs/train/lrs-detr-b/weights/best.pt --source dataset/images/test
+  python detect.py --weights best.pt --source frame.jpg --slice True --slice_size 640   # sliced (SAHI), large frames
+With --slice, each frame is cut into overlapping slice_size tiles, each run at imgsz, and the boxes merged:
+small objects keep their pixels instead of vanishing when a 2000x1500 frame is shrunk to 640.
+"""
+
+from lrsdetr.data.files import run_script
+from lrsdetr.engine.detect import detect
+from lrsdetr.utils.cli import parse_overrides
+
+param_dict = {
+    "weights": "runs/train/lrs-detr-b/weights/best.pt",
+    "source": "dataset/images/test",  # image, video, folder of them, or glob
+    "imgsz": 640,
+    "conf": 0.25,
+    "max_det": 300,
+    "device": "",  # '0' or 'cpu'; '' = first GPU, else CPU
+    "slice": False,  # sliced inference (SAHI) for large frames
+    "slice_size": 640,  # tile side in frame pixels
+    "slice_overlap": 0.2,  # share of a tile overlapping its neighbour
+    "slice_full_frame": True,  # add one whole-frame pass, for objects larger than a tile
+    "slice_merge": "NMS",  # duplicates across tiles: NMS drops the weaker box; GREEDYNMM, NMM merge boxes
+    "slice_match": "IOU",  # overlap measure for that: IOU, or IOS (intersection over the smaller box)
+    "save": True,  # drawn images / videos
+    "save_txt": True,  # labels/<image>.txt: class x y w h (normalised)
+    "save_conf": True,  # ... and the score
+    "save_json": True,  # predictions.json (COCO results format)
+    "line_width": None,
+    "vid_stride": 1,
+    "project": "runs/detect",
+    "name": "exp",
+    "exist_ok": False,
+}
+
+if __name__ == "__main__":
+    raise SystemExit(run_script(detect, parse_overrides(param_dict, __doc__)))

@@ -1,0 +1,119 @@
+"""detect.py's logic: detections on images, folders and videos, whole-frame or sliced (SAHI), saved drawn,
+as YOLO txt labels and as one COCO-format predictions.json.
+
+Both modes go through the same loop and the same writer, so their outputs compare file for file;
+predictions.json pairs with dataset/yolo2coco.py's ground truth, so get_COCO_metrics.py can score
+sliced against whole-frame inference on a test set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from glob import glob
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+from ultralytics.data.build import load_inference_source
+from ultralytics.data.utils import IMG_FORMATS
+from ultralytics.engine.results import Results
+from ultralytics.utils.files import increment_path
+
+from ..data.coco import coco_category_id, coco_image_id
+from ..data.files import DataError
+from ..models import RTDETR
+from ..tools.sliced import Slicing, sahi_detector, sliced_predict
+from .checks import require_checkpoint
+from .fonts import install as install_offline_fonts
+
+VIDEO_FPS_FALLBACK = 30.0
+
+
+class DetectionWriter:
+    """Saves each frame's `Results`: drawn image (or video frame), labels/<name>.txt, and predictions.json at the end."""
+
+    def __init__(self, save_dir: Path, save: bool, save_txt: bool, save_conf: bool, save_json: bool, line_width: int | None) -> None:
+        self.save_dir, self.save, self.save_txt, self.save_conf, self.save_json = save_dir, save, save_txt, save_conf, save_json
+        self.line_width = line_width
+        self.records: list[dict] = []
+        self.videos: dict[str, cv2.VideoWriter] = {}
+        self.frames: dict[str, int] = {}
+        self.count = 0
+
+    def write(self, result: Results) -> None:
+        path = Path(result.path)
+        video = path.suffix.lower().lstrip(".") not in IMG_FORMATS
+        self.frames[result.path] = frame = self.frames.get(result.path, 0) + 1
+        stem = f"{path.stem}_{frame}" if video else path.stem
+        self.count += len(result.boxes)
+        if self.save:
+            drawn = result.plot(line_width=self.line_width)
+            if video:
+                self._video(result.path, drawn).write(drawn)
+            else:
+                cv2.imwrite(str(self.save_dir / path.name), drawn)
+        if self.save_txt:
+            result.save_txt(self.save_dir / "labels" / f"{stem}.txt", save_conf=self.save_conf)
+        if self.save_json:
+            image_id = stem if video else coco_image_id(path)
+            for (x1, y1, x2, y2), score, cls in zip(result.boxes.xyxy.tolist(), result.boxes.conf.tolist(), result.boxes.cls.tolist()):
+                bbox = [round(v, 3) for v in (x1, y1, x2 - x1, y2 - y1)]
+                self.records.append({"image_id": image_id, "file_name": path.name, "category_id": coco_category_id(int(cls)), "bbox": bbox, "score": round(score, 5)})
+
+    def _video(self, source: str, frame: np.ndarray) -> cv2.VideoWriter:
+        if source not in self.videos:
+            fps = cv2.VideoCapture(source).get(cv2.CAP_PROP_FPS)
+            fps = fps if 0 < fps < 1000 else VIDEO_FPS_FALLBACK
+            out = self.save_dir / f"{Path(source).stem}.mp4"
+            self.videos[source] = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
+        return self.videos[source]
+
+    def close(self) -> str:
+        """Finish the videos and predictions.json; return a summary line."""
+        for video in self.videos.values():
+            video.release()
+        if self.save_json:
+            (self.save_dir / "predictions.json").write_text(json.dumps(self.records))
+        frames = sum(self.frames.values())
+        return f"{self.count} detections in {frames} image(s)/frame(s); results in {self.save_dir}"
+
+
+def require_source(source: str) -> str:
+    """An existing image, video, folder or glob (streams and URLs pass through)."""
+    if "://" in str(source) or str(source).isnumeric() or Path(source).exists() or glob(str(source)):
+        return str(source)
+    raise DataError(f"--source {source}: no such file or folder (expected an image, a video, a folder of them, or a glob)")
+
+
+def frame_predictor(model: RTDETR, params: dict) -> Callable[[np.ndarray, str], Results]:
+    """A function (BGR frame, its path) -> Results: whole-frame at `imgsz`, or tiles of `slice_size` each at `imgsz`."""
+    if params["slice"]:
+        detector = sahi_detector(model, params["conf"], params["imgsz"], params["device"])
+        slicing = Slicing(params["slice_size"], params["slice_overlap"], params["slice_full_frame"], params["slice_merge"], params["slice_match"])
+        return lambda image, path: sliced_predict(detector, image, slicing, path, model.names)
+    options = {k: params[k] for k in ("imgsz", "conf", "max_det", "device")}
+
+    def whole_frame(image: np.ndarray, path: str) -> Results:
+        result = model.predict(image, verbose=False, **options)[0]
+        result.path = path
+        return result
+
+    return whole_frame
+
+
+def detect(params: dict) -> Path:
+    """Run detection as `params` say (see detect.py); returns the output folder."""
+    install_offline_fonts()
+    weights = require_checkpoint(params["weights"])
+    source = require_source(params["source"])
+    model = RTDETR(weights)
+    save_dir = increment_path(Path(params["project"]) / params["name"], exist_ok=params["exist_ok"], mkdir=True)
+    predict = frame_predictor(model, params)
+    writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
+    for paths, images, _ in tqdm(load_inference_source(source, vid_stride=params["vid_stride"]), desc="detect", unit="frame"):
+        for path, image in zip(paths, images):
+            writer.write(predict(image, path))
+    print(writer.close())
+    return save_dir

@@ -1,0 +1,88 @@
+"""Inference latency and FPS of a fused model: warm-up, then N timed forward passes of one batch.
+
+Timing covers the network's forward pass (backbone, neck, decoder with its top-k boxes), not image decoding
+or drawing. On CUDA every pass is bracketed by `torch.cuda.synchronize()`, so the clock measures finished
+GPU work rather than the launch of asynchronous kernels.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+from tqdm import tqdm
+from ultralytics.utils.torch_utils import get_flops, select_device
+
+from ..data.files import DataError
+from ..engine.checks import require_model
+from ..models import RTDETR
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Per-batch latencies (ms) and what they were measured on."""
+
+    times_ms: list[float]
+    batch: int
+    imgsz: int
+    device: str
+    half: bool
+    parameters: int
+    gflops: float
+
+    @property
+    def mean_ms(self) -> float:
+        return statistics.fmean(self.times_ms)
+
+    @property
+    def std_ms(self) -> float:
+        return statistics.pstdev(self.times_ms)
+
+    @property
+    def fps(self) -> float:
+        """Images per second: batch images every mean latency."""
+        return 1000 * self.batch / self.mean_ms
+
+    def summary(self) -> str:
+        precision = "fp16" if self.half else "fp32"
+        return (
+            f"{self.parameters:,} parameters, {self.gflops:.2f} GFLOPs at {self.imgsz}x{self.imgsz} (fused)\n"
+            f"batch {self.batch}, {precision}, {self.device}, {len(self.times_ms)} timed iterations\n"
+            f"latency {self.mean_ms:.2f} +/- {self.std_ms:.2f} ms per batch ({self.mean_ms / self.batch:.2f} ms per image), {self.fps:.1f} FPS"
+        )
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_latency(weights: str, imgsz: int = 640, batch: int = 1, half: bool = False, device: str = "", warmup: int = 50, iterations: int = 200) -> Latency:
+    """Fuse the model of `weights` (a .pt, or a config name for an untrained model) and time its forward pass."""
+    torch_device = select_device(device, verbose=False)
+    if half and torch_device.type != "cuda":
+        raise DataError(f"--half True needs a CUDA device (--device {device or repr(device)} gave {torch_device.type})")
+    model = RTDETR(require_model(weights, "--weights")).model.fuse(verbose=False).eval().to(torch_device)
+    parameters = sum(p.numel() for p in model.parameters())
+    gflops = get_flops(model, imgsz)
+    images = torch.rand(batch, 3, imgsz, imgsz, device=torch_device)
+    if half:
+        model, images = model.half(), images.half()
+    times = []
+    with torch.inference_mode():
+        for _ in tqdm(range(warmup), desc="warm-up", unit="batch"):
+            model(images)
+        for _ in tqdm(range(iterations), desc="timed", unit="batch"):
+            _synchronize(torch_device)
+            start = time.perf_counter()
+            model(images)
+            _synchronize(torch_device)
+            times.append((time.perf_counter() - start) * 1000)
+    return Latency(times, batch, imgsz, str(torch_device), half, parameters, gflops)
+
+
+def main(params: dict) -> None:
+    """get_FPS.py: measure, then print the summary."""
+    print(measure_latency(**params).summary())
