@@ -112,7 +112,7 @@ def shifted_window_mask(
     row_region, row_padding = _rolled_axis_labels(height, padded_height, window, shift, device)
     col_region, col_padding = _rolled_axis_labels(width, padded_width, window, shift, device)
     labels = 3 * row_region[:, None] + col_region[None, :]
-    labels = labels.masked_fill(row_padding[:, None] | col_padding[None, :], PADDING_LABEL)
+    labels = labels.masked_fill(torch.logical_or(row_padding[:, None], col_padding[None, :]), PADDING_LABEL)
     labels = window_partition(labels[None, :, :, None], window).squeeze(-1)  # (windows, N)
     differs = labels[:, :, None] != labels[:, None, :]
     return torch.zeros_like(differs, dtype=dtype).masked_fill(differs, MASKED_LOGIT)
