@@ -51,7 +51,13 @@ class OmniKernel(nn.Module):
 
     The frequency branch's FCA multiplies the spectrum by one number per channel, which is the same
     as scaling the map itself: |ifft2(a * fft2(x))| = |a * x|. We compute it that way (exact, no FFT).
+
+    The block runs in `memory_format` (channels_last by default) and hands back a contiguous map: oneDNN's
+    depthwise kxk conv is ~10x faster on CPU in channels_last than in NCHW, which pays for the two copies
+    at the block boundary many times over. Set it to `torch.contiguous_format` to time or run it in NCHW.
     """
+
+    memory_format: torch.memory_format = torch.channels_last
 
     def __init__(self, dim: int, kernel: int = 31):
         super().__init__()
@@ -73,10 +79,11 @@ class OmniKernel(nn.Module):
         return self.dw_1xk(x) + self.dw_kx1(x) + self.dw_kxk(x) + self.dw_1x1(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous(memory_format=self.memory_format)
         out = F.gelu(self.in_proj(x))
         fca = (self.fca_conv(out.mean((2, 3), keepdim=True)) * out).abs()
         sca = self.sca_conv(fca.mean((2, 3), keepdim=True)) * fca
-        return self.out_proj(F.relu(x + self.depthwise(out) + self.fgm(sca)))
+        return self.out_proj(F.relu(x + self.depthwise(out) + self.fgm(sca))).contiguous()
 
     @torch.no_grad()
     def merge_depthwise(self) -> None:
