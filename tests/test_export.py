@@ -1,0 +1,105 @@
+"""LRS-DETR-B exports through Ultralytics' `RTDETR(weights).export(format='onnx')` and runs in ONNX Runtime.
+
+The authors' model cannot export at all (`aten::fft_fft2` has no ONNX symbolic). Ours must give a graph
+without FFT ops whose detections are PyTorch's, at a fixed size and, exported dynamic, at other sizes.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from lrsdetr import RTDETR
+from lrsdetr.tools.export import FFT_OPS, matched_rows
+
+REPO = Path(__file__).resolve().parents[1]
+IMGSZ = 256  # small: the export is the slow part
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """An untrained LRS-DETR-B saved as a checkpoint, with every branch that starts at zero switched on.
+
+    At initialisation FGM's alpha and the zero-initialised BN scales of DFENet's residual branches hide
+    those paths from the output; a trained model uses them, so the export must carry them right.
+    """
+    torch.manual_seed(0)
+    wrapper = RTDETR("lrs-detr-b.yaml")
+    with torch.no_grad():
+        for name, p in wrapper.model.named_parameters():
+            if name.endswith("fgm.alpha") or (name.endswith("bn.weight") and not p.any()):
+                p.uniform_(0.5, 1.0)
+    path = tmp_path_factory.mktemp("export") / "lrs-detr-b.pt"
+    wrapper.save(path)
+    return path
+
+
+def copy_of(checkpoint: Path, tmp_path: Path) -> Path:
+    """Exports land next to the checkpoint: give each test its own copy."""
+    return Path(shutil.copy(checkpoint, tmp_path / checkpoint.name))
+
+
+def pytorch_detections(checkpoint: Path, images: np.ndarray) -> np.ndarray:
+    model = RTDETR(str(checkpoint)).model.fuse(verbose=False).eval()
+    with torch.inference_mode():
+        return model(torch.from_numpy(images))[0].numpy()
+
+
+def assert_matches_pytorch(session: ort.InferenceSession, checkpoint: Path, hw: tuple[int, int]) -> None:
+    images = np.random.default_rng(hw[0]).random((1, 3, *hw), dtype=np.float32)
+    got = session.run(None, {"images": images})[0]
+    expected = pytorch_detections(checkpoint, images)
+    assert got.shape == expected.shape == (1, 300, 6)
+    share = matched_rows(got[0], expected[0], atol=1e-3)
+    assert share >= 0.99, f"only {share:.1%} of ONNX Runtime's rows match PyTorch's at {hw}"
+
+
+def op_types(path: str) -> set[str]:
+    return {node.op_type for node in onnx.load(path).graph.node}
+
+
+def test_onnx_export_matches_pytorch(checkpoint, tmp_path):
+    weights = copy_of(checkpoint, tmp_path)
+    path = RTDETR(str(weights)).export(format="onnx", imgsz=IMGSZ)
+    assert Path(path) == weights.with_suffix(".onnx")
+    assert not op_types(path) & FFT_OPS
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    assert_matches_pytorch(session, weights, (IMGSZ, IMGSZ))
+
+
+def test_dynamic_onnx_export_runs_at_other_sizes(checkpoint, tmp_path):
+    """One graph for every size: DFT matrices and DPRA's window mask are built from the input's shape."""
+    weights = copy_of(checkpoint, tmp_path)
+    path = RTDETR(str(weights)).export(format="onnx", imgsz=IMGSZ, dynamic=True)
+    assert not op_types(path) & FFT_OPS
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    assert [str(d) for d in session.get_inputs()[0].shape] == ["batch", "3", "height", "width"]
+    for hw in [(224, 288), (320, 320)]:
+        assert_matches_pytorch(session, weights, hw)
+
+
+def test_export_script_end_to_end(checkpoint, tmp_path):
+    """export.py with flags, fp16 on CPU: the graph is converted to fp16 after export, its I/O stays fp32."""
+    weights = copy_of(checkpoint, tmp_path)
+    command = [sys.executable, str(REPO / "export.py"), "--weights", str(weights), "--imgsz", "160", "--half", "True", "--opset", "17"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    onnx_path = weights.with_suffix(".onnx")
+    assert f"exported {weights} to onnx: {onnx_path}" in done.stdout
+    assert "(1, 3, 160, 160) -> (1, 300, 6)" in done.stdout and "no FFT op" in done.stdout
+    model = onnx.load(str(onnx_path))
+    assert model.opset_import[0].version == 17
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in model.graph.initializer)
+
+
+def test_missing_checkpoint_is_one_line(tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "export.py"), "--weights", "none.pt"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: --weights none.pt: no such file")
