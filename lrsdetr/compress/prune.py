@@ -1,0 +1,109 @@
+"""`prune(model, method=...)`: structured pruning of an LRS-DETR detection model to a FLOPs speed-up (paper
+section 3.4, LRS-DETR-B -> LRS-DETR-T with LAMP at 1.35).
+
+Pruning runs in iterative steps on Torch-Pruning's dependency graph, each removing at most 1/iterative_steps of the
+prunable channels (globally ranked by default), and stops at the first step whose FLOPs speed-up, FLOPs(before) /
+FLOPs(after) by torch-pruning's counter at `imgsz`, reaches `speed_up`. Near the target the steps shrink, steered
+by the speed-ups measured so far, so the result overshoots it by about 1%. The result has real, smaller layers (no
+masks) and records what was done under `model.yaml["pruned"]`; trainers read that key to keep the pruned
+architecture instead of rebuilding the model from its YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from copy import deepcopy
+
+import torch
+import torch.nn as nn
+import torch_pruning as tp
+from ultralytics.utils import LOGGER
+
+from .prune_blocks import pruning_view
+from .prune_methods import DEFAULT_REG, accumulate_gradients, build_pruner, get_method
+
+__all__ = ("prune", "count_flops", "is_pruned", "PRUNED_KEY")
+
+PRUNED_KEY = "pruned"  # model.yaml entry: how the model was pruned from the architecture the YAML describes
+AIM_ABOVE_TARGET = 1.015  # steps near the end aim 1.5% past the target speed-up: the last one lands just above it
+SMALLEST_STEP = 1 / 16  # of the largest step (1/iterative_steps): a step always removes some channels
+
+
+def is_pruned(model: nn.Module) -> bool:
+    """True for a model returned by `prune()` (its widths are not those its YAML builds)."""
+    return PRUNED_KEY in (getattr(model, "yaml", None) or {})
+
+
+def count_flops(model: nn.Module, imgsz: int) -> tuple[float, float]:
+    """(FLOPs, parameters) of one imgsz x imgsz image by torch-pruning's counter (multiply-accumulates)."""
+    parameter = next(model.parameters())
+    image = torch.zeros(1, 3, imgsz, imgsz, device=parameter.device, dtype=parameter.dtype)
+    flops, params = tp.utils.count_ops_and_params(model, image)
+    return float(flops), float(params)
+
+
+def next_pruning_ratio(ratios: Sequence[float], speed_ups: Sequence[float], goal: float, largest_step: float) -> float:
+    """The pruned share of channels to ask for next: `largest_step` more, or half the way to `goal` at the steepest
+    speed-up per ratio seen so far (steepest and halved: the speed-up grows in jumps, where a step empties a
+    costly layer or, in local pruning, where many layers round down to one channel less at once)."""
+    slopes = [(s1 - s0) / (r1 - r0) for r0, r1, s0, s1 in zip(ratios, ratios[1:], speed_ups, speed_ups[1:]) if s1 > s0]
+    step = largest_step
+    if slopes:
+        step = min(step, max((goal - speed_ups[-1]) / max(slopes) / 2, largest_step * SMALLEST_STEP))
+    return min(ratios[-1] + step, 1.0)
+
+
+def prune(
+    model: nn.Module,
+    method: str = "lamp",
+    speed_up: float = 1.35,
+    imgsz: int = 640,
+    global_pruning: bool = True,
+    iterative_steps: int = 50,
+    ignored_layers: Sequence[nn.Module] | None = None,
+    example_inputs: dict | None = None,
+    reg: float = DEFAULT_REG,
+) -> nn.Module:
+    """A pruned copy of `model` (an LRS-DETR detection model; the argument is left as it is).
+
+    method: one of `prune_methods.PRUNE_METHODS` (random, l1, lamp, slim, group_slim, group_norm, group_sl,
+        growing_reg, group_hessian, group_taylor). Sparse-learning methods expect a model already trained with
+        their regulariser (`finetune.sparse_learning`); here they only rank and cut.
+    speed_up: FLOPs(before) / FLOPs(after) to reach, counted by torch-pruning at imgsz x imgsz.
+    ignored_layers: more modules whose output channels must stay (besides DPRA's attention and the decoder).
+    example_inputs: a training batch (dict of img, cls, bboxes, batch_idx, as Ultralytics' trainer feeds the
+        model) for group_taylor and group_hessian, whose importance is the gradient of the detection loss on it.
+    """
+    if speed_up <= 1:
+        raise ValueError(f"speed_up must be > 1, got {speed_up}")
+    if iterative_steps < 1:
+        raise ValueError(f"iterative_steps must be >= 1, got {iterative_steps}")
+    get_method(method)
+    model = deepcopy(model).float().eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(True)  # tp traces autograd; checkpoints come frozen
+    flops_before, params_before = count_flops(model, imgsz)
+    ratios, speed_ups = [0.0], [1.0]
+    with pruning_view(model, ignored_layers or ()) as setup:
+        pruner = build_pruner(method, setup, model, global_pruning=global_pruning, iterative_steps=iterative_steps, reg=reg)
+        for step in range(1, iterative_steps + 1):
+            pruner.per_step_pruning_ratio[step] = next_pruning_ratio(
+                ratios, speed_ups, speed_up * AIM_ABOVE_TARGET, 1 / iterative_steps
+            )
+            accumulate_gradients(method, pruner, model, example_inputs)
+            pruner.step()
+            flops, params = count_flops(model, imgsz)
+            ratios.append(pruner.per_step_pruning_ratio[step])
+            speed_ups.append(flops_before / flops)
+            LOGGER.info(f"prune step {step}: {ratios[-1]:.4f} of channels, speed-up {speed_ups[-1]:.4f}, {params / 1e6:.2f}M params")
+            if speed_ups[-1] >= speed_up:
+                break
+        else:
+            raise RuntimeError(f"{method} reached a speed-up of {speed_ups[-1]:.3f} < {speed_up} in {iterative_steps} steps")
+    model.zero_grad(set_to_none=True)
+    model.yaml = {**model.yaml, PRUNED_KEY: {
+        "method": method, "speed_up": speed_up, "achieved_speed_up": round(speed_ups[-1], 4), "steps": step,
+        "imgsz": imgsz, "flops_before": flops_before, "flops_after": flops, "params_before": params_before,
+        "params_after": params,
+    }}
+    return model

@@ -1,0 +1,215 @@
+"""prune(): every method on a small LRS-DETR (all our blocks, the decoder), the speed-up loop, and the channel
+couplings of our blocks checked exactly (pruning channels that nothing reads must not change the output)."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch_pruning as tp
+from ultralytics.utils.dist import ddp_cleanup, generate_ddp_command
+
+from lrsdetr import build_model
+from lrsdetr.compress.finetune import save_checkpoint
+from lrsdetr.compress.prune import count_flops, is_pruned, next_pruning_ratio, prune
+from lrsdetr.compress.prune_blocks import LEAF_PRUNERS, Twin, from_pruning_view, pruning_view, to_pruning_view
+from lrsdetr.compress.prune_methods import PRUNE_METHODS, build_pruner
+from lrsdetr.nn.detection_model import LRSDETRDetectionModel
+from lrsdetr.nn.modules import FrequencyGatingModule, LocalFeatureAggregation
+
+IMGSZ = 96
+
+
+def small_cfg(nc: int = 3, decoder_layers: int = 3) -> dict:
+    """LRS-DETR-B's layout at a fraction of the width: C2f, DEFBlock (pdim 16 of 48), DPRA, SPDConv, SMEModule,
+    RepC3 and the RT-DETR decoder (50 queries)."""
+    return {
+        "nc": nc,
+        "scales": {"s": [1.0, 1.0, 1024]},
+        "backbone": [
+            [-1, 1, "Conv", [16, 3, 2]],
+            [-1, 1, "Conv", [32, 3, 2]],
+            [-1, 1, "C2f", [32, False]],
+            [-1, 1, "Conv", [64, 3, 2]],
+            [-1, 1, "C2f", [64, False]],
+            [-1, 1, "Conv", [96, 3, 2]],
+            [-1, 1, "DEFBlock", [96, 0.5, 16]],
+            [-1, 1, "Conv", [96, 3, 2]],
+            [-1, 2, "DEFBlock", [96, 0.5, 16]],
+        ],
+        "head": [
+            [-1, 1, "Conv", [64, 1, 1, None, 1, 1, False]],
+            [-1, 1, "DPRA", [128, 8]],
+            [-1, 1, "Conv", [64, 1, 1]],
+            [-1, 1, "nn.Upsample", [None, 2, "nearest"]],
+            [6, 1, "Conv", [64, 1, 1, None, 1, 1, False]],
+            [[-2, -1], 1, "Concat", [1]],
+            [-1, 1, "RepC3", [64, 0.5]],
+            [-1, 1, "Conv", [32, 1, 1]],
+            [-1, 1, "nn.Upsample", [None, 2, "nearest"]],
+            [2, 1, "SPDConv", [32]],
+            [[-1, -2, 4], 1, "Concat", [1]],
+            [-1, 1, "SMEModule", []],
+            [-1, 1, "RepC3", [64, 0.5]],
+            [-1, 1, "Conv", [64, 3, 2]],
+            [[-1, 16], 1, "Concat", [1]],
+            [-1, 1, "RepC3", [64, 0.5]],
+            [-1, 1, "Conv", [64, 3, 2]],
+            [[-1, 11], 1, "Concat", [1]],
+            [-1, 1, "RepC3", [64, 0.5]],
+            [[21, 24, 27], 1, "RTDETRDecoder", ["nc", 64, 50, 4, 8, decoder_layers]],
+        ],
+    }
+
+
+def small_model(seed: int = 0, **cfg) -> LRSDETRDetectionModel:
+    """The small model with its weights jittered: freshly initialised BN scales are all equal, a trained model's
+    are not, and ties would leave the BN-scale methods nothing to rank."""
+    torch.manual_seed(seed)
+    model = build_model(small_cfg(**cfg))
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+    return model.eval()
+
+
+def outputs(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return model(x)[0]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return small_model()
+
+
+@pytest.fixture(scope="module")
+def batch():
+    """A training batch (3 boxes over 2 images) for the gradient methods."""
+    return {"img": torch.rand(2, 3, IMGSZ, IMGSZ), "cls": torch.tensor([[0.0], [1.0], [2.0]]),
+            "bboxes": torch.tensor([[0.5, 0.5, 0.2, 0.2], [0.3, 0.3, 0.1, 0.2], [0.6, 0.7, 0.2, 0.1]]),
+            "batch_idx": torch.tensor([0.0, 1.0, 1.0])}
+
+
+@pytest.mark.parametrize("method", PRUNE_METHODS)
+def test_every_method_reaches_the_speed_up_and_overshoots_by_at_most_3_percent(model, batch, method):
+    pruned = prune(model, method, speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, example_inputs=batch)
+    record = pruned.yaml["pruned"]
+    flops, params = count_flops(pruned, IMGSZ)
+    assert 1.2 <= count_flops(model, IMGSZ)[0] / flops <= 1.2 * 1.03
+    assert record["achieved_speed_up"] == pytest.approx(record["flops_before"] / flops, abs=1e-4)  # counted after the merge too
+    assert type(pruned) is LRSDETRDetectionModel and is_pruned(pruned) and not is_pruned(model)
+    assert not any(isinstance(m, Twin) for m in pruned.modules())
+    assert outputs(pruned, torch.rand(1, 3, 64, 128)).shape == (1, 50, 6)  # rectangular input: 50 queries of box, score, class
+    assert params < sum(p.numel() for p in model.parameters())
+
+
+def test_local_pruning_cuts_every_layer_by_the_same_share(model):
+    pruned = prune(model, "l1", speed_up=1.2, imgsz=IMGSZ, global_pruning=False, iterative_steps=20)
+    assert 1.2 <= pruned.yaml["pruned"]["achieved_speed_up"] <= 1.2 * 1.03
+
+
+def test_the_argument_is_left_unpruned(model):
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    prune(model, "l1", speed_up=1.1, imgsz=IMGSZ, iterative_steps=20)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_pruning_view_is_the_same_function_and_merges_back_exactly():
+    model = small_model(seed=1)
+    x = torch.rand(1, 3, 64, 96)
+    reference, state = outputs(model, x), {k: v.clone() for k, v in model.state_dict().items()}
+    to_pruning_view(model)
+    assert sum(isinstance(m, Twin) for m in model.modules()) == 2 + 2 + 1 + 3  # C2f, DEFBlock, SMEModule, ConvGLU
+    torch.testing.assert_close(outputs(model, x), reference)
+    from_pruning_view(model)
+    assert model.state_dict().keys() == state.keys()
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+
+
+def _silence(dep, idxs) -> None:
+    """Zero the weights that read channels `idxs` of the pruned tensor, so that nothing depends on them."""
+    layer, handler = dep.target.module, dep.handler
+    with torch.no_grad():
+        if handler in (tp.prune_conv_in_channels, tp.prune_linear_in_channels):
+            layer.weight[:, idxs] = 0
+        elif handler == LEAF_PRUNERS[LocalFeatureAggregation].prune_in_channels:
+            layer.proj.conv.weight[:, idxs] = 0
+        elif isinstance(layer, FrequencyGatingModule):
+            layer.modulator.weight[:, idxs] = 0
+            layer.signal.weight[:, idxs] = 0
+
+
+def test_pruned_channels_that_nothing_reads_leave_the_output_unchanged():
+    """Every channel group of the model loses its last two channels after all readers of those channels were
+    zeroed: if any coupling (split, concat, residual, LFA, FGM, input projections) were mapped wrong, a live
+    channel would go and the output would change."""
+    model, x = small_model(seed=2), torch.rand(1, 3, 64, 96)
+    with pruning_view(model) as setup:
+        pruner = build_pruner("l1", setup, model)
+        DG, selected = pruner.DG, []
+        for group in DG.get_all_groups(ignored_layers=pruner.ignored_layers, root_module_types=pruner.root_module_types):
+            root, handler = group[0].dep.target.module, group[0].dep.handler
+            width = len(group[0].idxs)
+            if width < 4:
+                continue
+            chosen = DG.get_pruning_group(root, handler, [width - 2, width - 1])
+            for dep, idxs in chosen:
+                _silence(dep, idxs)
+            selected.append((root, handler, [width - 2, width - 1]))
+        reference = outputs(model, x)
+        for root, handler, idxs in selected:
+            DG.get_pruning_group(root, handler, idxs).prune()
+    assert len(selected) > 30
+    torch.testing.assert_close(outputs(model, x), reference, rtol=1e-4, atol=1e-4)
+
+
+def test_lfa_attended_channels_and_the_sme_quarter_prune_with_their_split():
+    model = small_model(seed=3)
+    pruned = prune(model, "lamp", speed_up=1.6, imgsz=IMGSZ, iterative_steps=20)
+    lfas = [m for m in pruned.modules() if isinstance(m, LocalFeatureAggregation)]
+    assert any(m.norm.num_channels < 16 for m in lfas)  # some attended channels went
+    for lfa in lfas:
+        assert lfa.qkv.conv.out_channels == 2 * lfa.qk_dim + lfa.norm.num_channels
+    sme = pruned.model[20]
+    assert sme.m.in_proj.in_channels < 32 and sme.m.fgm.alpha.shape[0] == sme.m.in_proj.in_channels
+    assert outputs(pruned, torch.rand(2, 3, 96, 64)).shape == (2, 50, 6)
+
+
+def test_next_ratio_takes_the_largest_step_until_the_goal_is_near():
+    assert next_pruning_ratio([0.0], [1.0], 1.35, 0.02) == pytest.approx(0.02)
+    # slope 1 speed-up per ratio: 0.1 to go, half of it now
+    assert next_pruning_ratio([0.0, 0.2, 0.3], [1.0, 1.15, 1.25], 1.35, 0.2) == pytest.approx(0.35)
+    # the steepest slope seen so far (1 per ratio, not the last step's 0.2)
+    assert next_pruning_ratio([0.0, 0.2, 0.25], [1.0, 1.2, 1.21], 1.31, 0.2) == pytest.approx(0.3)
+    assert next_pruning_ratio([0.0, 0.98], [1.0, 2.0], 9.0, 0.1) == 1.0
+
+
+def test_unknown_method_and_bad_speed_up_fail_before_any_work(model):
+    with pytest.raises(ValueError, match="unknown prune_method 'lamb'"):
+        prune(model, "lamb")
+    with pytest.raises(ValueError, match="speed_up must be > 1"):
+        prune(model, "lamp", speed_up=1.0)
+    with pytest.raises(ValueError, match="pass a training batch"):
+        prune(model, "group_taylor", speed_up=1.1, imgsz=IMGSZ)
+
+
+def run_ddp_worker(trainer) -> None:
+    """Run the worker script Ultralytics writes for a two-GPU launch, on CPU and outside torchrun (one worker): it
+    rebuilds the trainer from its saved arguments alone, as each DDP worker does."""
+    trainer.world_size = 2  # what device='0,1' gives on a two-GPU machine
+    _, file = generate_ddp_command(trainer)
+    try:
+        worker = subprocess.run([sys.executable, file], capture_output=True, text=True, timeout=600)
+    finally:
+        ddp_cleanup(trainer, file)
+    assert worker.returncode == 0, worker.stderr[-3000:]
+
+
+def write_small_checkpoints(folder, data, **cfg):
+    """teacher.pt (the small model) and student.pt (it, pruned to a 1.3x speed-up): checkpoints as the trainer
+    writes them, for the fine-tuning and distillation tests."""
+    teacher = small_model(**cfg)
+    student = prune(teacher, "lamp", speed_up=1.3, imgsz=IMGSZ, iterative_steps=10)
+    args = {"data": str(data), "imgsz": IMGSZ}
+    return save_checkpoint(teacher, folder / "teacher.pt", args), save_checkpoint(student, folder / "student.pt", args)
