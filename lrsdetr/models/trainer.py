@@ -2,22 +2,64 @@
 
 from __future__ import annotations
 
-from ultralytics.models.rtdetr.train import RTDETRTrainer
-from ultralytics.utils import RANK
+from copy import copy, deepcopy
+from typing import Any, ClassVar
 
+import torch.nn as nn
+from ultralytics.models.rtdetr.train import RTDETRTrainer, RTDETRValidator
+from ultralytics.utils import DEFAULT_CFG, RANK
+
+from ..compress.prune import is_pruned
 from ..nn.detection_model import LRSDETRDetectionModel
 
 
 class LRSDETRTrainer(RTDETRTrainer):
     """RT-DETR training (loss, data, validation) with LRS-DETR blocks in the model.
 
-    Only `get_model` differs. Ultralytics' DDP launcher re-imports this class by its module path in each
-    worker, so the workers build the same model.
+    `get_model` builds our model, and keeps a pruned one as it is. Ultralytics' DDP launcher re-imports this class
+    by its module path in each worker, so the workers build the same model.
+
+    Subclasses may take arguments Ultralytics does not know (`extra_args`: name -> default). Ultralytics rejects
+    unknown keys in the overrides, and its DDP launcher rebuilds the trainer in each worker from `vars(args)` alone,
+    so `__init__` takes them out of the overrides before Ultralytics checks them and puts them back on `self.args`:
+    they then travel to DDP workers, are saved with checkpoints and come back on resume. The validator, which
+    checks its arguments again, gets them without the extras.
     """
 
+    extra_args: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, cfg=DEFAULT_CFG, overrides: dict | None = None, _callbacks=None):
+        overrides = dict(overrides or {})
+        extras = {name: overrides.pop(name, default) for name, default in self.extra_args.items()}
+        super().__init__(cfg, overrides, _callbacks)
+        for name, value in extras.items():
+            if self.resume and hasattr(self.args, name):
+                continue  # resume: the checkpoint's own value, like every other argument
+            setattr(self.args, name, value)
+
+    def get_validator(self):
+        validator_args = copy(self.args)
+        for name in self.extra_args:
+            delattr(validator_args, name)
+        return RTDETRValidator(self.test_loader, save_dir=self.save_dir, args=validator_args, _callbacks=self.callbacks)
+
     def get_model(self, cfg=None, weights=None, verbose=True):
+        if isinstance(weights, nn.Module) and is_pruned(weights):
+            return self.pruned_model(weights)
         model = LRSDETRDetectionModel(cfg, nc=self.data["nc"], ch=self.data["channels"], verbose=verbose and RANK == -1)
         model = self.set_model_names_for_load(model)
         if weights:
             model.load(weights)
+        return model
+
+    def pruned_model(self, weights: nn.Module) -> nn.Module:
+        """A trainable copy of a pruned model. Its YAML would rebuild the unpruned widths, so fine-tuning, resuming
+        and DDP workers (which all come through `get_model`) train the pruned module itself."""
+        nc = weights.model[-1].nc
+        if nc != self.data["nc"]:
+            raise ValueError(f"the pruned model detects {nc} classes but {self.args.data} has {self.data['nc']}: "
+                             "prune a model trained on this dataset's classes")
+        model = self.set_model_names_for_load(deepcopy(weights).float())
+        for parameter in model.parameters():
+            parameter.requires_grad_(True)
         return model
