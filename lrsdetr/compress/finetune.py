@@ -1,0 +1,135 @@
+"""pruning.py's logic: (sparse learning), pruning, then fine-tuning with the training recipe.
+
+Run layout, for `project/name`: the fine-tuning run is Ultralytics' own `project/name` (weights/best.pt is the
+pruned, fine-tuned model); the pruning's own outputs go beside it in `project/name-pruning/`: `pruned.pt` (the
+model right after pruning) and, for sparse-learning methods, the `sparse_learning/` training run. They stay out of
+the run folder because Ultralytics' DDP launch empties that folder before training.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from datetime import datetime
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from ultralytics import __version__ as ultralytics_version
+from ultralytics.cfg import get_cfg
+from ultralytics.data import build_dataloader
+from ultralytics.data.utils import check_det_dataset
+from ultralytics.models.rtdetr.train import RTDETRDataset
+from ultralytics.nn.tasks import load_checkpoint
+from ultralytics.utils import YAML
+from ultralytics.utils.files import increment_path
+from ultralytics.utils.torch_utils import select_device, unwrap_model
+
+from ..cfg import CFG_DIR
+from ..engine.recipe import TRAIN_RECIPE, WarmupIterations
+from ..models import RTDETR, LRSDETRTrainer
+from .prune import prune
+from .prune_blocks import from_pruning_view, pruning_setup, to_pruning_view
+from .prune_methods import DEFAULT_REG, build_pruner, get_method
+
+# pruning.py's keys that are not Ultralytics train arguments
+PRUNING_KEYS = ("model", "prune_method", "global_pruning", "speed_up", "reg", "sl_epochs", "sl_hyp", "iterative_steps", "warmup_iters")
+
+
+class SparseLearningTrainer(LRSDETRTrainer):
+    """Training with a pruning method's regulariser added to the gradients before each optimizer step (slim: L1 on
+    BN scales; group_slim, group_sl, growing_reg: group lasso over tp's coupled channels), so that the channels the
+    method will cut fade out first. The model trains in the pruning view, where tp's channel groups are right.
+
+    The penalty is added to the raw gradients, so AMP (scaled gradients) is refused; growing_reg's penalty grows
+    once per epoch.
+    """
+
+    extra_args = {"prune_method": "slim", "reg": DEFAULT_REG}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not get_method(self.args.prune_method).sparse_learning:
+            raise ValueError(f"prune_method {self.args.prune_method!r} has no sparse learning")
+        if self.args.amp:
+            raise ValueError("sparse learning regularises unscaled gradients: train with amp=False")
+        self.regularised_epoch = None
+
+    def setup_model(self):
+        checkpoint = super().setup_model()
+        to_pruning_view(self.model)
+        return checkpoint
+
+    def _setup_train(self):
+        super()._setup_train()
+        model = unwrap_model(self.model)
+        self.regularizer = build_pruner(self.args.prune_method, pruning_setup(model), model, reg=self.args.reg)
+
+    def optimizer_step(self):
+        if hasattr(self.regularizer, "update_reg") and self.regularised_epoch != self.epoch:
+            self.regularizer.update_reg()
+        self.regularised_epoch = self.epoch
+        self.regularizer.regularize(unwrap_model(self.model))
+        super().optimizer_step()
+
+
+def sparse_learning(model: nn.Module, method: str, reg: float, train_args: dict) -> nn.Module:
+    """`model` trained with `method`'s regulariser (`train_args`: Ultralytics arguments, e.g. the sl_hyp file's and
+    epochs); returns the run's best weights, out of the pruning view."""
+    trainer = SparseLearningTrainer(overrides={**train_args, "prune_method": method, "reg": reg})
+    trainer.model = to_pruning_view(deepcopy(model))
+    trainer.train()
+    best, _ = load_checkpoint(trainer.best)
+    return from_pruning_view(best)
+
+
+def training_batch(data: str, imgsz: int, batch: int, device: torch.device) -> dict:
+    """One batch of training images and labels, as the trainer feeds the model (images in [0, 1], no augmentation)."""
+    info = check_det_dataset(data)
+    dataset = RTDETRDataset(img_path=info["train"], imgsz=imgsz, batch_size=batch, augment=False,
+                            hyp=get_cfg(overrides={"imgsz": imgsz}), rect=False, data=info)
+    loaded = next(iter(build_dataloader(dataset, batch, workers=0, shuffle=False)))
+    loaded = {key: value.to(device) if isinstance(value, torch.Tensor) else value for key, value in loaded.items()}
+    loaded["img"] = loaded["img"].float() / 255
+    return loaded
+
+
+def save_checkpoint(model: nn.Module, path: Path, train_args: dict) -> Path:
+    """An Ultralytics checkpoint of `model`, which `RTDETR(path)` loads, trains, validates and exports."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": deepcopy(model).half(), "train_args": train_args, "date": datetime.now().isoformat(),
+                "version": ultralytics_version}, path)
+    return path
+
+
+def prune_and_finetune(params: dict) -> Path:
+    """pruning.py: prune `params['model']` as its param_dict says, fine-tune it; returns the fine-tuning run folder."""
+    train_args = {key: value for key, value in params.items() if key not in PRUNING_KEYS}
+    run = increment_path(Path(params["project"]) / params["name"])
+    outputs = run.with_name(f"{run.name}-pruning")
+    device = select_device(params.get("device", ""), verbose=False)
+    model = RTDETR(params["model"]).model.to(device)
+    method = get_method(params["prune_method"])
+
+    if method.sparse_learning and params["sl_epochs"] > 0:
+        hyp_file = Path(params["sl_hyp"]) if Path(params["sl_hyp"]).is_file() else CFG_DIR / params["sl_hyp"]
+        hyp = {**YAML.load(hyp_file), **train_args, "epochs": params["sl_epochs"],
+               "model": params["model"], "project": str(outputs), "name": "sparse_learning", "exist_ok": True}
+        model = sparse_learning(model, params["prune_method"], params["reg"], hyp).to(device)
+    batch = training_batch(params["data"], params["imgsz"], params["batch"], device) if method.gradients else None
+    pruned = prune(model, params["prune_method"], params["speed_up"], params["imgsz"], params["global_pruning"],
+                   params["iterative_steps"], example_inputs=batch, reg=params["reg"])
+    checkpoint = save_checkpoint(pruned, outputs / "pruned.pt", {**train_args, "model": params["model"]})
+    print(describe_pruning(pruned))
+
+    student = RTDETR(str(checkpoint))
+    student.add_callback("on_pretrain_routine_end", WarmupIterations(params["warmup_iters"]))
+    student.train(**{**TRAIN_RECIPE, **train_args, "project": str(run.parent), "name": run.name, "exist_ok": True})
+    return run
+
+
+def describe_pruning(model: nn.Module) -> str:
+    """One line: method, speed-up and the FLOPs/parameters before and after, from the model's pruning record."""
+    record = model.yaml["pruned"]
+    return (f"{record['method']}: speed-up {record['achieved_speed_up']:.4f} (asked {record['speed_up']}) in "
+            f"{record['steps']} steps; {record['flops_before'] / 1e9:.2f} -> {record['flops_after'] / 1e9:.2f} GMACs "
+            f"at {record['imgsz']} (torch-pruning), {record['params_before'] / 1e6:.2f}M -> {record['params_after'] / 1e6:.2f}M parameters")

@@ -1,0 +1,122 @@
+"""pruning.py end to end on tiny data (prune, fine-tune one epoch), and the pruned model through Ultralytics:
+reload in a fresh process, validation, rectangular prediction, ONNX export, resume, a DDP worker, sparse learning."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from test_prune import IMGSZ, run_ddp_worker, small_model, write_small_checkpoints
+
+from lrsdetr import RTDETR
+from lrsdetr.compress.finetune import sparse_learning
+from lrsdetr.compress.prune import is_pruned, prune
+from lrsdetr.compress.prune_blocks import Twin
+from lrsdetr.models import LRSDETRTrainer
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN = {"imgsz": IMGSZ, "epochs": 1, "batch": 4, "workers": 0, "device": "cpu", "plots": False, "exist_ok": True}
+
+
+def parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tiny_data, tmp_path_factory):
+    return write_small_checkpoints(tmp_path_factory.mktemp("checkpoints"), tiny_data)
+
+
+@pytest.fixture(scope="module")
+def pruning_run(checkpoints, tiny_data, tmp_path_factory):
+    """python pruning.py on the small model: l1 to a 1.3x speed-up, one fine-tuning epoch."""
+    project = tmp_path_factory.mktemp("prune")
+    flags = {"model": checkpoints[0], "data": tiny_data, "imgsz": IMGSZ, "epochs": 1, "batch": 4, "workers": 0,
+             "device": "cpu", "project": project, "name": "l1", "prune_method": "l1", "speed_up": 1.3,
+             "iterative_steps": 10, "warmup_iters": 2}
+    command = [sys.executable, "pruning.py", *(f"--{k}={v}" for k, v in flags.items())]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return project, result.stdout
+
+
+@pytest.mark.slow
+def test_pruning_script_prunes_then_fine_tunes(pruning_run, checkpoints):
+    project, stdout = pruning_run
+    assert "l1: speed-up 1.3" in stdout
+    pruned = torch.load(project / "l1-pruning" / "pruned.pt", weights_only=False)["model"]
+    best = torch.load(project / "l1" / "weights" / "best.pt", weights_only=False)["model"]
+    assert is_pruned(best) and parameters(best) == parameters(pruned) < parameters(small_model())
+    assert (project / "l1" / "results.csv").read_text().count("\n") == 2  # header and one epoch
+
+
+@pytest.mark.slow
+def test_fine_tuned_model_reloads_validates_predicts_and_exports_in_a_fresh_process(pruning_run, tiny_data):
+    best = pruning_run[0] / "l1" / "weights" / "best.pt"
+    image = next((tiny_data.parent / "images" / "val").glob("*.jpg"))
+    code = (
+        "import sys, numpy, onnxruntime\n"
+        "from lrsdetr import RTDETR\n"
+        "from lrsdetr.compress.prune import is_pruned\n"
+        "model = RTDETR(sys.argv[1])\n"
+        "assert is_pruned(model.model)\n"
+        f"metrics = model.val(data=sys.argv[2], imgsz={IMGSZ}, batch=4, workers=0, device='cpu', plots=False)\n"
+        f"boxes = model.predict(sys.argv[3], imgsz=({IMGSZ}, {IMGSZ + 32}), conf=0.0, verbose=False)[0].boxes\n"
+        f"onnx = model.export(format='onnx', imgsz={IMGSZ})\n"
+        "session = onnxruntime.InferenceSession(onnx)\n"
+        f"out = session.run(None, {{session.get_inputs()[0].name: numpy.zeros((1, 3, {IMGSZ}, {IMGSZ}), numpy.float32)}})[0]\n"
+        "print('MAP', metrics.box.map50, 'BOXES', len(boxes), 'ONNX', out.shape)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(best), str(tiny_data), str(image)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "BOXES" in result.stdout and "ONNX (1, 50, 6)" in result.stdout
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_after_first_save(trainer):
+    raise Interrupt
+
+
+@pytest.mark.slow
+def test_interrupted_fine_tuning_resumes_the_pruned_model(checkpoints, tiny_data, tmp_path):
+    model = RTDETR(str(checkpoints[1]))
+    model.add_callback("on_model_save", interrupt_after_first_save)
+    with pytest.raises(Interrupt):
+        model.train(data=str(tiny_data), **{**TRAIN, "epochs": 2}, project=str(tmp_path), name="run")
+    last = tmp_path / "run" / "weights" / "last.pt"
+    RTDETR(str(last)).train(resume=True)  # Ultralytics reloads through setup_model -> get_model(cfg=yaml, weights)
+    resumed = torch.load(last, weights_only=False)
+    assert resumed["epoch"] == -1 and "epoch,time" in (tmp_path / "run" / "results.csv").read_text()
+    assert is_pruned(resumed["model"]) and parameters(resumed["model"]) == parameters(torch.load(checkpoints[1], weights_only=False)["model"])
+
+
+@pytest.mark.slow
+def test_ddp_worker_trains_the_pruned_model_from_its_checkpoint(checkpoints, tiny_data, tmp_path):
+    """The worker loads the checkpoint itself (setup_model -> get_model) and must keep it pruned."""
+    run_ddp_worker(LRSDETRTrainer(overrides={"model": str(checkpoints[1]), "data": str(tiny_data), **TRAIN,
+                                             "project": str(tmp_path), "name": "ddp"}))
+    best = torch.load(tmp_path / "ddp" / "weights" / "best.pt", weights_only=False)["model"]
+    assert is_pruned(best) and parameters(best) == parameters(torch.load(checkpoints[1], weights_only=False)["model"])
+
+
+def test_a_pruned_model_for_other_classes_is_refused(checkpoints, tiny_data, tmp_path):
+    other = prune(small_model(nc=5), "l1", speed_up=1.1, imgsz=IMGSZ, iterative_steps=10)
+    trainer = LRSDETRTrainer(overrides={"model": str(checkpoints[1]), "data": str(tiny_data), **TRAIN, "project": str(tmp_path)})
+    with pytest.raises(ValueError, match="detects 5 classes but .* has 3"):
+        trainer.get_model(cfg=other.yaml, weights=other)
+
+
+@pytest.mark.slow
+def test_sparse_learning_trains_in_the_pruning_view_and_gives_back_a_plain_model(checkpoints, tiny_data, tmp_path):
+    model = torch.load(checkpoints[0], weights_only=False)["model"].float()
+    args = {"model": str(checkpoints[0]), "data": str(tiny_data), **TRAIN, "project": str(tmp_path), "name": "sl", "amp": False}
+    sparse = sparse_learning(model, "growing_reg", 1e-3, args)
+    assert not any(isinstance(m, Twin) for m in sparse.modules())
+    assert sparse.state_dict().keys() == model.state_dict().keys()
+    pruned = prune(sparse, "growing_reg", speed_up=1.2, imgsz=IMGSZ, iterative_steps=10)
+    assert parameters(pruned) < parameters(model)
