@@ -1,0 +1,227 @@
+"""Distillation of a pruned LRS-DETR (student) from the unpruned one (teacher): MLSSD and feature distillation
+(paper section 3.4), trained by Ultralytics' engine.
+
+Ultralytics 8.4 trains distillation through a wrapper model (`ultralytics.nn.distill_model.DistillationModel`) that
+its trainer knows: the teacher's weights stay frozen (and its BN in eval), the EMA and the final checkpoints keep
+only the student, and DDP syncs the student and the distillation's own layers. Its loss is YOLO's; ours
+(`LRSDETRDistillationModel`) subclasses it for RT-DETR: the teacher's decoder gives every layer's predictions, and
+the loss adds `kd_losses.build_kd_loss`'s MLSSD and/or feature terms, weighted by `kd_schedule.kd_weight`.
+
+The distillation settings are trainer arguments Ultralytics does not know; `LRSDETRDistillTrainer.extra_args`
+carries them through Ultralytics' checks and its DDP launch (see `LRSDETRTrainer`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from copy import deepcopy
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+from ultralytics.nn.distill_model import DistillationModel
+from ultralytics.nn.tasks import load_checkpoint
+from ultralytics.utils.torch_utils import copy_attr, unwrap_model
+
+from ..data.files import DataError
+from ..engine.recipe import TRAIN_RECIPE, WarmupIterations
+from ..models import RTDETR, LRSDETRTrainer
+from .kd_losses import FEATURE_LOSS_TYPES, KD_LOSS_TYPES, LOGICAL_LOSS_TYPES, build_kd_loss
+from .kd_schedule import KD_LOSS_DECAYS, kd_weight
+
+
+def _layer_list(layers: str | list[int]) -> tuple[int, ...]:
+    """'21, 24, 27' (the seed's form) or [21, 24, 27] -> (21, 24, 27)."""
+    return tuple(int(i) for i in (layers.split(",") if isinstance(layers, str) else layers))
+
+
+@dataclass(frozen=True)
+class DistillationSettings:
+    """distill.py's distillation options (the seed's names and meanings). Bad options, like every mismatch below,
+    are `DataError`s: problems the user fixes, reported in one line by the root script."""
+
+    teacher_weights: str = ""  # the unpruned model's checkpoint
+    kd_loss_type: str = "logical"  # logical, feature or all
+    logical_loss_type: str = "mlssd"  # mlssd (every level, teacher-confidence weighted) or logical (last layer)
+    logical_loss_ratio: float = 1e-4
+    feature_loss_type: str = "cwd"  # cwd, mgd, mimic, chsim, sp
+    feature_loss_ratio: float = 0.05
+    teacher_kd_layers: str = "21, 24, 27"  # layers whose outputs are distilled, level by level
+    student_kd_layers: str = "21, 24, 27"
+    kd_loss_decay: str = "constant"  # constant, cosine, linear, cosine_epoch, linear_epoch
+    kd_loss_epoch: float = 1.0  # share of the epochs over which distillation applies
+
+    def __post_init__(self):
+        for name, valid in (("kd_loss_type", KD_LOSS_TYPES), ("logical_loss_type", LOGICAL_LOSS_TYPES),
+                            ("feature_loss_type", FEATURE_LOSS_TYPES), ("kd_loss_decay", KD_LOSS_DECAYS)):
+            if getattr(self, name) not in valid:
+                raise DataError(f"unknown {name} {getattr(self, name)!r}; valid: {', '.join(valid)}")
+        if len(self.teacher_layers) != len(self.student_layers):
+            raise DataError(f"teacher_kd_layers {list(self.teacher_layers)} and student_kd_layers "
+                             f"{list(self.student_layers)} must list the same number of layers")
+        if not 0 < self.kd_loss_epoch <= 1:
+            raise DataError(f"kd_loss_epoch must be in (0, 1], got {self.kd_loss_epoch}")
+
+    @property
+    def teacher_layers(self) -> tuple[int, ...]:
+        return _layer_list(self.teacher_kd_layers)
+
+    @property
+    def student_layers(self) -> tuple[int, ...]:
+        return _layer_list(self.student_kd_layers)
+
+    @property
+    def logical(self) -> bool:
+        return self.kd_loss_type in ("logical", "all")
+
+    @classmethod
+    def from_args(cls, args) -> DistillationSettings:
+        """From a dict or Ultralytics' argument namespace (other keys are ignored)."""
+        values = args if isinstance(args, dict) else vars(args)
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
+
+def load_teacher(weights: str) -> nn.Module:
+    if not weights or not Path(weights).is_file():
+        raise DataError(f"teacher_weights {weights or repr(weights)}: no such checkpoint")
+    return load_checkpoint(weights)[0]
+
+
+def check_pair(student: nn.Module, teacher: nn.Module, settings: DistillationSettings) -> None:
+    """The mismatches distillation cannot work with, as errors that name them."""
+    s_head, t_head = student.model[-1], teacher.model[-1]
+    if s_head.nc != t_head.nc:
+        raise DataError(f"the teacher detects {t_head.nc} classes, the student {s_head.nc}: they must be the same")
+    if settings.logical:
+        if s_head.num_decoder_layers != t_head.num_decoder_layers:
+            raise DataError(f"logical distillation compares decoder layer by layer: the student has "
+                             f"{s_head.num_decoder_layers} decoder layers, the teacher {t_head.num_decoder_layers}")
+        if s_head.num_queries != t_head.num_queries:
+            raise DataError(f"logical distillation compares query by query: the student has {s_head.num_queries} "
+                             f"queries, the teacher {t_head.num_queries}")
+    for who, model, layers in (("teacher", teacher, settings.teacher_layers), ("student", student, settings.student_layers)):
+        last = len(model.model) - 2
+        if any(not 0 <= i <= last for i in layers):
+            raise DataError(f"{who}_kd_layers {list(layers)}: the {who}'s layers before its decoder are 0..{last}")
+
+
+@contextlib.contextmanager
+def every_decoder_layer(model: nn.Module) -> Iterator[None]:
+    """The decoder's training-mode output (every layer, the encoder's top-k) from a model in eval mode: only the
+    decoder's own mode flags change, so BN and dropout stay in eval. Without targets it adds no denoising queries."""
+    head = model.model[-1]
+    head.training = head.decoder.training = True
+    try:
+        yield
+    finally:
+        head.training = head.decoder.training = False
+
+
+class LRSDETRDistillationModel(DistillationModel):
+    """Student and frozen teacher for Ultralytics' trainer; forward hooks take each model's `kd_layers` outputs and
+    decoder output (Ultralytics' FeatureHook), and `loss` adds the distillation to the student's detection loss."""
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, settings: DistillationSettings, imgsz: int):
+        nn.Module.__init__(self)  # the base class's set-up is YOLO's (Detect heads, projectors)
+        check_pair(student, teacher, settings)
+        self.settings = settings
+        device = next(student.parameters()).device
+        self.student_model = student
+        self.teacher_model = teacher.to(device)
+        self._freeze_teacher()
+        self.feats_idx = [*settings.student_layers, len(student.model) - 1]  # the last level is the decoder
+        self.teacher_feats_idx = [*settings.teacher_layers, len(teacher.model) - 1]
+        self._teacher_feats, self._student_feats, self._teacher_hooks, self._student_hooks = {}, {}, [], []
+        self._register_feature_hooks()
+        student_channels, teacher_channels = self._feature_channels(imgsz)
+        copy_attr(self, student)
+        self.kd_loss = build_kd_loss(settings.kd_loss_type, settings.logical_loss_type, settings.feature_loss_type,
+                                     settings.logical_loss_ratio, settings.feature_loss_ratio,
+                                     student_channels, teacher_channels).to(device)
+        self.steps, self.steps_per_epoch, self.epochs = 0, 1, 1
+
+    @property
+    def projector(self) -> nn.Module:
+        """The distillation's own trainable layers (adapters, MGD generators), by the name Ultralytics restores."""
+        return self.kd_loss
+
+    @torch.no_grad()
+    def _feature_channels(self, imgsz: int) -> tuple[list[int], list[int]]:
+        """Channels of the distilled maps, from one pass of a blank image; their sizes must match level by level."""
+        mode = self.student_model.training
+        image = torch.zeros(1, 3, imgsz, imgsz, device=next(self.teacher_model.parameters()).device)
+        self.student_model.eval()(image)
+        self.teacher_model(image)
+        self.student_model.train(mode)
+        levels = range(len(self.feats_idx) - 1)
+        student, teacher = ([feats[i] for i in levels] for feats in (self._student_feats, self._teacher_feats))
+        for i, s, t in zip(levels, student, teacher):
+            if s.shape[2:] != t.shape[2:]:
+                raise DataError(f"student layer {self.feats_idx[i]} gives {tuple(s.shape[2:])} maps, teacher layer "
+                                 f"{self.teacher_feats_idx[i]} {tuple(t.shape[2:])}: distilled layers must match in size")
+        return [s.shape[1] for s in student], [t.shape[1] for t in teacher]
+
+    def schedule(self, steps_per_epoch: int, epochs: int) -> None:
+        """The length of training, for `kd_loss_decay` (the trainer calls it once its data loader exists)."""
+        self.steps_per_epoch, self.epochs = max(steps_per_epoch, 1), epochs
+
+    def kd_weight(self) -> float:
+        return kd_weight(self.settings.kd_loss_decay, self.steps, self.steps_per_epoch * self.epochs,
+                         self.steps // self.steps_per_epoch, self.epochs, self.settings.kd_loss_epoch)
+
+    def loss(self, batch: dict, preds=None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Detection loss + distillation loss, and their parts (`kd_loss` is 0 in validation, which has no teacher)."""
+        if not self.training:
+            loss, items = self.student_model.loss(batch, preds)
+            return loss, {**items, "kd_loss": torch.zeros_like(loss)}
+        self._teacher_feats.clear()
+        self._student_feats.clear()
+        with torch.no_grad(), every_decoder_layer(self.teacher_model):
+            self.teacher_model.predict(batch["img"])
+        loss, items = self.student_model.loss(batch)
+        decoder = len(self.feats_idx) - 1
+        distilled, _ = self.kd_loss(
+            self._student_feats[decoder], self._teacher_feats[decoder],
+            [self._student_feats[i] for i in range(decoder)], [self._teacher_feats[i] for i in range(decoder)],
+            num_gts=batch["cls"].shape[0],
+        )
+        distilled = distilled * self.kd_weight()
+        self.steps += 1
+        return loss + distilled, {**items, "kd_loss": distilled.detach()}
+
+
+class LRSDETRDistillTrainer(LRSDETRTrainer):
+    """RT-DETR training of the student with the teacher's guidance; only the model set-up differs.
+
+    Distillation runs do not resume: the teacher and the distillation's layers are not in the checkpoints (start a
+    new distillation from the run's last.pt, which holds the student).
+    """
+
+    extra_args = asdict(DistillationSettings())
+
+    def setup_model(self):
+        if self.resume:
+            raise DataError("distillation runs do not resume; distill again with model=<run>/weights/last.pt")
+        checkpoint = super().setup_model()
+        self.set_model_attributes()  # the student's nc, names and args, before the wrapper takes its place
+        settings = DistillationSettings.from_args(self.args)
+        self.model = LRSDETRDistillationModel(self.model, load_teacher(settings.teacher_weights), settings, self.args.imgsz)
+        return checkpoint
+
+    def _setup_train(self):
+        super()._setup_train()
+        unwrap_model(self.model).schedule(len(self.train_loader), self.epochs)
+
+
+def distill(params: dict) -> Path:
+    """distill.py: train `params['model']` (the student) with the recipe and the distillation `params` ask for.
+    Every mismatch between student, teacher and settings is reported before training starts."""
+    settings = DistillationSettings.from_args(params)
+    train_args = {key: value for key, value in params.items() if key not in asdict(settings) and key not in ("model", "warmup_iters")}
+    student = RTDETR(params["model"])
+    LRSDETRDistillationModel(deepcopy(student.model), load_teacher(settings.teacher_weights), settings, params["imgsz"])
+    student.add_callback("on_pretrain_routine_end", WarmupIterations(params["warmup_iters"]))
+    student.train(trainer=LRSDETRDistillTrainer, **{**TRAIN_RECIPE, **train_args, **asdict(settings)})
+    return Path(student.trainer.save_dir)

@@ -1,0 +1,101 @@
+"""Distillation of the pruned small model from the unpruned one: one epoch per kd_loss_type on tiny data, the
+teacher frozen, the distillation's layers trained, the settings through a DDP worker, and the clear errors."""
+
+from dataclasses import asdict
+
+import pytest
+import torch
+from test_prune import IMGSZ, run_ddp_worker, small_model, write_small_checkpoints
+
+from lrsdetr.compress.distill import DistillationSettings, LRSDETRDistillationModel, LRSDETRDistillTrainer, distill
+from lrsdetr.compress.finetune import save_checkpoint
+from lrsdetr.compress.prune import is_pruned
+from lrsdetr.data.files import DataError
+
+TRAIN = {"imgsz": IMGSZ, "epochs": 1, "batch": 4, "workers": 0, "device": "cpu", "plots": False, "exist_ok": True,
+         "warmup_iters": 2}
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tiny_data, tmp_path_factory):
+    return write_small_checkpoints(tmp_path_factory.mktemp("checkpoints"), tiny_data)
+
+
+def params(checkpoints, tiny_data, project, **settings):
+    return {"model": str(checkpoints[1]), "teacher_weights": str(checkpoints[0]), "data": str(tiny_data),
+            "project": str(project), "name": "kd", **TRAIN, **settings}
+
+
+def loaded(path):
+    return torch.load(path, weights_only=False)["model"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("settings", [
+    {"kd_loss_type": "logical", "logical_loss_type": "mlssd", "kd_loss_decay": "cosine"},
+    {"kd_loss_type": "feature", "feature_loss_type": "cwd", "feature_loss_ratio": 1.0},
+    {"kd_loss_type": "all", "logical_loss_type": "logical", "feature_loss_type": "mgd", "kd_loss_decay": "linear_epoch"},
+], ids=["logical", "feature", "all"])
+def test_one_epoch_of_distillation_gives_the_pruned_student_alone(checkpoints, tiny_data, tmp_path, settings):
+    run = distill(params(checkpoints, tiny_data, tmp_path, **settings))
+    best = loaded(run / "weights" / "best.pt")
+    assert type(best).__name__ == "LRSDETRDetectionModel" and is_pruned(best)
+    header, row = (run / "results.csv").read_text().splitlines()
+    kd = float(row.split(",")[header.split(",").index("train/kd_loss")])
+    assert kd > 0
+
+
+def test_teacher_stays_frozen_and_the_adapters_learn(checkpoints):
+    student, teacher = loaded(checkpoints[1]).float(), loaded(checkpoints[0]).float()
+    student.nc = 3  # what Ultralytics' trainer sets before it trains
+    settings = DistillationSettings(kd_loss_type="all", feature_loss_type="mimic")
+    model = LRSDETRDistillationModel(student, teacher, settings, IMGSZ).train()
+    batch = {"img": torch.rand(2, 3, IMGSZ, IMGSZ), "cls": torch.tensor([[0.0], [2.0]]),
+             "bboxes": torch.tensor([[0.5, 0.5, 0.3, 0.3], [0.4, 0.6, 0.2, 0.2]]), "batch_idx": torch.tensor([0.0, 1.0])}
+    loss, items = model(batch)
+    loss.backward()
+    assert items["kd_loss"] > 0 and not teacher.training and teacher.model[-1].training is False
+    assert all(p.grad is None and not p.requires_grad for p in teacher.parameters())
+    adapters = list(model.projector.parameters())
+    assert adapters and all(p.grad is not None for p in adapters)  # student widths differ: 1x1 adapters
+    assert {id(p) for p in adapters} <= {id(p) for p in model.parameters()}  # what Ultralytics' optimizer gets
+
+
+@pytest.mark.slow
+def test_ddp_worker_gets_the_distillation_settings(checkpoints, tiny_data, tmp_path):
+    """The worker rebuilds the trainer from its arguments alone: the settings must be among them."""
+    overrides = params(checkpoints, tiny_data, tmp_path, kd_loss_type="feature", feature_loss_type="sp", name="ddp")
+    overrides.pop("warmup_iters")
+    run_ddp_worker(LRSDETRDistillTrainer(overrides=overrides))
+    assert "kd_loss" in (tmp_path / "ddp" / "results.csv").read_text()
+    saved = torch.load(tmp_path / "ddp" / "weights" / "best.pt", weights_only=False)
+    assert is_pruned(saved["model"]) and "kd_loss_type" not in saved["train_args"]  # final checkpoints: Ultralytics keys
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"teacher_kd_layers": "21, 24", "student_kd_layers": "21, 24, 27"}, "must list the same number of layers"),
+    ({"kd_loss_type": "features"}, "unknown kd_loss_type 'features'"),
+    ({"kd_loss_decay": "step"}, "unknown kd_loss_decay 'step'"),
+    ({"kd_loss_type": "feature", "teacher_kd_layers": "21, 24, 28", "student_kd_layers": "21, 24, 27"}, r"layers before its decoder are 0..27"),
+    ({"kd_loss_type": "feature", "teacher_kd_layers": "24, 21", "student_kd_layers": "21, 24"}, "must match in size"),
+    ({"teacher_weights": "missing.pt"}, "teacher_weights missing.pt: no such checkpoint"),
+])
+def test_mismatches_stop_before_training(checkpoints, tiny_data, tmp_path, settings, message):
+    with pytest.raises(DataError, match=message):
+        distill(params(checkpoints, tiny_data, tmp_path, **settings))
+    assert not (tmp_path / "kd").exists()
+
+
+@pytest.mark.parametrize("teacher_cfg, kd_loss_type, message", [
+    ({"nc": 4}, "feature", "the teacher detects 4 classes, the student 3"),
+    ({"decoder_layers": 2}, "logical", "the student has 3 decoder layers, the teacher 2"),
+])
+def test_teacher_of_another_kind_is_refused(checkpoints, tiny_data, tmp_path, teacher_cfg, kd_loss_type, message):
+    teacher = save_checkpoint(small_model(**teacher_cfg), tmp_path / "teacher.pt", {})
+    with pytest.raises(DataError, match=message):
+        distill({**params(checkpoints, tiny_data, tmp_path, kd_loss_type=kd_loss_type), "teacher_weights": str(teacher)})
+    assert not (tmp_path / "kd").exists()
+
+
+def test_settings_travel_as_trainer_arguments():
+    assert set(LRSDETRDistillTrainer.extra_args) == set(asdict(DistillationSettings()))
