@@ -26,6 +26,7 @@ from ultralytics.nn.tasks import load_checkpoint
 from ultralytics.utils.torch_utils import copy_attr, unwrap_model
 
 from ..data.files import DataError
+from ..engine.checks import require_checkpoint, require_data
 from ..engine.recipe import TRAIN_RECIPE, WarmupIterations
 from ..models import RTDETR, LRSDETRTrainer
 from .kd_losses import FEATURE_LOSS_TYPES, KD_LOSS_TYPES, LOGICAL_LOSS_TYPES, build_kd_loss
@@ -220,7 +221,8 @@ def distill(params: dict) -> Path:
     Every mismatch between student, teacher and settings is reported before training starts."""
     settings = DistillationSettings.from_args(params)
     train_args = {key: value for key, value in params.items() if key not in asdict(settings) and key not in ("model", "warmup_iters")}
-    student = RTDETR(params["model"])
+    require_data(params["data"])
+    student = RTDETR(require_checkpoint(params["model"], "--model"))
     LRSDETRDistillationModel(deepcopy(student.model), load_teacher(settings.teacher_weights), settings, params["imgsz"])
     student.add_callback("on_pretrain_routine_end", WarmupIterations(params["warmup_iters"]))
     student.train(trainer=LRSDETRDistillTrainer, **{**TRAIN_RECIPE, **train_args, **asdict(settings)})

@@ -25,6 +25,7 @@ from ultralytics.utils.files import increment_path
 from ultralytics.utils.torch_utils import select_device, unwrap_model
 
 from ..cfg import CFG_DIR
+from ..engine.checks import require_checkpoint, require_data
 from ..engine.recipe import TRAIN_RECIPE, WarmupIterations
 from ..models import RTDETR, LRSDETRTrainer
 from .prune import prune
@@ -107,7 +108,8 @@ def prune_and_finetune(params: dict) -> Path:
     run = increment_path(Path(params["project"]) / params["name"])
     outputs = run.with_name(f"{run.name}-pruning")
     device = select_device(params.get("device", ""), verbose=False)
-    model = RTDETR(params["model"]).model.to(device)
+    require_data(params["data"])
+    model = RTDETR(require_checkpoint(params["model"], "--model")).model.to(device)
     method = get_method(params["prune_method"])
 
     if method.sparse_learning and params["sl_epochs"] > 0:
