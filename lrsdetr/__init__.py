@@ -15,6 +15,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 __version__ = "0.1.0"
 
 from .models import RTDETR, LRSDETRTrainer  # noqa: E402
+from .engine import fonts as _fonts  # noqa: E402
 from .nn.detection_model import LRSDETRDetectionModel  # noqa: E402
 
 
@@ -35,5 +36,6 @@ def register_with_ultralytics() -> None:
 
 
 register_with_ultralytics()
+_fonts.install()  # offline: Ultralytics' plots use a font on disk instead of downloading Arial
 
 __all__ = ("RTDETR", "LRSDETRTrainer", "LRSDETRDetectionModel", "build_model", "register_with_ultralytics", "__version__")
