@@ -49,6 +49,11 @@ class LocalFeatureAggregation(nn.Module):
 
     Attending with a slice of the channels keeps the quadratic cost small (SHViT, CVPR 2024); the
     untouched channels rejoin before the output projection. Returns the branch (the caller adds it).
+
+    Queries and keys (16 channels) are narrower than values (64): PyTorch's fused CPU attention needs
+    equal widths, so on CPU `scaled_dot_product_attention` falls back to its math path plus a guard
+    against fully masked rows, 1.1-1.6x the time of the plain product below on 2 cores (1.27x at 80x80
+    tokens; same math, bit-identical here, same FLOPs count). On GPUs its memory-efficient kernel handles the widths and never stores the HW x HW map.
     """
 
     def __init__(self, dim: int, pdim: int = 64, qk_dim: int = 16):
@@ -67,7 +72,10 @@ class LocalFeatureAggregation(nn.Module):
         q, k, v = self.qkv(self.norm(attended)).flatten(2).transpose(1, 2).split(
             [self.qk_dim, self.qk_dim, pdim], dim=-1
         )  # each (B, HW, channels)
-        out = F.scaled_dot_product_attention(q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)).squeeze(1)
+        if q.is_cuda:
+            out = F.scaled_dot_product_attention(q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1)).squeeze(1)
+        else:
+            out = ((q * self.qk_dim**-0.5) @ k.transpose(1, 2)).softmax(-1) @ v
         attended = out.transpose(1, 2).reshape(b, pdim, h, w)
         return self.proj(F.silu(torch.cat((attended, untouched), dim=1)))
 
