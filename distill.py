@@ -6,6 +6,7 @@ Example: python distill.py --model runs/prune/lamp_speedup1.35/weights/best.pt \
 The student's and teacher's checkpoints hold their architectures (the seed's `teacher_cfg` and `prune_model` are
 not needed). The result, runs/distill/<name>/weights/best.pt, is the student alone (LRS-DETR-T).
 Mismatched layer lists, a teacher with other classes, or (logical) another decoder depth stop before training.
+Other Ultralytics train arguments go on as name=value (python distill.py lr0=5e-4 nbs=4) or into param_dict.
 """
 
 from lrsdetr.compress.distill import distill
@@ -42,4 +43,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(distill, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_script(distill, parse_overrides(param_dict, __doc__, passthrough=True)))

@@ -4,6 +4,7 @@ recipe (AdamW, lr 1e-4 constant, no AMP, no mosaic, 2000 warm-up iterations).
 Example: python pruning.py --model runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --device 0
 Outputs: runs/prune/<name>/weights/best.pt (pruned and fine-tuned; distill.py's student), and beside the run,
 runs/prune/<name>-pruning/pruned.pt (right after pruning) and, for sparse-learning methods, sparse_learning/.
+Other Ultralytics train arguments go on as name=value (python pruning.py lr0=5e-4 nbs=4) or into param_dict.
 """
 
 from lrsdetr.compress.finetune import prune_and_finetune
@@ -35,4 +36,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(prune_and_finetune, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_script(prune_and_finetune, parse_overrides(param_dict, __doc__, passthrough=True)))

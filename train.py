@@ -6,7 +6,7 @@ Examples:
   python train.py --data dataset/data.yaml --device 0,1,2,3 --batch 32          # Ultralytics launches 4 GPU workers
   python -m torch.distributed.run --nproc_per_node 4 train.py --batch 32         # the same, launched by torchrun
   python train.py --resume runs/train/lrs-detr-b/weights/last.pt
-Any other Ultralytics train argument can be added to param_dict (it is passed on as is).
+Any other Ultralytics train argument can be added to param_dict or given as name=value (cos_lr=True), passed on as is.
 """
 
 from lrsdetr.data.files import run_script
@@ -32,4 +32,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(train, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_script(train, parse_overrides(param_dict, __doc__, passthrough=True)))

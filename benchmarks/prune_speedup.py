@@ -3,7 +3,7 @@ models by Ultralytics' counter, the time taken, and the requested speed-up at wh
 GFLOPs (49.2 by this counter).
 
     python benchmarks/prune_speedup.py            # B freshly initialised (seed 0), nc=10
-    python benchmarks/prune_speedup.py --weights runs/train/lrs-detr-b/weights/best.pt
+    python benchmarks/prune_speedup.py --weights runs/train/lrs-detr-b/weights/best.pt --speed_up 1.35
 
 Torch-pruning's counter (multiply-accumulates of conv/linear/norm layers) decides the speed-up; Ultralytics'
 `get_flops` (thop, 2 x MACs, more op kinds) gives the GFLOPs the paper's tables use.
@@ -11,7 +11,6 @@ Torch-pruning's counter (multiply-accumulates of conv/linear/norm layers) decide
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from copy import deepcopy
@@ -21,6 +20,7 @@ from ultralytics.utils.torch_utils import get_flops
 
 from lrsdetr import RTDETR, build_model
 from lrsdetr.compress.prune import prune
+from lrsdetr.utils.cli import parse_overrides
 
 PAPER_T_GFLOPS = 49.2  # LRS-DETR-T's 48.3 GFLOPs (older thop) as Ultralytics 8.4 counts it
 IMGSZ = 640
@@ -47,20 +47,22 @@ def report(name: str, model: torch.nn.Module, seconds: float | None = None) -> f
     return gflops
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", default="", help="a trained LRS-DETR-B checkpoint (default: seed-0 initialisation)")
-    parser.add_argument("--speed-up", type=float, default=1.35)
-    args = parser.parse_args()
+param_dict = {
+    "weights": "",  # a trained LRS-DETR-B checkpoint ('' = seed-0 initialisation, nc=10)
+    "speed_up": 1.35,
+}
+
+
+def main(params: dict) -> None:
     torch.manual_seed(0)
-    base = RTDETR(args.weights).model if args.weights else build_model("lrs-detr-b.yaml", nc=10)
+    base = RTDETR(params["weights"]).model if params["weights"] else build_model("lrs-detr-b.yaml", nc=10)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; LAMP, global, 50 iterative steps, {IMGSZ} px")
     report("LRS-DETR-B", base)
-    pruned, seconds = timed_prune(base, args.speed_up)
-    gflops = report(f"LAMP {args.speed_up}", pruned, seconds)
+    pruned, seconds = timed_prune(base, params["speed_up"])
+    gflops = report(f"LAMP {params['speed_up']}", pruned, seconds)
 
     # The speed-up that brings T to the paper's GFLOPs: Ultralytics' GFLOPs shrink about in proportion.
-    speed_up = math.ceil(args.speed_up * gflops / PAPER_T_GFLOPS * 200) / 200
+    speed_up = math.ceil(params["speed_up"] * gflops / PAPER_T_GFLOPS * 200) / 200
     while True:
         pruned, seconds = timed_prune(base, speed_up)
         if report(f"LAMP {speed_up}", pruned, seconds) <= PAPER_T_GFLOPS:
@@ -70,4 +72,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(parse_overrides(param_dict, __doc__))

@@ -25,3 +25,29 @@ def test_bad_boolean_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         parse_overrides(DEFAULTS, argv=["--cache", "maybe"])
     assert exit_info.value.code == 2 and "expected true/false" in capsys.readouterr().err
+
+
+def test_ultralytics_style_assignments():
+    args = parse_overrides(DEFAULTS, argv=["epochs=5", "base_weights=y.pt", "--cache"])
+    assert args["epochs"] == 5 and args["base-weights"] == "y.pt" and args["cache"] is True
+
+
+def test_passthrough_takes_other_ultralytics_arguments_typed():
+    args = parse_overrides(DEFAULTS, argv=["nbs=4", "cos_lr=true", "optimizer=SGD"], passthrough=True)
+    assert args["nbs"] == 4 and args["cos_lr"] is True and args["optimizer"] == "SGD" and args["epochs"] == 300
+
+
+@pytest.mark.parametrize(("argv", "passthrough", "message"), [
+    (["nbs=4"], False, "'nbs' is not one of this script's flags"),
+    (["lr_zero=1"], True, "'lr_zero' is not one of this script's flags or an Ultralytics train argument"),
+    (["cos_lr=maybe"], True, "'cos_lr=maybe': expected true/false"),
+])
+def test_unknown_or_bad_assignment_names_the_word(argv, passthrough, message):
+    with pytest.raises(SystemExit, match=message):
+        parse_overrides(DEFAULTS, argv=argv, passthrough=passthrough)
+
+
+def test_help_keeps_the_docstring_lines(capsys):
+    with pytest.raises(SystemExit):
+        parse_overrides(DEFAULTS, "Examples:\n  python x.py --epochs 5\n  python x.py epochs=5", argv=["--help"])
+    assert "Examples:\n  python x.py --epochs 5\n  python x.py epochs=5" in capsys.readouterr().out

@@ -71,6 +71,23 @@ def test_fused_model_computes_the_same():
         torch.testing.assert_close(after[i], before[i], atol=1e-4, rtol=1e-4)
 
 
+def test_fused_model_runs_channels_last_with_its_own_in_place_activations():
+    """fuse() lays the model out for inference; an unfused model in the same process keeps the shared activation."""
+    from ultralytics.nn.modules import Conv
+
+    from copy import deepcopy
+
+    unfused = build_model("lrs-detr-b.yaml", nc=10).eval()
+    fused = deepcopy(unfused).fuse(verbose=False)
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in fused.parameters() if p.dim() == 4)
+    in_place = [m.act for m in fused.modules() if isinstance(m, Conv) and isinstance(m.act, torch.nn.SiLU)]
+    assert in_place and all(act.inplace for act in in_place) and len({id(act) for act in in_place}) == len(in_place)
+    assert not any(m.act.inplace for m in unfused.modules() if isinstance(m, Conv) and isinstance(m.act, torch.nn.SiLU))
+    x = torch.rand(1, 3, 192, 256)  # NCHW in, as callers pass it
+    with torch.no_grad():
+        torch.testing.assert_close(neck_outputs(fused, x)[21], neck_outputs(unfused, x)[21], atol=1e-4, rtol=1e-4)
+
+
 def test_bare_config_name_resolves_to_the_packaged_yaml():
     model = RTDETR("lrs-detr-b.yaml")
     assert isinstance(model.model.model[10], DPRA)
@@ -102,3 +119,30 @@ def test_rtdetr_r18_baseline_size():
     gflops = get_flops(model, 640)
     print(f"rtdetr-r18 nc=10 @640: {params / 1e6:.2f}M params, {gflops:.1f} GFLOPs (Ultralytics 8.4 counter)")
     assert gflops > 0
+
+
+def test_profile_prints_every_layer_but_the_head():
+    """The authors' README calls `model.profile(imgsz=[640, 640])`; ours logs one row per layer, rectangular too."""
+    import logging
+
+    from ultralytics.utils import LOGGER
+
+    class Rows(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.lines = []
+
+        def emit(self, record):
+            self.lines.append(record.getMessage())
+
+    model, rows = RTDETR("lrs-detr-b.yaml"), Rows()
+    model.model.eval()
+    LOGGER.addHandler(rows)
+    try:
+        model.profile(imgsz=[128, 192])
+    finally:
+        LOGGER.removeHandler(rows)
+    table = [line.split() for line in rows.lines[1:]]
+    assert "GFLOPs" in rows.lines[0] and len(table) == len(model.model.model) - 1
+    assert [row[-1].split(".")[-1] for row in table[:2]] == ["Conv", "Conv"]
+    assert all(float(row[0]) >= 0 for row in table) and sum(float(row[1]) for row in table) > 0

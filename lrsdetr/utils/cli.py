@@ -1,12 +1,15 @@
 """Command-line flags for the root scripts: each script's `param_dict` is the default, flags override it.
 
 The seed's habit is to edit a `param_dict` at the top of a script; ours keeps that and adds the usual
-`--name value` flags (one per key, typed from the default), so `python train.py --epochs 5` works too.
+`--name value` flags (one per key, typed from the default), so `python train.py --epochs 5` works too, as does
+Ultralytics' own `epochs=5`. Training scripts also take any other Ultralytics train argument as `name=value`
+(`python pruning.py lr0=5e-4 nbs=4`), checked against Ultralytics' list of arguments.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 
@@ -43,9 +46,39 @@ def _flag_type(default: Any):
     return str
 
 
-def parse_overrides(param_dict: dict, description: str | None = None, argv: list[str] | None = None) -> dict:
-    """Return a copy of `param_dict` with the command-line flags applied (`--help` lists every key)."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The script's docstring as written (its examples keep their lines), each flag with its default."""
+
+
+def _split_assignments(argv: list[str], param_dict: dict, passthrough: bool) -> tuple[list[str], dict]:
+    """`name=value` words: param_dict keys become `--name value`; with `passthrough`, Ultralytics arguments are
+    returned apart (typed like flags); anything else is a usage error naming the word."""
+    from ultralytics.cfg import DEFAULT_CFG_DICT
+
+    flags, extra = [], {}
+    for word in argv:
+        name, sep, value = word.partition("=")
+        if not sep or word.startswith("-"):
+            flags.append(word)
+        elif name.replace("-", "_") in param_dict or name.replace("_", "-") in param_dict:
+            flags += [f"--{name}", value]
+        elif passthrough and name in DEFAULT_CFG_DICT:
+            try:
+                extra[name] = _flag_type(DEFAULT_CFG_DICT[name])(value)
+            except argparse.ArgumentTypeError as error:
+                raise SystemExit(f"error: {word!r}: {error}") from None
+        else:
+            known = "this script's flags" + (" or an Ultralytics train argument" if passthrough else "")
+            raise SystemExit(f"error: {word!r}: {name!r} is not one of {known} (see --help)")
+    return flags, extra
+
+
+def parse_overrides(param_dict: dict, description: str | None = None, argv: list[str] | None = None,
+                    passthrough: bool = False) -> dict:
+    """Return a copy of `param_dict` with the command-line flags applied (`--help` lists every key); with
+    `passthrough`, plus the other Ultralytics arguments given as `name=value`."""
+    flags, extra = _split_assignments(sys.argv[1:] if argv is None else argv, param_dict, passthrough)
+    parser = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
     for key, default in param_dict.items():
         names = [f"--{key}"]
         if "_" in key:
@@ -55,4 +88,4 @@ def parse_overrides(param_dict: dict, description: str | None = None, argv: list
         flag = {"nargs": "?", "const": True} if isinstance(default, bool) else {}  # bare `--flag` means true
         metavar = type(default).__name__.upper() if default is not None else "VALUE"
         parser.add_argument(*names, dest=key, type=_flag_type(default), default=default, metavar=metavar, help=f"(param_dict['{key}'])", **flag)
-    return vars(parser.parse_args(argv))
+    return {**vars(parser.parse_args(flags)), **extra}

@@ -52,9 +52,10 @@ class OmniKernel(nn.Module):
     The frequency branch's FCA multiplies the spectrum by one number per channel, which is the same
     as scaling the map itself: |ifft2(a * fft2(x))| = |a * x|. We compute it that way (exact, no FFT).
 
-    The block runs in `memory_format` (channels_last by default) and hands back a contiguous map: oneDNN's
-    depthwise kxk conv is ~10x faster on CPU in channels_last than in NCHW, which pays for the two copies
-    at the block boundary many times over. Set it to `torch.contiguous_format` to time or run it in NCHW.
+    The block runs in `memory_format` (channels_last by default) and hands its map back in the layout it came
+    in: oneDNN's depthwise kxk conv is ~10x faster on CPU in channels_last than in NCHW, which pays for two
+    copies at the block boundary many times over (none when the model runs channels_last, as a fused one
+    does). Set it to `torch.contiguous_format` to time or run it in NCHW.
     """
 
     memory_format: torch.memory_format = torch.channels_last
@@ -79,11 +80,12 @@ class OmniKernel(nn.Module):
         return self.dw_1xk(x) + self.dw_kx1(x) + self.dw_kxk(x) + self.dw_1x1(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        layout = torch.channels_last if x.stride(1) == 1 < x.shape[1] else torch.contiguous_format  # a channel slice counts
         x = x.contiguous(memory_format=self.memory_format)
         out = F.gelu(self.in_proj(x))
         fca = (self.fca_conv(out.mean((2, 3), keepdim=True)) * out).abs()
         sca = self.sca_conv(fca.mean((2, 3), keepdim=True)) * fca
-        return self.out_proj(F.relu(x + self.depthwise(out) + self.fgm(sca))).contiguous()
+        return self.out_proj(F.relu(x + self.depthwise(out) + self.fgm(sca))).contiguous(memory_format=layout)
 
     @torch.no_grad()
     def merge_depthwise(self) -> None:
