@@ -36,8 +36,10 @@ def loaded(path):
     {"kd_loss_type": "feature", "feature_loss_type": "cwd", "feature_loss_ratio": 1.0},
     {"kd_loss_type": "all", "logical_loss_type": "logical", "feature_loss_type": "mgd", "kd_loss_decay": "linear_epoch"},
 ], ids=["logical", "feature", "all"])
-def test_one_epoch_of_distillation_gives_the_pruned_student_alone(checkpoints, tiny_data, tmp_path, settings):
-    run = distill(params(checkpoints, tiny_data, tmp_path, **settings))
+def test_one_epoch_of_distillation_gives_the_pruned_student_alone(checkpoints, tiny_data, tmp_path, monkeypatch, settings):
+    monkeypatch.chdir(tmp_path)  # a relative project lands in the working folder, as in train.py
+    run = distill(params(checkpoints, tiny_data, "runs/distill", **settings))
+    assert run == tmp_path / "runs" / "distill" / "kd"
     best = loaded(run / "weights" / "best.pt")
     assert type(best).__name__ == "LRSDETRDetectionModel" and is_pruned(best)
     header, row = (run / "results.csv").read_text().splitlines()

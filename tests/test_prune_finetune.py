@@ -31,12 +31,13 @@ def checkpoints(tiny_data, tmp_path_factory):
 @pytest.fixture(scope="module")
 def pruning_run(checkpoints, tiny_data, tmp_path_factory):
     """python pruning.py on the small model: l1 to a 1.3x speed-up, one fine-tuning epoch."""
-    project = tmp_path_factory.mktemp("prune")
+    workdir = tmp_path_factory.mktemp("prune")
     flags = {"model": checkpoints[0], "data": tiny_data, "imgsz": IMGSZ, "epochs": 1, "batch": 4, "workers": 0,
-             "device": "cpu", "project": project, "name": "l1", "prune_method": "l1", "speed_up": 1.3,
-             "iterative_steps": 10, "warmup_iters": 2}
-    command = [sys.executable, "pruning.py", *(f"--{k}={v}" for k, v in flags.items())]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+             "device": "cpu", "project": "runs/prune", "name": "l1", "prune_method": "l1", "speed_up": 1.3,
+             "iterative_steps": 10, "warmup_iters": 2}  # a relative project lands where the script runs
+    command = [sys.executable, str(REPO / "pruning.py"), *(f"--{k}={v}" for k, v in flags.items())]
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
+    project = workdir / "runs" / "prune"
     assert result.returncode == 0, result.stderr[-3000:]
     return project, result.stdout
 

@@ -27,6 +27,7 @@ from ultralytics.utils.torch_utils import copy_attr, unwrap_model
 
 from ..data.files import DataError
 from ..engine.checks import require_checkpoint, require_data
+from ..engine.outputs import project_folder
 from ..engine.recipe import TRAIN_RECIPE, WarmupIterations
 from ..models import RTDETR, LRSDETRTrainer
 from .kd_losses import FEATURE_LOSS_TYPES, KD_LOSS_TYPES, LOGICAL_LOSS_TYPES, build_kd_loss
@@ -221,6 +222,7 @@ def distill(params: dict) -> Path:
     Every mismatch between student, teacher and settings is reported before training starts."""
     settings = DistillationSettings.from_args(params)
     train_args = {key: value for key, value in params.items() if key not in asdict(settings) and key not in ("model", "warmup_iters")}
+    train_args["project"] = project_folder(train_args.get("project") or "runs/distill")
     require_data(params["data"])
     student = RTDETR(require_checkpoint(params["model"], "--model"))
     LRSDETRDistillationModel(deepcopy(student.model), load_teacher(settings.teacher_weights), settings, params["imgsz"])

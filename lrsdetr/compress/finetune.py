@@ -26,6 +26,7 @@ from ultralytics.utils.torch_utils import select_device, unwrap_model
 
 from ..cfg import CFG_DIR
 from ..engine.checks import require_checkpoint, require_data
+from ..engine.outputs import project_folder
 from ..engine.recipe import TRAIN_RECIPE, WarmupIterations
 from ..models import RTDETR, LRSDETRTrainer
 from .prune import prune
@@ -105,7 +106,7 @@ def save_checkpoint(model: nn.Module, path: Path, train_args: dict) -> Path:
 def prune_and_finetune(params: dict) -> Path:
     """pruning.py: prune `params['model']` as its param_dict says, fine-tune it; returns the fine-tuning run folder."""
     train_args = {key: value for key, value in params.items() if key not in PRUNING_KEYS}
-    run = increment_path(Path(params["project"]) / params["name"])
+    run = increment_path(Path(project_folder(params["project"])) / params["name"])
     outputs = run.with_name(f"{run.name}-pruning")
     device = select_device(params.get("device", ""), verbose=False)
     require_data(params["data"])
