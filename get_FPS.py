@@ -17,6 +17,7 @@ param_dict = {
     "device": "",  # '0' or 'cpu'; '' = first GPU, else CPU
     "warmup": 50,  # untimed passes first (cuDNN autotuning, caches, clocks)
     "iterations": 200,  # timed passes
+    "threads": 0,  # CPU threads; 0 = every core
 }
 
 

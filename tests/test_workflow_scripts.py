@@ -95,8 +95,8 @@ def test_detect_images_and_video(trained, frames, tmp_path, sliced):
 
 
 def test_get_fps(trained):
-    out = run("get_FPS.py", "--weights", trained / "weights/best.pt", "--imgsz", 128, "--batch", 2, "--warmup", 1, "--iterations", 3, "--device", "cpu")
-    assert "batch 2, fp32, cpu, 3 timed iterations" in out.stdout and "FPS" in out.stdout
+    out = run("get_FPS.py", "--weights", trained / "weights/best.pt", "--imgsz", 128, "--batch", 2, "--warmup", 1, "--iterations", 3, "--device", "cpu", "--threads", 1)
+    assert "batch 2, fp32, cpu, 1 thread, 3 timed iterations" in out.stdout and "FPS" in out.stdout
 
 
 def test_heatmap(trained, frames, tmp_path):

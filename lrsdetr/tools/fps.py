@@ -7,6 +7,7 @@ GPU work rather than the launch of asynchronous kernels.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -59,9 +60,17 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure_latency(weights: str, imgsz: int = 640, batch: int = 1, half: bool = False, device: str = "", warmup: int = 50, iterations: int = 200) -> Latency:
-    """Fuse the model of `weights` (a .pt, or a config name for an untrained model) and time its forward pass."""
+def measure_latency(weights: str, imgsz: int = 640, batch: int = 1, half: bool = False, device: str = "", warmup: int = 50,
+                    iterations: int = 200, threads: int = 0) -> Latency:
+    """Fuse the model of `weights` (a .pt, or a config name for an untrained model) and time its forward pass.
+
+    On CPU it runs on `threads` threads (0: every core); Ultralytics' select_device leaves torch at one.
+    """
     torch_device = select_device(device, verbose=False)
+    device_name = str(torch_device)
+    if torch_device.type == "cpu":
+        torch.set_num_threads(threads or os.cpu_count() or 1)
+        device_name = f"cpu, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}"
     if half and torch_device.type != "cuda":
         raise DataError(f"--half True needs a CUDA device (--device {device or repr(device)} gave {torch_device.type})")
     model = RTDETR(require_model(weights, "--weights")).model.fuse(verbose=False).eval().to(torch_device)
@@ -80,7 +89,7 @@ def measure_latency(weights: str, imgsz: int = 640, batch: int = 1, half: bool =
             model(images)
             _synchronize(torch_device)
             times.append((time.perf_counter() - start) * 1000)
-    return Latency(times, batch, imgsz, str(torch_device), half, parameters, gflops)
+    return Latency(times, batch, imgsz, device_name, half, parameters, gflops)
 
 
 def main(params: dict) -> None:
