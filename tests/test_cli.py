@@ -32,6 +32,11 @@ def test_ultralytics_style_assignments():
     assert args["epochs"] == 5 and args["base-weights"] == "y.pt" and args["cache"] is True
 
 
+def test_a_flag_value_with_an_equals_sign_stays_a_value():
+    args = parse_overrides(DEFAULTS, argv=["--data", "runs/lr=1e-4/data.yaml", "--cache", "epochs=5"])
+    assert args["data"] == "runs/lr=1e-4/data.yaml" and args["cache"] is True and args["epochs"] == 5
+
+
 def test_passthrough_takes_other_ultralytics_arguments_typed():
     args = parse_overrides(DEFAULTS, argv=["nbs=4", "cos_lr=true", "optimizer=SGD"], passthrough=True)
     assert args["nbs"] == 4 and args["cos_lr"] is True and args["optimizer"] == "SGD" and args["epochs"] == 300

@@ -50,6 +50,22 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
     """The script's docstring as written (its examples keep their lines), each flag with its default."""
 
 
+def _key(name: str, param_dict: dict) -> str | None:
+    """The param_dict key a flag or assignment name means (`base_weights` and `base-weights` alike)."""
+    for candidate in (name, name.replace("-", "_"), name.replace("_", "-")):
+        if candidate in param_dict:
+            return candidate
+    return None
+
+
+def _awaits_value(word: str, param_dict: dict) -> bool:
+    """True for `--name` (no `=value`) of a non-boolean key: the next word is its value, whatever it holds."""
+    if not word.startswith("--") or "=" in word:
+        return False
+    key = _key(word[2:], param_dict)
+    return key is not None and not isinstance(param_dict[key], bool)
+
+
 def _split_assignments(argv: list[str], param_dict: dict, passthrough: bool) -> tuple[list[str], dict]:
     """`name=value` words: param_dict keys become `--name value`; with `passthrough`, Ultralytics arguments are
     returned apart (typed like flags); anything else is a usage error naming the word."""
@@ -58,9 +74,9 @@ def _split_assignments(argv: list[str], param_dict: dict, passthrough: bool) -> 
     flags, extra = [], {}
     for word in argv:
         name, sep, value = word.partition("=")
-        if not sep or word.startswith("-"):
-            flags.append(word)
-        elif name.replace("-", "_") in param_dict or name.replace("_", "-") in param_dict:
+        if not sep or word.startswith("-") or (flags and _awaits_value(flags[-1], param_dict)):
+            flags.append(word)  # a flag, a plain word, or the value of the flag before it (`--name a=b`)
+        elif _key(name, param_dict):
             flags += [f"--{name}", value]
         elif passthrough and name in DEFAULT_CFG_DICT:
             try:
