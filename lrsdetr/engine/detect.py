@@ -26,7 +26,6 @@ from ..data.files import DataError
 from ..models import RTDETR
 from ..tools.sliced import Slicing, sahi_detector, sliced_predict
 from .checks import require_checkpoint
-from .fonts import install as install_offline_fonts
 
 VIDEO_FPS_FALLBACK = 30.0
 
@@ -105,7 +104,6 @@ def frame_predictor(model: RTDETR, params: dict) -> Callable[[np.ndarray, str], 
 
 def detect(params: dict) -> Path:
     """Run detection as `params` say (see detect.py); returns the output folder."""
-    install_offline_fonts()
     weights = require_checkpoint(params["weights"])
     source = require_source(params["source"])
     model = RTDETR(weights)

@@ -14,7 +14,6 @@ from pathlib import Path
 from ..models import RTDETR
 from .checks import require_checkpoint, require_data, require_model
 from .ddp import is_main_process, torchrun_device
-from .fonts import install as install_offline_fonts
 from .outputs import describe_outputs, project_folder
 from .recipe import WarmupIterations
 
@@ -23,7 +22,6 @@ OWN_KEYS = ("model", "pretrained", "resume", "warmup_iters")
 
 def train(params: dict, callbacks: dict[str, list[Callable]] | None = None) -> Path:
     """Train (or resume) as `params` say; returns the run folder. `callbacks`: extra Ultralytics callbacks by event."""
-    install_offline_fonts()
     train_args = {key: value for key, value in params.items() if key not in OWN_KEYS}
     train_args["device"] = torchrun_device(train_args.get("device"))
     if "project" in train_args:

@@ -12,7 +12,6 @@ from ..data.coco import write_coco_json, yolo_to_coco
 from ..eval import EvaluationReport, evaluate_predictions
 from ..models import RTDETR
 from .checks import require_checkpoint, require_data, require_same_classes
-from .fonts import install as install_offline_fonts
 from .outputs import describe_outputs, project_folder
 
 
@@ -33,7 +32,6 @@ class Validation:
 
 def validate(params: dict) -> Validation:
     """`params`: `weights` plus Ultralytics val arguments (data, split, imgsz, batch, save_json, ...)."""
-    install_offline_fonts()
     val_args = dict(params)
     weights = require_checkpoint(val_args.pop("weights"))
     if "project" in val_args:

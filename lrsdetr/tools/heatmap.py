@@ -25,7 +25,6 @@ from ultralytics.utils.torch_utils import select_device
 
 from ..data.files import DataError, IMAGE_SUFFIXES, list_images
 from ..engine.checks import require_checkpoint
-from ..engine.fonts import install as install_offline_fonts
 from ..models import RTDETR
 
 METHODS = ("GradCAM", "GradCAMPlusPlus", "XGradCAM", "HiResCAM", "LayerCAM", "EigenCAM", "EigenGradCAM", "GradCAMElementWise")
@@ -123,7 +122,6 @@ class HeatmapMaker:
 
 def make_heatmaps(params: dict) -> Path:
     """heatmap.py: one overlay per image of `source`, saved under project/name; returns that folder."""
-    install_offline_fonts()
     images = list_sources(params["source"])
     maker = HeatmapMaker(params["weights"], params["method"], params["layers"], params["target"], params["conf"], params["imgsz"], params["device"])
     save_dir = increment_path(Path(params["project"]) / params["name"], exist_ok=params["exist_ok"], mkdir=True)
