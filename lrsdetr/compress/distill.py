@@ -27,8 +27,8 @@ from ultralytics.utils.torch_utils import copy_attr, unwrap_model
 
 from ..data.files import DataError
 from ..engine.checks import require_checkpoint, require_data
-from ..engine.outputs import project_folder
-from ..engine.recipe import TRAIN_RECIPE, WarmupIterations
+from ..engine.recipe import TRAIN_RECIPE
+from ..engine.train import train
 from ..models import RTDETR, LRSDETRTrainer
 from .kd_losses import FEATURE_LOSS_TYPES, KD_LOSS_TYPES, LOGICAL_LOSS_TYPES, build_kd_loss
 from .kd_schedule import KD_LOSS_DECAYS, kd_weight
@@ -221,11 +221,8 @@ def distill(params: dict) -> Path:
     """distill.py: train `params['model']` (the student) with the recipe and the distillation `params` ask for.
     Every mismatch between student, teacher and settings is reported before training starts."""
     settings = DistillationSettings.from_args(params)
-    train_args = {key: value for key, value in params.items() if key not in asdict(settings) and key not in ("model", "warmup_iters")}
-    train_args["project"] = project_folder(train_args.get("project") or "runs/distill")
     require_data(params["data"])
     student = RTDETR(require_checkpoint(params["model"], "--model"))
     LRSDETRDistillationModel(deepcopy(student.model), load_teacher(settings.teacher_weights), settings, params["imgsz"])
-    student.add_callback("on_pretrain_routine_end", WarmupIterations(params["warmup_iters"]))
-    student.train(trainer=LRSDETRDistillTrainer, **{**TRAIN_RECIPE, **train_args, **asdict(settings)})
-    return Path(student.trainer.save_dir)
+    return train({**TRAIN_RECIPE, **params, **asdict(settings), "project": params.get("project") or "runs/distill",
+                  "trainer": LRSDETRDistillTrainer})

@@ -27,7 +27,8 @@ from ultralytics.utils.torch_utils import select_device, unwrap_model
 from ..cfg import CFG_DIR
 from ..engine.checks import require_checkpoint, require_data
 from ..engine.outputs import project_folder
-from ..engine.recipe import TRAIN_RECIPE, WarmupIterations
+from ..engine.recipe import TRAIN_RECIPE
+from ..engine.train import train
 from ..models import RTDETR, LRSDETRTrainer
 from .prune import prune
 from .prune_blocks import from_pruning_view, pruning_setup, to_pruning_view
@@ -124,10 +125,8 @@ def prune_and_finetune(params: dict) -> Path:
     checkpoint = save_checkpoint(pruned, outputs / "pruned.pt", {**train_args, "model": params["model"]})
     print(describe_pruning(pruned))
 
-    student = RTDETR(str(checkpoint))
-    student.add_callback("on_pretrain_routine_end", WarmupIterations(params["warmup_iters"]))
-    student.train(**{**TRAIN_RECIPE, **train_args, "project": str(run.parent), "name": run.name, "exist_ok": True})
-    return run
+    return train({**TRAIN_RECIPE, **train_args, "model": str(checkpoint), "warmup_iters": params["warmup_iters"],
+                  "project": str(run.parent), "name": run.name, "exist_ok": True})
 
 
 def describe_pruning(model: nn.Module) -> str:
