@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from test_eval_helpers import coco_gt, image, mixed_case, write_pair
 
+from lrsdetr.data.files import write_bytes_atomic
 from lrsdetr.eval.coco_metrics import coco_metrics
 from lrsdetr.eval.inputs import load_coco_pair
-from lrsdetr.eval.report import main, write_text_atomic
+from lrsdetr.eval.report import main
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "get_COCO_metrics.py"
@@ -109,8 +110,9 @@ def test_empty_predictions_report_zeros(tmp_path, capsys, caplog):
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    """The report's JSON goes through the package's atomic writer (lrsdetr.data.files)."""
     target = tmp_path / "metrics.json"
     target.write_text("old")
     with pytest.raises(TypeError):
-        write_text_atomic(target, None)
+        write_bytes_atomic(target, None)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..data.files import DataError
+
 LOGGER = logging.getLogger("lrsdetr.eval")
 DETECTION_KEYS = ("image_id", "category_id", "bbox", "score")
 DETECTION_FORMAT = "{image_id, category_id, bbox: [x, y, width, height], score}"
@@ -21,7 +23,7 @@ GT_KEYS = ("images", "annotations", "categories")
 ANNOTATION_KEYS = ("image_id", "category_id", "bbox")
 
 
-class EvalInputError(ValueError):
+class EvalInputError(DataError, ValueError):
     """A mistake in the user's files or arguments: the script prints this one line and exits with status 2."""
 
 

@@ -8,12 +8,10 @@ temporary name and renamed, so a reader never sees half a file.
 from __future__ import annotations
 
 import json
-import os
-import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.files import run_script, write_text_atomic
 from .coco_metrics import COCO_MAX_DETS, CocoMetrics, check_options, coco_metrics
 from .inputs import CocoPair, EvalInputError, load_coco_pair
 from .tide import MAIN_ERRORS, SPECIAL_ERRORS, TideResult, tide_analysis
@@ -80,25 +78,11 @@ def main(params: dict) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # a batch tool: its plots go to files, never to a display
-    try:
-        report = evaluate_predictions(params["pred_json"], params["anno_json"], params["max_dets"], params["save_dir"], params["tide"], params["backend"])
-    except EvalInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(format_report(report))
-    return 0
+    return run_script(_print_report, params)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write under a temporary name in the same folder, then rename over `path` (atomic on one file system)."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+def _print_report(params: dict) -> None:
+    print(format_report(evaluate_predictions(params["pred_json"], params["anno_json"], params["max_dets"], params["save_dir"], params["tide"], params["backend"])))
 
 
 def _make_save_dir(folder: Path) -> Path:
