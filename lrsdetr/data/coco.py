@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, image_size, list_images, require_folder, write_text_atomic
+from lrsdetr.data.files import BadLines, DataError, image_size, list_images, require_folder, texts_without_image, write_text_atomic
 from lrsdetr.data.yolo import label_file, read_yolo_labels
 
 
@@ -77,8 +77,7 @@ def yolo_to_coco(image_dir: Path, label_dir: Path, names: list[str] | tuple[str,
     if not images:
         raise DataError(f"image_path {image_dir}: no images")
     _check_image_ids(images)
-    stems = {image.stem for image in images}
-    report.labels_without_image = sorted(p.name for p in label_dir.glob("*.txt") if p.stem not in stems)
+    report.labels_without_image = texts_without_image(label_dir, images)
 
     coco: dict = {
         "info": {"description": f"ground truth from YOLO labels; category_id = class index + 1 ({len(names)} classes)"},

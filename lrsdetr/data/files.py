@@ -71,6 +71,12 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def texts_without_image(folder: Path, images: list[Path]) -> list[str]:
+    """Names of the .txt files (labels, annotations) in `folder` that belong to none of `images`, by stem."""
+    stems = {image.stem for image in images}
+    return sorted(p.name for p in folder.glob("*.txt") if p.stem not in stems)
+
+
 def image_size(path: Path) -> tuple[int, int] | None:
     """(width, height) from the file header, or None when the image is missing or unreadable."""
     try:

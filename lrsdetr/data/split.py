@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, require_folder
+from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, require_folder, texts_without_image
 from lrsdetr.data.yolo import label_file
 
 SPLITS = ("train", "val", "test")
@@ -73,8 +73,7 @@ def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[flo
         refuse_leftovers(out / "images" / split, {p.name for p in chosen}, "out", "an empty or identically split out folder")
         refuse_leftovers(out / "labels" / split, {label_file(p, label_dir).name for p in chosen}, "out", "an empty or identically split out folder")
 
-    stems = {image.stem for image in images}
-    report = SplitReport(labels_without_image=sorted(p.name for p in label_dir.glob("*.txt") if p.stem not in stems))
+    report = SplitReport(labels_without_image=texts_without_image(label_dir, images))
     with tqdm(total=len(images), desc="split", unit="image") as progress:
         for split, chosen in assignment.items():
             for image in chosen:

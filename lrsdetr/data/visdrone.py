@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, require_folder, write_bytes_atomic, write_text_atomic
-from lrsdetr.data.yolo import label_file, yolo_line
+from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, require_folder, texts_without_image, write_bytes_atomic, write_text_atomic
+from lrsdetr.data.yolo import clip_box, label_file, yolo_line
 
 VISDRONE_NAMES = ("pedestrian", "people", "bicycle", "car", "van", "truck", "tricycle", "awning-tricycle", "bus", "motor")
 IGNORED_REGION = 0
@@ -43,9 +43,7 @@ class VisDroneBox:
 
     def clipped(self, width: int, height: int) -> tuple[float, float, float, float]:
         """(x1, y1, x2, y2) clipped to a `width` x `height` image (may be empty: x2 <= x1 or y2 <= y1)."""
-        x1, y1 = max(self.left, 0.0), max(self.top, 0.0)
-        x2, y2 = min(self.left + self.width, float(width)), min(self.top + self.height, float(height))
-        return x1, y1, x2, y2
+        return clip_box(self.left, self.top, self.left + self.width, self.top + self.height, width, height)
 
     def line(self) -> str:
         """The native text line (integer pixel values print without a decimal point, as in VisDrone's files)."""
@@ -179,8 +177,7 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
     images = list_images(image_dir)
     if not images:
         raise DataError(f"src {image_dir}: no images (expected VisDrone .jpg files)")
-    stems = {image.stem for image in images}
-    report.missing_images = sorted(a.name for a in annotation_dir.glob("*.txt") if a.stem not in stems)
+    report.missing_images = texts_without_image(annotation_dir, images)
     annotations = {}
     for image in images:
         annotation = label_file(image, annotation_dir)

@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from lrsdetr.data.files import BadLines, DataError, refuse_inside, require_folder, write_text_atomic
-from lrsdetr.data.yolo import yolo_line
+from lrsdetr.data.yolo import clip_box, yolo_line
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,7 @@ def yolo_lines(annotation: VocAnnotation, class_index: dict[str, int], path: Pat
     for obj in annotation.objects:
         if obj.name not in class_index:
             raise DataError(f"{path}: unknown class {obj.name!r} (expected one of the data.yaml names: {', '.join(class_index)})")
-        x1, y1 = max(obj.xmin, 0.0), max(obj.ymin, 0.0)
-        x2, y2 = min(obj.xmax, float(annotation.width)), min(obj.ymax, float(annotation.height))
+        x1, y1, x2, y2 = clip_box(obj.xmin, obj.ymin, obj.xmax, obj.ymax, annotation.width, annotation.height)
         if x2 <= x1 or y2 <= y1:
             report.degenerate += 1
             continue

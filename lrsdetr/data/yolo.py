@@ -33,6 +33,11 @@ class YoloBox:
         return self.cx * width - w / 2, self.cy * height - h / 2, w, h
 
 
+def clip_box(x1: float, y1: float, x2: float, y2: float, width: int, height: int) -> tuple[float, float, float, float]:
+    """(x1, y1, x2, y2) clipped to a `width` x `height` image (may be empty: x2 <= x1 or y2 <= y1)."""
+    return max(x1, 0.0), max(y1, 0.0), min(x2, float(width)), min(y2, float(height))
+
+
 def yolo_line(cls: int, x1: float, y1: float, x2: float, y2: float, width: int, height: int) -> str:
     """The label line for the pixel box (x1, y1)-(x2, y2) in a `width` x `height` image."""
     return f"{cls} {(x1 + x2) / 2 / width:.6f} {(y1 + y2) / 2 / height:.6f} {(x2 - x1) / width:.6f} {(y2 - y1) / height:.6f}"
