@@ -197,10 +197,9 @@ def main(params: dict) -> None:
         medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], lambda: None)
         print_table(models, medians, load, params)
         if torch.cuda.is_available():
-            gpu = {name: model for name, model in models.items()}
-            calls = cuda_calls(gpu, params, Path(folder))
+            calls = cuda_calls(models, params, Path(folder))
             medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], torch.cuda.synchronize)
-            print_table(gpu, medians, load, params)
+            print_table(models, medians, load, params)
 
 
 if __name__ == "__main__":
