@@ -7,14 +7,19 @@ belongs to, and we refuse to load unless every learned tensor of both sides is a
 
 from __future__ import annotations
 
+import codecs
 import pickle
 import re
-from pathlib import Path
+import zipfile
+from collections import OrderedDict
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
+import numpy as np
 import torch
 import torch.nn as nn
 from ultralytics.nn.modules import RTDETRDecoder
 
+from ..data.files import DataError
 from ..nn.modules import DPRA, DEFBlock, SMEModule
 from ..nn.modules.dpra import ORIGINAL_KEYS as DPRA_KEYS
 
@@ -107,7 +112,7 @@ def load_original_state_dict(model: nn.Module, state_dict: dict[str, torch.Tenso
 
 
 class _StandIn:
-    """Takes the place of any class from the authors' fork while unpickling; keeps its state."""
+    """Takes the place of any class from the authors' model code while unpickling; keeps its state, runs nothing."""
 
     def __init__(self, *args, **kwargs):
         pass
@@ -116,13 +121,73 @@ class _StandIn:
         self.__dict__.update(state if isinstance(state, dict) else {"state": state})
 
 
+# Modules whose classes a checkpoint of the authors' model pickles (their Ultralytics fork, torch's layers):
+# each such class becomes an inert `_StandIn` subclass, never the real class.
+MODEL_CODE_MODULES = ("ultralytics", "torch.nn.modules")
+
+
+def _allowed_globals() -> dict[str, object]:
+    """The real functions and types a checkpoint needs: tensor and storage rebuilding, dtypes, containers, numpy
+    scalars and arrays. Each builds data from data; none can run code named by the file."""
+    allowed = {f"torch._utils.{name}": getattr(torch._utils, name)
+               for name in ("_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_parameter",
+                            "_rebuild_parameter_with_state") if hasattr(torch._utils, name)}
+    allowed["torch._tensor._rebuild_from_type_v2"] = torch._tensor._rebuild_from_type_v2
+    allowed.update({f"torch.{name}": value for name, value in vars(torch).items() if isinstance(value, torch.dtype)})
+    allowed.update({"torch.Size": torch.Size, "torch.device": torch.device, "collections.OrderedDict": OrderedDict,
+                    "_codecs.encode": codecs.encode, "numpy.dtype": np.dtype, "numpy.ndarray": np.ndarray})
+    allowed.update({f"builtins.{kind.__name__}": kind for kind in (set, frozenset, bytearray, slice, complex)})
+    scalar, reconstruct = np.float64(0).__reduce__()[0], np.zeros(1).__reduce__()[0]
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):  # numpy 1 and numpy 2 pickles
+        allowed.update({f"{module}.scalar": scalar, f"{module}._reconstruct": reconstruct})
+    for module in ("pathlib", "pathlib._local"):  # a path saved on either OS (pure paths: no file access)
+        allowed.update({f"{module}.PosixPath": PurePosixPath, f"{module}.WindowsPath": PureWindowsPath})
+    return allowed
+
+
+_ALLOWED_GLOBALS = _allowed_globals()
+
+
 class _OriginalUnpickler(pickle.Unpickler):
-    """Resolve torch and builtins normally; anything from their `ultralytics` fork becomes a `_StandIn`."""
+    """Allow-listed globals resolve to the real objects, classes of the model code to stand-ins, anything else
+    (builtins.exec, os.system, ...) stops the load before it is called."""
 
     def find_class(self, module: str, name: str):
-        if module.split(".")[0] in ("torch", "collections", "builtins", "numpy", "_codecs", "copyreg", "pathlib", "datetime"):
-            return super().find_class(module, name)
-        return type(name, (_StandIn,), {"__module__": f"original.{module}"})
+        module = "builtins" if module == "__builtin__" else module  # protocol 2 names it as Python 2 did
+        full_name = f"{module}.{name}"
+        if full_name in _ALLOWED_GLOBALS:
+            return _ALLOWED_GLOBALS[full_name]
+        if any(module == root or module.startswith(f"{root}.") for root in MODEL_CODE_MODULES):
+            return type(name, (_StandIn,), {"__module__": f"original.{module}"})
+        raise pickle.UnpicklingError(
+            f"it references '{full_name}', which no checkpoint needs (only tensors, containers and model classes); "
+            "refusing to unpickle it, as that could run code"
+        )
+
+
+class _Pickle:
+    """The pickle_module torch.load uses: our restricted unpickler in place of pickle's."""
+
+    Unpickler = _OriginalUnpickler
+    load = staticmethod(lambda file, **kwargs: _OriginalUnpickler(file, **kwargs).load())
+
+
+def _is_torchscript(path: Path) -> bool:
+    """torch.load hands a TorchScript archive (it holds constants.pkl) to torch.jit.load, past our unpickler."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.rpartition("/")[2] == "constants.pkl" for name in archive.namelist())
+
+
+def _unpickle_checkpoint(path: Path):
+    """Unpickle `path` with the restricted unpickler; a refused file is one DataError naming it."""
+    if _is_torchscript(path):
+        raise DataError(f"{path}: a TorchScript archive, not a checkpoint (expected a best.pt saved by training)")
+    try:
+        return torch.load(path, map_location="cpu", pickle_module=_Pickle, weights_only=False)
+    except pickle.UnpicklingError as error:
+        raise DataError(f"{path}: {error}") from None
 
 
 def _module_state_dict(obj, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -151,11 +216,7 @@ def import_original_checkpoint(path: str | Path, nc: int | None = None):
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
 
-    class _Pickle:  # torch.load's pickle_module protocol
-        Unpickler = _OriginalUnpickler
-        load = staticmethod(lambda f, **kw: _OriginalUnpickler(f, **kw).load())
-
-    checkpoint = torch.load(path, map_location="cpu", pickle_module=_Pickle, weights_only=False)
+    checkpoint = _unpickle_checkpoint(path)
     source = (checkpoint.get("ema") or checkpoint.get("model")) if isinstance(checkpoint, dict) else checkpoint
     if source is None:
         raise KeyError(f"{path}: no 'ema' or 'model' entry; is it an Ultralytics checkpoint?")
