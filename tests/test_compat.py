@@ -1,15 +1,19 @@
 """The authors' pickled best.pt (whole model objects from their fork) imports without their code, and only that:
 a pickle that would run code is refused before anything runs."""
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from reference_weights import recipe_state_dict
+from ultralytics.utils import LOGGER
 
+from lrsdetr import LRSDETRDetectionModel, RTDETR
 from lrsdetr.compat import import_original_checkpoint
 from lrsdetr.data.files import DataError
 
@@ -111,3 +115,53 @@ def test_a_torchscript_archive_is_refused(tmp_path):
     torch.jit.script(torch.nn.ReLU()).save(str(path))
     with pytest.raises(DataError, match="best.pt: a TorchScript archive, not a checkpoint"):
         import_original_checkpoint(path)
+
+
+def test_rtdetr_loads_their_checkpoint_with_a_one_line_note(their_checkpoint, caplog):
+    path, state = their_checkpoint
+    LOGGER.addHandler(caplog.handler)  # Ultralytics' logger does not propagate to the root logger
+    try:
+        model = RTDETR(str(path))
+    finally:
+        LOGGER.removeHandler(caplog.handler)
+    note = [message for message in caplog.messages if "authors' LRS-DETR repository" in message]
+    assert note == [f"{path}: saved by the authors' LRS-DETR repository, importing its weights "
+                    f"(convert it once with: python -m lrsdetr.compat convert {path} NEW.pt)"]
+    assert isinstance(model.model, LRSDETRDetectionModel) and model.task == "detect" and model.model.names[3] == "cls3"
+    torch.testing.assert_close(model.model.state_dict()["model.20.m.fgm.signal.weight"], state["model.20.m.fgm.dwconv2.weight"].half().float())
+    result = model.predict(np.zeros((64, 64, 3), dtype=np.uint8), imgsz=64, verbose=False)[0]
+    assert result.boxes.data.shape[1] == 6 and result.names[3] == "cls3"
+
+
+LOAD_WITH_ULTRALYTICS = """
+import sys, numpy as np
+from ultralytics import RTDETR
+model = RTDETR(sys.argv[1])
+result = model.predict(np.zeros((64, 64, 3), dtype=np.uint8), imgsz=64, verbose=False)[0]
+print(type(model.model).__name__, model.model.names[3], next(model.model.parameters()).dtype, result.boxes.data.shape[1])
+"""
+
+
+def test_convert_writes_a_checkpoint_ultralytics_loads(their_checkpoint, tmp_path):
+    path, _ = their_checkpoint
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    ours = tmp_path / "converted" / "ours.pt"
+    convert = [sys.executable, "-m", "lrsdetr.compat", "convert", str(path), str(ours)]
+    done = subprocess.run(convert, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{ours}: LRS-DETR-B with 10 classes from {path}" in done.stdout
+    loaded = subprocess.run([sys.executable, "-c", LOAD_WITH_ULTRALYTICS, str(ours)], capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.split()[-4:] == ["LRSDETRDetectionModel", "cls3", "torch.float32", "6"]
+    again = subprocess.run(convert, capture_output=True, text=True, timeout=300)  # never overwrites
+    assert again.returncode == 2 and again.stderr.strip() == f"error: {ours}: already exists; give a new path for the converted checkpoint"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_convert_refuses_a_checkpoint_not_saved_by_their_repository(tmp_path):
+    path = tmp_path / "ours.pt"
+    torch.save({"model": torch.nn.Linear(2, 2)}, path)
+    done = subprocess.run([sys.executable, "-m", "lrsdetr.compat", "convert", str(path), str(tmp_path / "new.pt")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "was not saved by the authors' repository" in done.stderr
+    assert not (tmp_path / "new.pt").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import pickle
+import pickletools
 import re
 import zipfile
 from collections import OrderedDict
@@ -23,7 +24,8 @@ from ..data.files import DataError
 from ..nn.modules import DPRA, DEFBlock, SMEModule
 from ..nn.modules.dpra import ORIGINAL_KEYS as DPRA_KEYS
 
-__all__ = ("load_original_state_dict", "import_original_checkpoint", "map_original_state_dict", "UNUSED_ORIGINAL_KEYS")
+__all__ = ("load_original_state_dict", "import_original_checkpoint", "map_original_state_dict", "UNUSED_ORIGINAL_KEYS",
+           "is_original_checkpoint", "original_to_ultralytics_checkpoint")
 
 # (pattern on the key inside a layer, replacement), per block type; first match wins.
 _DEF_RENAMES = [
@@ -210,13 +212,16 @@ def import_original_checkpoint(path: str | Path, nc: int | None = None):
     Their checkpoint pickles the whole model object (classes from their fork). We unpickle with stand-ins
     for those classes, rebuild the state dict from the module tree, and load it into LRS-DETR-B.
     """
-    from ..nn.detection_model import LRSDETRDetectionModel
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    return _model_from_checkpoint(_unpickle_checkpoint(path), path, nc)
 
-    checkpoint = _unpickle_checkpoint(path)
+
+def _model_from_checkpoint(checkpoint, path: Path, nc: int | None = None):
+    """Our LRS-DETR-B holding the weights of an unpickled checkpoint of theirs."""
+    from ..nn.detection_model import LRSDETRDetectionModel
+
     source = (checkpoint.get("ema") or checkpoint.get("model")) if isinstance(checkpoint, dict) else checkpoint
     if source is None:
         raise KeyError(f"{path}: no 'ema' or 'model' entry; is it an Ultralytics checkpoint?")
@@ -230,3 +235,57 @@ def import_original_checkpoint(path: str | Path, nc: int | None = None):
     if isinstance(names, dict):
         model.names = names
     return model
+
+
+# Where the authors' fork keeps the blocks it adds to Ultralytics; stock Ultralytics has no such module.
+ORIGINAL_MODULE = "ultralytics.nn.extra_modules"
+
+
+def _pickled_globals(path: Path) -> set[str]:
+    """'module.name' of each global a torch.save archive's pickle names, read off its opcodes without unpickling.
+
+    torch.save writes pickle protocol 2, where every global is one GLOBAL opcode.
+    """
+    with zipfile.ZipFile(path) as archive:
+        pickles = [name for name in archive.namelist() if name.rpartition("/")[2] == "data.pkl"]
+        data = archive.read(pickles[0]) if pickles else b""
+    return {arg.replace(" ", ".") for opcode, arg, _ in pickletools.genops(data) if opcode.name == "GLOBAL"} if data else set()
+
+
+def is_original_checkpoint(path: str | Path) -> bool:
+    """True for a checkpoint saved by the authors' repository: its pickle names classes of their extra_modules."""
+    path = Path(path)
+    if path.suffix != ".pt" or not path.is_file() or not zipfile.is_zipfile(path):
+        return False
+    try:
+        return any(name.startswith(f"{ORIGINAL_MODULE}.") for name in _pickled_globals(path))
+    except (ValueError, zipfile.BadZipFile):  # not a pickle we can read: leave the file to Ultralytics' loader
+        return False
+
+
+def _plain_train_args(checkpoint) -> dict:
+    """Their training arguments that Ultralytics 8.4 still has, with plain values only."""
+    from ultralytics.cfg import DEFAULT_CFG_DICT
+
+    args = checkpoint.get("train_args") if isinstance(checkpoint, dict) else None
+    plain = (str, int, float, bool, type(None), list, tuple)
+    return {k: v for k, v in (args or {}).items() if k in DEFAULT_CFG_DICT and isinstance(v, plain)} if isinstance(args, dict) else {}
+
+
+def original_to_ultralytics_checkpoint(path: str | Path) -> dict:
+    """The authors' best.pt as an Ultralytics checkpoint dict of our LRS-DETR-B (FP32), which `RTDETR` loads."""
+    from datetime import datetime
+
+    from ultralytics import __version__
+
+    path = Path(path)
+    checkpoint = _unpickle_checkpoint(path)
+    try:
+        model = _model_from_checkpoint(checkpoint, path)
+    except KeyError as error:
+        problems = str(error.args[0]).splitlines()
+        first = problems[1].strip() if len(problems) > 1 else f"no tensor {problems[0]}"
+        raise DataError(f"{path}: not a checkpoint of the authors' LRS-DETR-B ({first})") from None
+    train_args = {**_plain_train_args(checkpoint), "task": "detect"}
+    return {"model": model, "ema": None, "train_args": train_args, "date": datetime.now().astimezone().isoformat(),
+            "version": __version__, "imported_from": str(path)}
