@@ -3,6 +3,8 @@
 Their state dict names our blocks' parts differently (`mixer.fn.qkv.c` for our `lfa.qkv.conv`, ...).
 We map names per block type, layer by layer, so a name is only ever rewritten inside the block it
 belongs to, and we refuse to load unless every learned tensor of both sides is accounted for.
+Their best.pt is a pickle of whole model objects: we unpickle it without their code and without trusting it
+(`_OriginalUnpickler`: tensors and plain data only, their classes as inert stand-ins, anything else refused).
 """
 
 from __future__ import annotations
