@@ -46,12 +46,13 @@ def test_checkpoint_reloads_in_a_fresh_process(trained, tiny_data, importer):
 
 
 @pytest.mark.slow
-def test_val_info_fuse_through_the_wrapper(trained, tiny_data):
+def test_val_info_fuse_through_the_wrapper(trained, tiny_data, tmp_path):
     weights, _ = trained
     model = RTDETR(str(weights / "best.pt"))
     layers, params, *_ = model.info()
     assert layers > 0 and params > 10_000_000
-    metrics = model.val(data=str(tiny_data), imgsz=128, batch=4, workers=0, device="cpu", plots=False, verbose=False)
+    metrics = model.val(data=str(tiny_data), imgsz=128, batch=4, workers=0, device="cpu", plots=False, verbose=False,
+                        project=str(tmp_path))  # not Ultralytics' default, a folder inside the installed package
     assert 0.0 <= metrics.box.map <= 1.0
     model.fuse()
     assert model.model.is_fused()
