@@ -12,7 +12,7 @@ from ..data.coco import write_coco_json, yolo_to_coco
 from ..eval import EvaluationReport, evaluate_predictions
 from ..models import RTDETR
 from .checks import require_checkpoint, require_data, require_same_classes
-from .outputs import describe_outputs, project_folder
+from .outputs import describe_outputs
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,6 @@ def validate(params: dict) -> Validation:
     """`params`: `weights` plus Ultralytics val arguments (data, split, imgsz, batch, save_json, ...)."""
     val_args = dict(params)
     weights = require_checkpoint(val_args.pop("weights"))
-    if "project" in val_args:
-        val_args["project"] = project_folder(val_args["project"])
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
     model = RTDETR(weights)
     require_same_classes(model.names, data_info, weights, val_args["data"])
