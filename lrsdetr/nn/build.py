@@ -3,7 +3,7 @@
 Ultralytics' `parse_model` keeps its channel rules in local sets, so a block it does not know gets no
 input-channel argument. Rather than patch it, we build YAMLs that use our blocks here: one rule per
 block kind says how the YAML arguments become constructor arguments and what the output width is.
-YAMLs made only of Ultralytics blocks (rtdetr-l, rtdetr-r18, ...) still go through Ultralytics' own builder.
+YAMLs made only of Ultralytics blocks (rtdetr-l, lrs-detr-b-plain, ...) still go through Ultralytics' own builder.
 """
 
 from __future__ import annotations
