@@ -37,6 +37,7 @@ from pathlib import Path
 import torch
 from ultralytics import YOLO
 from ultralytics.data.utils import img2label_paths
+from ultralytics.nn.tasks import yaml_model_load
 from ultralytics.utils.torch_utils import get_flops
 
 from latency import time_in_rounds  # benchmarks/latency.py, beside this file
@@ -94,6 +95,18 @@ def wrapper(model: str, name: str):
     return YOLO(model) if is_yolo(name) else RTDETR(model)
 
 
+def model_config(name: str) -> str:
+    """The config a run of model `name` starts from; Ultralytics' scaled YOLO names (yolov8m: yolov8.yaml at scale
+    m) are checked its own way, the others as train.py checks --model."""
+    if not is_yolo(name):
+        return require_model(f"{name}.yaml", "--models/--others")
+    try:
+        yaml_model_load(f"{name}.yaml")
+    except FileNotFoundError:
+        raise DataError(f"--models/--others {name}: no such Ultralytics YOLO config (expected e.g. yolov8m or yolo11m)") from None
+    return f"{name}.yaml"
+
+
 def planned_runs(params: dict) -> list[tuple[str, int]]:
     """(model, seed) in the order they train: every seed of `models`, then `others` with the first seed."""
     try:
@@ -104,7 +117,7 @@ def planned_runs(params: dict) -> list[tuple[str, int]]:
         raise DataError("--seeds: expected a comma-separated list of whole numbers such as 0,1,2")
     models, others = names_of(params["models"]), names_of(params["others"])
     for name in models + others:
-        require_model(f"{name}.yaml", "--models/--others")
+        model_config(name)
     return [(m, s) for m in models for s in seeds] + [(m, seeds[0]) for m in others if m not in models]
 
 
@@ -147,7 +160,7 @@ def train(name: str, seed: int, params: dict, data: str, folder: Path) -> Path:
             print(f"resuming {last}", flush=True)
             wrapper(str(last), name).train(resume=True)
         else:
-            model = wrapper(require_model(f"{name}.yaml", "--models"), name)
+            model = wrapper(model_config(name), name)
             model.add_callback("on_pretrain_routine_end", ShortRunWarmup(WARMUP_ITERATIONS))
             args = {**TRAIN_RECIPE, "data": data, "epochs": params["epochs"], "imgsz": params["imgsz"], "batch": params["batch"]}
             args |= {"seed": seed, "device": params["device"], "workers": params["workers"], "val": False, "plots": False,
