@@ -191,14 +191,15 @@ def evaluate(name: str, weights: Path, params: dict, data: str, folder: Path) ->
 def run_one(name: str, seed: int, params: dict, data: str, out: Path) -> tuple[dict, bool]:
     """(result, whether it was computed now): a finished run's result.json, or train + evaluate and write it."""
     folder = out / "runs" / f"{name}-seed{seed}"
-    result_file = folder / "result.json"
+    result_file, settings_file = folder / "result.json", folder / "settings.json"
     wanted = settings(params, data, seed)
+    if settings_file.is_file() and (found := json.loads(settings_file.read_text())) != wanted:
+        raise DataError(f"{settings_file}: this run was started with other settings ({found}); use another --out or remove {folder}")
     if result_file.is_file():
-        result = json.loads(result_file.read_text())
-        if result["settings"] != wanted:
-            raise DataError(f"{result_file}: made with other settings ({result['settings']}); use another --out or remove {folder}")
         print(f"reusing {result_file}", flush=True)
-        return result, False
+        return json.loads(result_file.read_text()), False
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(settings_file, json.dumps(wanted))  # before training: a resumed run is checked too
     start = time.perf_counter()
     weights = train(name, seed, params, data, folder)
     result = {"model": name, "seed": seed, "settings": wanted, "weights": str(weights), "train_seconds": time.perf_counter() - start}
