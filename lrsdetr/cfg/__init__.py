@@ -1,4 +1,5 @@
-"""Configs shipped with the package: model YAMLs (lrs-detr-b, rtdetr-r18) and hyper-parameter files."""
+"""Configs shipped with the package: model YAMLs (lrs-detr-b and its ablations, the RT-DETR-R18/34/50/50-M/101
+baselines) and hyper-parameter files."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Ultralytics' `parse_model` keeps its channel rules in local sets, so a block it does not know gets no
 input-channel argument. Rather than patch it, we build YAMLs that use our blocks here: one rule per
 block kind says how the YAML arguments become constructor arguments and what the output width is.
-YAMLs made only of Ultralytics blocks (rtdetr-l, rtdetr-r18, ...) still go through Ultralytics' own builder.
+YAMLs made only of Ultralytics blocks (rtdetr-l, lrs-detr-b-plain, ...) still go through Ultralytics' own builder.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import ultralytics.nn.modules as ul
 from ultralytics.utils import LOGGER
 from ultralytics.utils.ops import make_divisible
 
-from .modules import DPRA, BasicStage, DEFBlock, ResNetStem, SMEModule, SPDConv
+from .modules import DPRA, BasicStage, BottleneckStage, DEFBlock, ResNetStem, SMEModule, SPDConv
 
 # Our blocks, by the names the YAML files use.
 CUSTOM_BLOCKS: dict[str, type[nn.Module]] = {
-    b.__name__: b for b in (DEFBlock, DPRA, SMEModule, SPDConv, ResNetStem, BasicStage)
+    b.__name__: b for b in (DEFBlock, DPRA, SMEModule, SPDConv, ResNetStem, BasicStage, BottleneckStage)
 }
 
 # A rule maps (input channels, YAML args, repeats, width) to (constructor args, output channels, repeats left).
@@ -35,7 +35,7 @@ def _sets_channels(c_in, args, n, width):
 
 
 def _sets_channels_repeats_inside(c_in, args, n, width):
-    """Multi-block stages (C2f, RepC3, DEFBlock, BasicStage): like Conv, and the repeat count goes inside the block."""
+    """Multi-block stages (C2f, RepC3, DEFBlock, BasicStage, BottleneckStage): like Conv, and the repeat count goes inside the block."""
     c2 = width(args[0])
     return [c_in, c2, n, *args[1:]], c2, 1
 
@@ -67,6 +67,7 @@ CHANNEL_RULES: dict[type[nn.Module], ChannelRule] = {
     ul.RepC3: _sets_channels_repeats_inside,
     DEFBlock: _sets_channels_repeats_inside,
     BasicStage: _sets_channels_repeats_inside,
+    BottleneckStage: _sets_channels_repeats_inside,
     DPRA: _keeps_channels,
     ul.AIFI: _keeps_channels,
     SMEModule: _keeps_channels,

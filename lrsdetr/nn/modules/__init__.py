@@ -2,7 +2,7 @@
 
 from .dfenet import ConvGLU, DEFBlock, DEFModule, LocalFeatureAggregation
 from .dpra import DPRA
-from .resnet import BasicBlock, BasicStage, ResNetStem
+from .resnet import BasicBlock, BasicStage, BottleneckBlock, BottleneckStage, ResNetStem
 from .sefp import FrequencyGatingModule, OmniKernel, SMEModule, SPDConv
 
 __all__ = (
@@ -13,6 +13,8 @@ __all__ = (
     "DPRA",
     "BasicBlock",
     "BasicStage",
+    "BottleneckBlock",
+    "BottleneckStage",
     "ResNetStem",
     "FrequencyGatingModule",
     "OmniKernel",

@@ -1,8 +1,9 @@
-"""ResNet-18/34 basic-block backbone (ResNet-D variant), for the paper's RT-DETR-R18 baseline.
+"""ResNet-vd backbones as RT-DETR builds them (PResNet), for the paper's RT-DETR-R18/34/50/101 baselines.
 
-Ultralytics ships only the bottleneck ResNet (`ResNetLayer`, ResNet-50/101). RT-DETR's R18 uses
-PResNet: a three-conv stem, and downsampling shortcuts that average-pool before their 1x1 conv
-(the "D" tweak, Bag of Tricks, He et al. 2019).
+Ultralytics ships only a bottleneck ResNet (`ResNetLayer`) that is not RT-DETR's: a 7x7 stem and strided
+1x1 shortcuts. RT-DETR's PResNet is the "vd" variant (Bag of Tricks, He et al. 2019): a three-conv stem,
+the stride on the 3x3 conv, and downsampling shortcuts that average-pool before their 1x1 conv. As in
+PResNet, the first block of every stage has a projection shortcut, even where widths already match.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import torch
 import torch.nn as nn
 from ultralytics.nn.modules import Conv
 
-__all__ = ("ResNetStem", "BasicBlock", "BasicStage")
+__all__ = ("ResNetStem", "BasicBlock", "BasicStage", "BottleneckBlock", "BottleneckStage")
 
 
 class ResNetStem(nn.Module):
@@ -29,26 +30,54 @@ class ResNetStem(nn.Module):
         return self.pool(self.convs(x))
 
 
-class BasicBlock(nn.Module):
-    """Two 3x3 convs with an identity (or pooled 1x1 projection) shortcut, ReLU after the sum."""
+def shortcut(c1: int, c2: int, s: int, project: bool) -> nn.Module:
+    """Identity, a 1x1 conv+BN, or (stride 2, the "d" tweak) a 2x2 average pool then the 1x1 conv+BN."""
+    if not project:
+        return nn.Identity()
+    conv = Conv(c1, c2, 1, 1, act=False)
+    return nn.Sequential(nn.AvgPool2d(s, s, ceil_mode=True), conv) if s > 1 else conv
 
-    def __init__(self, c1: int, c2: int, s: int = 1):
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs (ResNet-18/34) with a shortcut, ReLU after the sum."""
+
+    def __init__(self, c1: int, c2: int, s: int = 1, project: bool = False):
         super().__init__()
         self.cv1 = Conv(c1, c2, 3, s, act=nn.ReLU())
         self.cv2 = Conv(c2, c2, 3, 1, act=False)
-        if s == 1 and c1 == c2:
-            self.shortcut = nn.Identity()
-        elif s == 1:
-            self.shortcut = Conv(c1, c2, 1, 1, act=False)
-        else:
-            self.shortcut = nn.Sequential(nn.AvgPool2d(s, s, ceil_mode=True), Conv(c1, c2, 1, 1, act=False))
+        self.shortcut = shortcut(c1, c2, s, project)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.cv2(self.cv1(x)) + self.shortcut(x))
 
 
+class BottleneckBlock(nn.Module):
+    """1x1 down to c2/4, 3x3 (carries the stride), 1x1 up to c2 (ResNet-50/101), with a shortcut, ReLU after the sum."""
+
+    expansion = 4
+
+    def __init__(self, c1: int, c2: int, s: int = 1, project: bool = False):
+        super().__init__()
+        c_ = c2 // self.expansion
+        self.cv1 = Conv(c1, c_, 1, 1, act=nn.ReLU())
+        self.cv2 = Conv(c_, c_, 3, s, act=nn.ReLU())
+        self.cv3 = Conv(c_, c2, 1, 1, act=False)
+        self.shortcut = shortcut(c1, c2, s, project)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.cv3(self.cv2(self.cv1(x))) + self.shortcut(x))
+
+
 class BasicStage(nn.Sequential):
-    """n basic blocks; the first one changes width and stride."""
+    """n basic blocks to c2 channels; the first one projects its shortcut and carries the stride."""
+
+    block = BasicBlock
 
     def __init__(self, c1: int, c2: int, n: int = 2, s: int = 1):
-        super().__init__(*(BasicBlock(c1 if i == 0 else c2, c2, s if i == 0 else 1) for i in range(n)))
+        super().__init__(*(self.block(c1 if i == 0 else c2, c2, s if i == 0 else 1, project=i == 0) for i in range(n)))
+
+
+class BottleneckStage(BasicStage):
+    """n bottleneck blocks to c2 channels (4x the inner width, e.g. 256 for ResNet-50's first stage)."""
+
+    block = BottleneckBlock

@@ -1,0 +1,59 @@
+"""benchmarks/accuracy.py end to end: its --quick run trains, scores and tabulates, and a second run reuses it."""
+
+import csv
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "benchmarks" / "accuracy.py"
+
+
+def run(*flags: object, expect: int = 0) -> subprocess.CompletedProcess:
+    args = [sys.executable, str(SCRIPT), *map(str, flags)]
+    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=1500)
+    assert out.returncode == expect, f"{' '.join(args)} exited {out.returncode}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return out
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--models", "rtdetr-r19"], "--models/--others rtdetr-r19.yaml: no such model config"),
+        (["--others", "yolov99m"], "--models/--others yolov99m: no such Ultralytics YOLO config"),
+        (["--seeds", ","], "--seeds: expected"),
+    ],
+)
+def test_bad_arguments_are_one_line(tmp_path, flags, message):
+    out = run(*flags, "--out", tmp_path, expect=2)
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert not any(tmp_path.iterdir())  # nothing trained, no data made
+
+
+@pytest.mark.slow
+def test_quick_run_end_to_end_then_reused(tmp_path):
+    """Two models over two seeds, and a YOLO row (Ultralytics' own trainer and validator) with one."""
+    flags = ("--quick", "--others", "yolo11n", "--out", tmp_path)
+    out = run(*flags)
+    with (tmp_path / "accuracy.csv").open() as handle:
+        rows = {row["model"]: row for row in csv.DictReader(handle)}
+    assert list(rows) == ["lrs-detr-b", "rtdetr-r18", "yolo11n"]
+    b = rows["lrs-detr-b"]
+    assert b["seeds"] == "2" and int(b["params"]) == 15_594_146 and 60 < float(b["gflops"]) < 75
+    for name, row in rows.items():
+        assert float(row["latency_ms"]) > 0
+        for key in ("AP", "AP50", "AP75", "APs", "APm"):
+            assert 0 <= float(row[key]) <= 100
+            spread = float(row[f"{key}_std"])
+            assert spread >= 0 if name != "yolo11n" else math.isnan(spread)  # one seed: no spread to report
+    table = (tmp_path / "accuracy.md").read_text()
+    assert "| lrs-detr-b | 2 | 15.59M |" in table and "±" in table and table in out.stdout
+    assert (tmp_path / "accuracy.png").stat().st_size > 10_000
+    assert len(list(tmp_path.glob("runs/*/result.json"))) == 5
+
+    again = run(*flags)
+    assert again.stdout.count("reusing") == 5 and "engine/trainer" not in again.stdout + again.stderr
+    run(*flags, "--epochs", 2, expect=2)  # other settings: refuses to mix them in
