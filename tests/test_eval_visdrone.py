@@ -130,3 +130,20 @@ def test_bad_lines_are_one_line_errors_naming_file_and_line(tmp_path, where, lin
     with pytest.raises(DataError, match=expected.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")) as error:
         metrics(tmp_path, annotations, results)
     assert "\n" not in str(error.value)
+
+
+def test_size_buckets_count_hits_by_their_object_and_false_detections_by_their_own_size(tmp_path):
+    # Objects: 10x10 (small, found at 0.9) and 40x40 = 1600 px (medium, missed); a false 40x40 detection at 0.8.
+    # All sizes: recall 1/2, 1/2; precision 1, 1/2 -> AP 50. Small: the hit alone, 1 object -> 100.
+    # Medium: the false detection alone, 1 object -> 0. No large object: no number.
+    annotations = {"a": ["0,0,10,10,1,1,0,0", "50,50,40,40,1,1,0,0"]}
+    results = {"a": ["0,0,10,10,0.9,1,-1,-1", "0,60,40,40,0.8,1,-1,-1"]}
+    result = metrics(tmp_path, annotations, results)
+    assert_metrics(result, AP=50.0, AP_small=100.0, AP_medium=0.0)
+    assert result["AP_large"] != result["AP_large"]
+
+
+def test_ignored_regions_need_the_image_size(tmp_path):
+    anno, res, _ = write_set(tmp_path, {"a": ["0,0,50,50,0,0,0,0", "60,60,20,20,1,1,0,0"]}, {"a": ["60,60,20,20,0.8,1,-1,-1"]})
+    with pytest.raises(DataError, match="has ignored regions, whose pixel map needs the image size: give --img_dir"):
+        evaluate(anno, res, None, verbose=False)
