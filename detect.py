@@ -5,6 +5,7 @@ Examples:
   python detect.py --weights best.pt --source frame.jpg --slice True --slice_size 640   # sliced (SAHI), large frames
 With --slice, each frame is cut into overlapping slice_size tiles, each run at imgsz, and the boxes merged:
 small objects keep their pixels instead of vanishing when a 2000x1500 frame is shrunk to 640.
+--save_visdrone True writes one VisDrone challenge-format file per image (for get_VisDrone_metrics.py --res_dir).
 """
 
 from lrsdetr.data.files import run_script
@@ -28,6 +29,7 @@ param_dict = {
     "save_txt": True,  # labels/<image>.txt: class x y w h (normalised)
     "save_conf": True,  # ... and the score
     "save_json": True,  # predictions.json (COCO results format)
+    "save_visdrone": False,  # visdrone_results/<image>.txt: VisDrone challenge format (classes 0..9 -> 1..10, <=500)
     "line_width": None,
     "vid_stride": 1,
     "project": "runs/detect",

@@ -2,6 +2,9 @@
 
 Example: python val.py --weights runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --split test
 It ends by printing the yolo2coco.py and get_COCO_metrics.py commands that give the COCO metrics and TIDE errors.
+On VisDrone data (its ten class names) it also writes the challenge-format results (visdrone_results/, as
+--save_visdrone does for any data) and prints the COCO and VisDrone-toolkit protocols side by side; give
+--visdrone_anno the split's original annotations for the exact protocol (ignored regions, score-0 boxes).
 """
 
 from lrsdetr.data.files import run_script
@@ -18,6 +21,8 @@ param_dict = {
     "max_det": 300,  # RT-DETR's 300 queries
     "device": "",
     "save_json": True,  # predictions.json, COCO format, for get_COCO_metrics.py
+    "save_visdrone": False,  # also write visdrone_results/<image>.txt (challenge format); always on VisDrone data
+    "visdrone_anno": None,  # the split's original VisDrone annotations; None: made from the YOLO labels
     "plots": True,
     "project": "runs/val",
     "name": "exp",

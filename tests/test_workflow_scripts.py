@@ -110,6 +110,6 @@ def test_heatmap(trained, frames, tmp_path):
 def test_quickstart_from_nothing_to_coco_metrics(tmp_path):
     """The main job on a CPU-test budget: synthetic data, one epoch, validation, COCO metrics, TIDE, plots."""
     out = run("quickstart.py", "--workdir", tmp_path, "--n_train", 8, "--n_val", 4, "--imgsz", 128, "--epochs", 1, "--device", "cpu")
-    for text in ("Drawing 8 train + 4 val synthetic drone images", "COCO bbox metrics for", "Per-class AP", "TIDE errors", "Quick start done"):
+    for text in ("Drawing 8 train + 4 val synthetic drone images", "COCO bbox metrics for", "Per-class AP", "TIDE errors", "Both protocols", "Quick start done"):
         assert text in out.stdout, text
     assert (tmp_path / "train" / "results.png").is_file() and (tmp_path / "val" / "coco_metrics" / "metrics_maxDets100.json").is_file()

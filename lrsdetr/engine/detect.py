@@ -23,6 +23,7 @@ from ultralytics.utils.files import increment_path
 
 from ..data.coco import coco_category_id, coco_image_id
 from ..data.files import DataError
+from ..eval.visdrone_results import RESULTS_DIR, VisDroneResults
 from ..models import RTDETR
 from ..tools.sliced import Slicing, sahi_detector, sliced_predict
 from .checks import require_checkpoint
@@ -110,8 +111,14 @@ def detect(params: dict) -> Path:
     save_dir = increment_path(Path(params["project"]) / params["name"], exist_ok=params["exist_ok"], mkdir=True)
     predict = frame_predictor(model, params)
     writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
+    visdrone = VisDroneResults(save_dir / RESULTS_DIR) if params.get("save_visdrone") else None
     for paths, images, _ in tqdm(load_inference_source(source, vid_stride=params["vid_stride"]), desc="detect", unit="frame"):
         for path, image in zip(paths, images):
-            writer.write(predict(image, path))
+            result = predict(image, path)
+            writer.write(result)
+            if visdrone is not None:
+                visdrone.add(result)
     print(writer.close())
+    if visdrone is not None:
+        print(visdrone.close())
     return save_dir

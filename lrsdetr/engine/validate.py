@@ -1,4 +1,5 @@
-"""val.py's logic: score a checkpoint on one split, save COCO-format predictions for get_COCO_metrics.py."""
+"""val.py's logic: score a checkpoint on one split, save COCO-format predictions for get_COCO_metrics.py, and
+on VisDrone data the challenge-format results with both protocols side by side."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from ultralytics.data.utils import img2label_paths
 from ultralytics.utils.metrics import DetMetrics
 
 from ..data.coco import write_coco_json, yolo_to_coco
+from ..data.files import DataError
+from ..data.visdrone import VISDRONE_NAMES
 from ..eval import EvaluationReport, evaluate_predictions
+from ..eval.visdrone import evaluate
+from ..eval.visdrone_report import protocols_table
+from ..eval.visdrone_results import ANNOTATIONS_DIR, RESULTS_DIR, annotations_from_labels, results_from_predictions
 from ..models import RTDETR
 from .checks import require_checkpoint, require_data, require_same_classes
 from .outputs import describe_outputs
+
+
+OUR_KEYS = ("save_visdrone", "visdrone_anno")  # val.py's own options, not Ultralytics'
 
 
 @dataclass(frozen=True)
@@ -29,10 +38,14 @@ class Validation:
     def predictions(self) -> Path:
         return self.save_dir / "predictions.json"
 
+    @property
+    def visdrone_results(self) -> Path:
+        return self.save_dir / RESULTS_DIR
+
 
 def validate(params: dict) -> Validation:
     """`params`: `weights` plus Ultralytics val arguments (data, split, imgsz, batch, save_json, ...)."""
-    val_args = dict(params)
+    val_args = {k: v for k, v in params.items() if k not in OUR_KEYS}
     weights = require_checkpoint(val_args.pop("weights"))
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
     model = RTDETR(weights)
@@ -44,12 +57,28 @@ def validate(params: dict) -> Validation:
     return Validation(metrics, save_dirs[-1], val_args["data"], images, Path(img2label_paths([str(images / "x.jpg")])[0]).parent)
 
 
-def coco_evaluation(validation: Validation, names: dict[int, str], max_dets: int = 100) -> EvaluationReport:
+def coco_evaluation(validation: Validation, names: dict[int, str], max_dets: int = 100, tide: bool = True) -> EvaluationReport:
     """What yolo2coco.py + get_COCO_metrics.py do, in one call: ground truth of the split, COCO metrics, TIDE."""
     ground_truth = validation.save_dir / "ground_truth.json"
     coco, _ = yolo_to_coco(validation.images, validation.labels, [names[i] for i in sorted(names)])
     write_coco_json(coco, ground_truth)
-    return evaluate_predictions(validation.predictions, ground_truth, max_dets=max_dets)
+    return evaluate_predictions(validation.predictions, ground_truth, max_dets=max_dets, tide=tide)
+
+
+def is_visdrone(names: dict[int, str]) -> bool:
+    """Data converted from VisDrone-DET (its ten class names, in order): both protocols apply."""
+    return tuple(names[i] for i in sorted(names)) == VISDRONE_NAMES
+
+
+def visdrone_evaluation(validation: Validation, anno_dir: str | Path | None = None, img_dir: str | Path | None = None) -> dict:
+    """The VisDrone toolkit's numbers for val.py's predictions: against `anno_dir` (the original annotations, exact),
+    or else against annotations made from the split's YOLO labels (no ignored regions, no score-0 boxes)."""
+    if not validation.predictions.is_file():
+        raise DataError("--save_visdrone: needs predictions.json, so keep --save_json True")
+    results_from_predictions(validation.predictions, validation.images, validation.visdrone_results)
+    if anno_dir is None:
+        anno_dir = annotations_from_labels(validation.images, validation.labels, validation.save_dir / ANNOTATIONS_DIR)
+    return evaluate(anno_dir, validation.visdrone_results, img_dir or validation.images)
 
 
 def next_steps(validation: Validation, anno_json: Path) -> str:
@@ -70,5 +99,13 @@ def report(validation: Validation) -> str:
 
 
 def main(params: dict) -> None:
-    """val.py: validate, then print `report`."""
-    print(report(validate(params)))
+    """val.py: validate, print `report`; on VisDrone data (or with save_visdrone) write the challenge-format
+    results, and on VisDrone data print the COCO and VisDrone protocols side by side."""
+    validation = validate(params)
+    print(report(validation))
+    names = validation.metrics.names
+    if is_visdrone(names) or params.get("save_visdrone"):
+        visdrone = visdrone_evaluation(validation, params.get("visdrone_anno"))
+        print(f"VisDrone submission files: {validation.visdrone_results}")
+        if is_visdrone(names):
+            print(protocols_table(coco_evaluation(validation, names, tide=False).coco, visdrone))
