@@ -6,11 +6,11 @@
 `import lrsdetr` also makes `from ultralytics import RTDETR` return our class (see `register_with_ultralytics`).
 """
 
-import os
+from .utils.ultralytics_private import offline_by_default
 
 # Nothing in this toolkit needs the network; keep Ultralytics from trying (fonts, weights, telemetry).
-# Set YOLO_OFFLINE=0 to let it go online.
-os.environ.setdefault("YOLO_OFFLINE", "1")
+# Set YOLO_OFFLINE=0 to let it go online. Before anything imports Ultralytics, which reads it once.
+offline_by_default()
 
 __version__ = "0.1.0"
 
