@@ -90,11 +90,12 @@ def _split_assignments(argv: list[str], param_dict: dict, passthrough: bool) -> 
 
 
 def parse_overrides(param_dict: dict, description: str | None = None, argv: list[str] | None = None,
-                    passthrough: bool = False) -> dict:
+                    passthrough: bool = False, prog: str | None = None) -> dict:
     """Return a copy of `param_dict` with the command-line flags applied (`--help` lists every key); with
-    `passthrough`, plus the other Ultralytics arguments given as `name=value`."""
+    `passthrough`, plus the other Ultralytics arguments given as `name=value`. `prog`: the command's name in
+    usage lines (default: the script's file name)."""
     flags, extra = _split_assignments(sys.argv[1:] if argv is None else argv, param_dict, passthrough)
-    parser = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
+    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
     for key, default in param_dict.items():
         names = [f"--{key}"]
         if "_" in key:
