@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch.nn as nn
 import ultralytics
+import ultralytics.engine.model
 from test_prune import IMGSZ, small_cfg
 from ultralytics.cfg import get_cfg
 from ultralytics.nn.distill_model import DistillationModel
@@ -137,3 +138,14 @@ def test_tensorrt_export_may_go_online_unless_the_user_said_offline(monkeypatch,
     with private.online_for_installs(export_format):
         assert checks.ONLINE is online_inside
     assert checks.ONLINE is False and os.environ["YOLO_OFFLINE"] == "1"
+
+
+@pytest.mark.parametrize(("export_format", "online_inside"), [("engine", True), ("onnx", False)])
+def test_rtdetr_export_runs_ultralytics_export_in_that_scope(monkeypatch, export_format, online_inside):
+    """RTDETR.export (export.py's path too) wraps Ultralytics' export: its exporter sees ONLINE as the scope sets it."""
+    seen = []
+    monkeypatch.setattr(ultralytics.engine.model.Model, "export", lambda self, **kwargs: seen.append(checks.ONLINE))
+    monkeypatch.setattr(private, "USER_SET_YOLO_OFFLINE", False)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: [])
+    lrsdetr.RTDETR.__new__(lrsdetr.RTDETR).export(format=export_format)
+    assert seen == [online_inside] and checks.ONLINE is False

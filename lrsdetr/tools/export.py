@@ -17,7 +17,6 @@ import torch
 
 from ..engine.checks import require_model
 from ..models import RTDETR
-from ..utils.ultralytics_private import online_for_installs
 
 # ONNX ops that ONNX Runtime's CPU/CUDA providers and TensorRT do not run well or at all.
 FFT_OPS = frozenset({"DFT", "STFT"})
@@ -43,8 +42,7 @@ def export_model(
     options = dict(format=format, imgsz=imgsz, dynamic=dynamic, simplify=simplify, opset=opset, batch=batch, device=device)
     if half:
         options["quantize"] = 16
-    with online_for_installs(format):  # TensorRT: Ultralytics may pip-install tensorrt
-        return Path(model.export(**options)).resolve()
+    return Path(model.export(**options)).resolve()
 
 
 def matched_rows(candidate: np.ndarray, reference: np.ndarray, atol: float) -> float:

@@ -53,7 +53,7 @@ INTERNALS = (
     Internal("ultralytics.models.rtdetr.val.RTDETRValidator.__init__", "lrsdetr/models/trainer.py",
              "get_validator hands the trainer's callbacks to the validator, as Ultralytics' own trainer does",
              param="_callbacks"),
-    Internal("ultralytics.utils.checks.ONLINE", "lrsdetr/tools/export.py",
+    Internal("ultralytics.utils.checks.ONLINE", "lrsdetr/models/rtdetr.py",
              "computed once at import from YOLO_OFFLINE; `online_for_installs` re-reads it while Ultralytics "
              "exports to TensorRT, so it can pip-install tensorrt despite our offline default"),
     Internal("ultralytics.models.RTDETR", "lrsdetr/__init__.py",
