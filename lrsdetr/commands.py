@@ -114,6 +114,29 @@ Example: python plot_channel_image.py --base-weights runs/train/lrs-detr-b/weigh
              --prune-weights runs/prune/lamp_speedup1.35/weights/best.pt
 """
 
+SPLIT_DOC = """Split one images + labels folder into out/images/{train,val,test} and out/labels/{...} by ratios.
+
+Files are hard-linked or copied, never moved; images without labels stay, as background. Example:
+python dataset/split_data.py --image_path all/images --label_path all/labels --out dataset --train 0.8 --val 0.1 --test 0.1
+"""
+
+VISDRONE2YOLO_DOC = """Convert a VisDrone-DET folder (images/, annotations/) into YOLO images/<split> and labels/<split>.
+
+Example: python dataset/visdrone2yolo.py --src VisDrone2019-DET-train --out dataset --split train --mask-ignored true
+"""
+
+XML2TXT_DOC = """Convert Pascal VOC XML annotations into YOLO label files, with class names from a data.yaml.
+
+Example: python dataset/xml2txt.py --src Annotations --out dataset/labels/train --data dataset/data.yaml
+"""
+
+YOLO2COCO_DOC = """Write the COCO ground-truth JSON of a YOLO images + labels folder, for get_COCO_metrics.py.
+
+image_id and category_id are those Ultralytics writes into predictions.json (file stem, class index + 1),
+so predictions and ground truth pair up. Example:
+python dataset/yolo2coco.py --image_path dataset/images/test --label_path dataset/labels/test --out dataset/data.json
+"""
+
 
 @dataclass(frozen=True)
 class Command:
@@ -313,6 +336,41 @@ CHANNELS = {
     "save": "channels.png",
 }
 
+SPLIT = {
+    "image_path": "images",
+    "label_path": "labels",
+    "out": "dataset",
+    "train": 0.8,
+    "val": 0.1,
+    "test": 0.1,
+    "seed": 0,
+    "link": True,
+}
+
+VISDRONE2YOLO = {
+    "src": "VisDrone2019-DET-train",
+    "out": "dataset",
+    "split": "train",
+    "mask_ignored": False,
+    "skip_bad": False,
+    "link": True,
+}
+
+XML2TXT = {
+    "src": "Annotations",
+    "out": "dataset/labels/train",
+    "data": "dataset/data.yaml",
+    "skip_bad": False,
+}
+
+YOLO2COCO = {
+    "image_path": "dataset/images/test",
+    "label_path": "dataset/labels/test",
+    "out": "dataset/data.json",
+    "data": "dataset/data.yaml",
+    "skip_bad": False,
+}
+
 COMMANDS = {
     "train": Command("train.py", "train LRS-DETR-B (or RT-DETR) with the authors' recipe, or resume",
                      "engine.train:train", TRAIN, TRAIN_DOC, passthrough=True),
@@ -336,6 +394,14 @@ COMMANDS = {
                           "engine.quickstart:quickstart", QUICKSTART, QUICKSTART_DOC),
     "channels": Command("plot_channel_image.py", "channels per layer before and after pruning, as a chart",
                         "tools.channels:main", CHANNELS, CHANNELS_DOC),
+    "split": Command("dataset/split_data.py", "split an images + labels folder into train/val/test",
+                     "data.scripts:split_data", SPLIT, SPLIT_DOC),
+    "visdrone2yolo": Command("dataset/visdrone2yolo.py", "convert VisDrone-DET annotations to YOLO labels",
+                             "data.scripts:visdrone2yolo", VISDRONE2YOLO, VISDRONE2YOLO_DOC),
+    "xml2txt": Command("dataset/xml2txt.py", "convert Pascal VOC XML annotations to YOLO labels",
+                       "data.scripts:xml2txt", XML2TXT, XML2TXT_DOC),
+    "yolo2coco": Command("dataset/yolo2coco.py", "COCO ground-truth JSON of a YOLO images + labels folder",
+                         "data.scripts:yolo2coco", YOLO2COCO, YOLO2COCO_DOC),
 }
 
 

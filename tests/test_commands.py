@@ -3,6 +3,7 @@ param_dict and docstring equal the package's defaults and help, key by key; the 
 as the scripts do, also as `python -m lrsdetr`; pyproject's entry point resolves to it."""
 
 import ast
+import json
 import importlib
 import importlib.util
 import subprocess
@@ -146,3 +147,14 @@ def test_python_m_lrsdetr_lists_commands_and_runs_one(tmp_path):
     assert "batch 1, fp32, cpu, 1 thread, 2 timed iterations" in fps.stdout and "FPS" in fps.stdout
     missing = run_module("export", "--weights", "missing.pt", cwd=tmp_path)
     assert missing.returncode == 2 and missing.stderr.strip().splitlines()[-1].startswith("error: --weights missing.pt")
+
+
+def test_a_dataset_converter_runs_as_a_command(tiny_data, tmp_path, capsys):
+    root, out = tiny_data.parent, tmp_path / "ground_truth.json"
+    argv = ["yolo2coco", "--image_path", root / "images/val", "--label_path", root / "labels/val", "--data", tiny_data,
+            "--out", out]
+    assert main([str(word) for word in argv]) == 0
+    coco = json.loads(out.read_text())
+    boxes = sum(len(path.read_text().split("\n")) - 1 for path in (root / "labels/val").glob("*.txt"))
+    assert len(coco["images"]) == 4 and len(coco["annotations"]) == boxes > 0 and len(coco["categories"]) == 3
+    assert f"wrote {out}" in capsys.readouterr().out
