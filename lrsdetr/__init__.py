@@ -4,6 +4,8 @@
     RTDETR("lrs-detr-b.yaml").train(data="dataset/data.yaml", epochs=300)
 
 `import lrsdetr` also makes `from ultralytics import RTDETR` return our class (see `register_with_ultralytics`).
+What else the import changes, and every Ultralytics internal we rely on: lrsdetr/utils/ultralytics_private.py.
+The `lrsdetr` console command (`lrsdetr train ...`, `python -m lrsdetr ...`) is lrsdetr/commands.py.
 """
 
 from .utils.ultralytics_private import offline_by_default
