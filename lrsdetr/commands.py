@@ -232,9 +232,8 @@ EXPORT = {
     "device": None,
 }
 
-# The fine-tuning's basics are the training recipe's.
-PRUNE = {
-    "model": "runs/train/lrs-detr-b/weights/best.pt",
+# pruning.py's fine-tuning and distill.py's training: the training recipe's length and size.
+RETRAINING = {
     "data": "dataset/data.yaml",
     "imgsz": TRAIN_RECIPE["imgsz"],
     "epochs": TRAIN_RECIPE["epochs"],
@@ -242,6 +241,11 @@ PRUNE = {
     "workers": 8,
     "cache": False,
     "device": "",
+}
+
+PRUNE = {
+    "model": "runs/train/lrs-detr-b/weights/best.pt",
+    **RETRAINING,
     "project": "runs/prune",
     "name": "lamp_speedup1.35",
     "warmup_iters": WARMUP_ITERATIONS,
@@ -259,13 +263,7 @@ SETTINGS = DistillationSettings()
 # The distillation settings' defaults are the dataclass's, bar the teacher: the one train.py writes.
 DISTILL = {
     "model": "runs/prune/lamp_speedup1.35/weights/best.pt",
-    "data": "dataset/data.yaml",
-    "imgsz": TRAIN_RECIPE["imgsz"],
-    "epochs": TRAIN_RECIPE["epochs"],
-    "batch": TRAIN_RECIPE["batch"],
-    "workers": 8,
-    "cache": False,
-    "device": "",
+    **RETRAINING,
     "project": "runs/distill",
     "name": "lamp1.35_logical_mlssd_0.0001",
     "warmup_iters": WARMUP_ITERATIONS,
