@@ -158,3 +158,10 @@ def test_a_dataset_converter_runs_as_a_command(tiny_data, tmp_path, capsys):
     boxes = sum(len(path.read_text().split("\n")) - 1 for path in (root / "labels/val").glob("*.txt"))
     assert len(coco["images"]) == 4 and len(coco["annotations"]) == boxes > 0 and len(coco["categories"]) == 3
     assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_an_unknown_assignment_is_a_usage_error_of_the_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["val", "lr0=1e-3"])  # an Ultralytics train argument, which val does not take
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "lrsdetr val: error: 'lr0=1e-3': 'lr0' is not one of this script's flags" in err
