@@ -8,9 +8,8 @@ Sans, which matplotlib (an Ultralytics dependency) ships. Online, Ultralytics' o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import importlib
+from pathlib import Path
 
 import matplotlib
 import ultralytics.utils
