@@ -11,7 +11,6 @@ Other Ultralytics train arguments go on as name=value (python distill.py lr0=5e-
 
 from lrsdetr.compress.distill import distill
 from lrsdetr.data.files import run_script
-from lrsdetr.engine.recipe import WARMUP_ITERATIONS
 from lrsdetr.utils.cli import parse_overrides
 
 param_dict = {
@@ -26,7 +25,7 @@ param_dict = {
     "device": "",  # '0', '0,1' (DDP), 'cpu'; '' = first GPU, else CPU
     "project": "runs/distill",
     "name": "lamp1.35_logical_mlssd_0.0001",
-    "warmup_iters": WARMUP_ITERATIONS,
+    "warmup_iters": 2000,
     # Distillation parameters
     "teacher_weights": "runs/train/lrs-detr-b/weights/best.pt",
     "kd_loss_type": "logical",  # logical, feature, all

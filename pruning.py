@@ -9,7 +9,6 @@ Other Ultralytics train arguments go on as name=value (python pruning.py lr0=5e-
 
 from lrsdetr.compress.finetune import prune_and_finetune
 from lrsdetr.data.files import run_script
-from lrsdetr.engine.recipe import WARMUP_ITERATIONS
 from lrsdetr.utils.cli import parse_overrides
 
 param_dict = {
@@ -24,7 +23,7 @@ param_dict = {
     "device": "",  # '0', '0,1' (DDP for the fine-tuning), 'cpu'; '' = first GPU, else CPU
     "project": "runs/prune",
     "name": "lamp_speedup1.35",
-    "warmup_iters": WARMUP_ITERATIONS,  # fine-tuning warm-up, in iterations
+    "warmup_iters": 2000,  # fine-tuning warm-up, in iterations
     # Pruning parameters
     "prune_method": "lamp",  # random, l1, lamp, slim, group_slim, group_norm, group_sl, growing_reg, group_hessian, group_taylor
     "global_pruning": True,  # rank channels across all layers (False: every layer loses the same share)

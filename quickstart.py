@@ -5,7 +5,7 @@ Runs in about ten minutes on two CPU cores, offline. With --data dataset/data.ya
 """
 
 from lrsdetr.data.files import run_script
-from lrsdetr.engine.quickstart import QUICK_SCHEDULE, QUICK_WARMUP_ITERATIONS, quickstart
+from lrsdetr.engine.quickstart import quickstart
 from lrsdetr.utils.cli import parse_overrides
 
 param_dict = {
@@ -14,11 +14,12 @@ param_dict = {
     "workdir": "runs/quickstart",  # synthetic data, training run and validation run go here
     "n_train": 128,  # synthetic images
     "n_val": 32,
-    "imgsz": QUICK_SCHEDULE["imgsz"],  # synthetic images are drawn at this size, so objects keep their pixels
-    "epochs": QUICK_SCHEDULE["epochs"],
-    "batch": QUICK_SCHEDULE["batch"],
-    "lr0": QUICK_SCHEDULE["lr0"],
-    "warmup_iters": QUICK_WARMUP_ITERATIONS,
+    # The short CPU schedule (lrsdetr/engine/quickstart.py)
+    "imgsz": 160,  # synthetic images are drawn at this size, so objects keep their pixels
+    "epochs": 10,
+    "batch": 4,
+    "lr0": 5e-4,
+    "warmup_iters": 30,
     "workers": 0,
     "device": "",  # '' = first GPU, else CPU
     "max_dets": 100,  # COCO's 100 detections per image; VisDrone's protocol uses 500

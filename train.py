@@ -10,7 +10,6 @@ Any other Ultralytics train argument can be added to param_dict or given as name
 """
 
 from lrsdetr.data.files import run_script
-from lrsdetr.engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from lrsdetr.engine.train import train
 from lrsdetr.utils.cli import parse_overrides
 
@@ -18,8 +17,20 @@ param_dict = {
     "model": "lrs-detr-b.yaml",  # packaged config name (lrs-detr-b.yaml, rtdetr-r18.yaml), a YAML path, or a .pt
     "pretrained": "",  # optional .pt whose matching layers initialise the model
     "data": "dataset/data.yaml",
-    **TRAIN_RECIPE,  # epochs 300, batch 8, imgsz 640, AdamW, lr0 1e-4, lrf 1.0, weight_decay 1e-4, amp/mosaic off, patience 0
-    "warmup_iters": WARMUP_ITERATIONS,  # 2000
+    # The authors' recipe (lrsdetr/engine/recipe.py)
+    "epochs": 300,
+    "batch": 8,
+    "imgsz": 640,
+    "optimizer": "AdamW",
+    "lr0": 1e-4,
+    "lrf": 1.0,  # constant learning rate after warm-up
+    "momentum": 0.9,  # AdamW beta1
+    "weight_decay": 1e-4,
+    "amp": False,  # AMP can give NaNs in RT-DETR's bipartite matching
+    "mosaic": 0.0,
+    "close_mosaic": 0,
+    "patience": 0,  # 0: no early stop, train every epoch
+    "warmup_iters": 2000,  # warm-up in iterations (batches)
     "workers": 8,
     "cache": False,
     "device": "",  # '0', '0,1,2,3' (DDP), 'cpu'; '' = first GPU, else CPU (under torchrun: one GPU per process)

@@ -4,10 +4,8 @@ Files are hard-linked or copied, never moved; images without labels stay, as bac
 python dataset/split_data.py --image_path all/images --label_path all/labels --out dataset --train 0.8 --val 0.1 --test 0.1
 """
 
-from pathlib import Path
-
 from lrsdetr.data.files import run_script
-from lrsdetr.data.split import split_dataset
+from lrsdetr.data.scripts import split_data
 from lrsdetr.utils.cli import parse_overrides
 
 param_dict = {
@@ -22,11 +20,5 @@ param_dict = {
 }
 
 
-def main(params: dict) -> None:
-    ratios = (params["train"], params["val"], params["test"])
-    report = split_dataset(Path(params["image_path"]), Path(params["label_path"]), Path(params["out"]), ratios, params["seed"], params["link"])
-    print(report.summary())
-
-
 if __name__ == "__main__":
-    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_script(split_data, parse_overrides(param_dict, __doc__)))

@@ -3,10 +3,8 @@
 Example: python dataset/visdrone2yolo.py --src VisDrone2019-DET-train --out dataset --split train --mask-ignored true
 """
 
-from pathlib import Path
-
 from lrsdetr.data.files import run_script
-from lrsdetr.data.visdrone import convert_visdrone
+from lrsdetr.data.scripts import visdrone2yolo
 from lrsdetr.utils.cli import parse_overrides
 
 param_dict = {
@@ -19,10 +17,5 @@ param_dict = {
 }
 
 
-def main(params: dict) -> None:
-    report = convert_visdrone(Path(params["src"]), Path(params["out"]), params["split"], params["mask_ignored"], params["skip_bad"], params["link"])
-    print(report.summary())
-
-
 if __name__ == "__main__":
-    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_script(visdrone2yolo, parse_overrides(param_dict, __doc__)))

@@ -3,11 +3,8 @@
 Example: python dataset/xml2txt.py --src Annotations --out dataset/labels/train --data dataset/data.yaml
 """
 
-from pathlib import Path
-
 from lrsdetr.data.files import run_script
-from lrsdetr.data.voc import convert_voc
-from lrsdetr.data.yolo import read_class_names
+from lrsdetr.data.scripts import xml2txt
 from lrsdetr.utils.cli import parse_overrides
 
 param_dict = {
@@ -18,10 +15,5 @@ param_dict = {
 }
 
 
-def main(params: dict) -> None:
-    report = convert_voc(Path(params["src"]), Path(params["out"]), read_class_names(Path(params["data"])), params["skip_bad"])
-    print(report.summary())
-
-
 if __name__ == "__main__":
-    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_script(xml2txt, parse_overrides(param_dict, __doc__)))

@@ -5,11 +5,8 @@ so predictions and ground truth pair up. Example:
 python dataset/yolo2coco.py --image_path dataset/images/test --label_path dataset/labels/test --out dataset/data.json
 """
 
-from pathlib import Path
-
-from lrsdetr.data.coco import write_coco_json, yolo_to_coco
 from lrsdetr.data.files import run_script
-from lrsdetr.data.yolo import read_class_names
+from lrsdetr.data.scripts import yolo2coco
 from lrsdetr.utils.cli import parse_overrides
 
 param_dict = {
@@ -21,12 +18,5 @@ param_dict = {
 }
 
 
-def main(params: dict) -> None:
-    names = read_class_names(Path(params["data"]))
-    coco, report = yolo_to_coco(Path(params["image_path"]), Path(params["label_path"]), names, params["skip_bad"])
-    write_coco_json(coco, Path(params["out"]))
-    print(f"{report.summary()}\nwrote {params['out']}")
-
-
 if __name__ == "__main__":
-    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_script(yolo2coco, parse_overrides(param_dict, __doc__)))

@@ -4,13 +4,15 @@
     RTDETR("lrs-detr-b.yaml").train(data="dataset/data.yaml", epochs=300)
 
 `import lrsdetr` also makes `from ultralytics import RTDETR` return our class (see `register_with_ultralytics`).
+What else the import changes, and every Ultralytics internal we rely on: lrsdetr/utils/ultralytics_private.py.
+The `lrsdetr` console command (`lrsdetr train ...`, `python -m lrsdetr ...`) is lrsdetr/commands.py.
 """
 
-import os
+from .utils.ultralytics_private import offline_by_default
 
 # Nothing in this toolkit needs the network; keep Ultralytics from trying (fonts, weights, telemetry).
-# Set YOLO_OFFLINE=0 to let it go online.
-os.environ.setdefault("YOLO_OFFLINE", "1")
+# Set YOLO_OFFLINE=0 to let it go online. Before anything imports Ultralytics, which reads it once.
+offline_by_default()
 
 __version__ = "0.1.0"
 

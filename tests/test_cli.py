@@ -47,9 +47,12 @@ def test_passthrough_takes_other_ultralytics_arguments_typed():
     (["lr_zero=1"], True, "'lr_zero' is not one of this script's flags or an Ultralytics train argument"),
     (["cos_lr=maybe"], True, "'cos_lr=maybe': expected true/false"),
 ])
-def test_unknown_or_bad_assignment_names_the_word(argv, passthrough, message):
-    with pytest.raises(SystemExit, match=message):
+def test_unknown_or_bad_assignment_names_the_word(argv, passthrough, message, capsys):
+    """A usage error like a bad flag: usage and the message on stderr, exit status 2."""
+    with pytest.raises(SystemExit) as exit_info:
         parse_overrides(DEFAULTS, argv=argv, passthrough=passthrough)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("usage: ") and ": error: " in err and message in err
 
 
 def test_help_keeps_the_docstring_lines(capsys):

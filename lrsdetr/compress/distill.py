@@ -126,13 +126,14 @@ class LRSDETRDistillationModel(DistillationModel):
     decoder output (Ultralytics' FeatureHook), and `loss` adds the distillation to the student's detection loss."""
 
     def __init__(self, student: nn.Module, teacher: nn.Module, settings: DistillationSettings, imgsz: int):
-        nn.Module.__init__(self)  # the base class's set-up is YOLO's (Detect heads, projectors)
+        # The base constructor is YOLO's (a Detect head, args.dis, MLP projectors): we set the attributes it sets,
+        # which its inherited methods read (lrsdetr/utils/ultralytics_private.py, DISTILLATION_MODEL_ATTRIBUTES).
+        nn.Module.__init__(self)
         check_pair(student, teacher, settings)
         self.settings = settings
         device = next(student.parameters()).device
         self.student_model = student
-        self.teacher_model = teacher.to(device)
-        self._freeze_teacher()
+        self.teacher_model = teacher.to(device).eval().requires_grad_(False)
         self.feats_idx = [*settings.student_layers, len(student.model) - 1]  # the last level is the decoder
         self.teacher_feats_idx = [*settings.teacher_layers, len(teacher.model) - 1]
         self._teacher_feats, self._student_feats, self._teacher_hooks, self._student_hooks = {}, {}, [], []
@@ -203,6 +204,10 @@ class LRSDETRDistillTrainer(LRSDETRTrainer):
 
     extra_args = asdict(DistillationSettings())
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_callback_once("on_pretrain_routine_end", schedule_distillation)
+
     def setup_model(self):
         if self.resume:
             raise DataError("distillation runs do not resume; distill again with model=<run>/weights/last.pt")
@@ -212,9 +217,11 @@ class LRSDETRDistillTrainer(LRSDETRTrainer):
         self.model = LRSDETRDistillationModel(self.model, load_teacher(settings.teacher_weights), settings, self.args.imgsz)
         return checkpoint
 
-    def _setup_train(self):
-        super()._setup_train()
-        unwrap_model(self.model).schedule(len(self.train_loader), self.epochs)
+
+def schedule_distillation(trainer: LRSDETRDistillTrainer) -> None:
+    """The length of training, for `kd_loss_decay`: a callback at the end of Ultralytics' training set-up, once
+    the data loader exists."""
+    unwrap_model(trainer.model).schedule(len(trainer.train_loader), trainer.epochs)
 
 
 def distill(params: dict) -> Path:

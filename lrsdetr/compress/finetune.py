@@ -56,16 +56,12 @@ class SparseLearningTrainer(LRSDETRTrainer):
         if self.args.amp:
             raise ValueError("sparse learning regularises unscaled gradients: train with amp=False")
         self.regularised_epoch = None
+        self.add_callback_once("on_pretrain_routine_end", build_regularizer)
 
     def setup_model(self):
         checkpoint = super().setup_model()
         to_pruning_view(self.model)
         return checkpoint
-
-    def _setup_train(self):
-        super()._setup_train()
-        model = unwrap_model(self.model)
-        self.regularizer = build_pruner(self.args.prune_method, pruning_setup(model), model, reg=self.args.reg)
 
     def optimizer_step(self):
         if hasattr(self.regularizer, "update_reg") and self.regularised_epoch != self.epoch:
@@ -73,6 +69,13 @@ class SparseLearningTrainer(LRSDETRTrainer):
         self.regularised_epoch = self.epoch
         self.regularizer.regularize(unwrap_model(self.model))
         super().optimizer_step()
+
+
+def build_regularizer(trainer: SparseLearningTrainer) -> None:
+    """The pruner whose regulariser the steps apply, once the model is set up for training (its EMA and DDP wrapper
+    exist): a callback at the end of Ultralytics' training set-up."""
+    model = unwrap_model(trainer.model)
+    trainer.regularizer = build_pruner(trainer.args.prune_method, pruning_setup(model), model, reg=trainer.args.reg)
 
 
 def sparse_learning(model: nn.Module, method: str, reg: float, train_args: dict) -> nn.Module:

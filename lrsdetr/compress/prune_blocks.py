@@ -287,15 +287,13 @@ def _opaque_leaves(model: nn.Module) -> Iterator[None]:
 def trace_to_decoder_inputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """tp's forward: backbone and neck, then only the decoder's input projections (the rest of the decoder is
     fixed, and its token-level concatenations would read to tp as channel concatenations)."""
-    with _opaque_leaves(model):
-        outputs = []
-        for layer in model.model[:-1]:
-            if layer.f != -1:
-                x = outputs[layer.f] if isinstance(layer.f, int) else [x if j == -1 else outputs[j] for j in layer.f]
-            x = layer(x)
-            outputs.append(x)
-        head = model.model[-1]
-        return [projection(outputs[j]) for projection, j in zip(head.input_proj, head.f)]
+    head = model.model[-1]
+    head.forward = lambda feats, batch=None: [projection(f) for projection, f in zip(head.input_proj, feats)]
+    try:
+        with _opaque_leaves(model):
+            return model.predict(x)  # Ultralytics' own layer walk; the head gets its input maps
+    finally:
+        del head.forward
 
 
 @dataclass

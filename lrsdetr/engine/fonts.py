@@ -8,18 +8,19 @@ Sans, which matplotlib (an Ultralytics dependency) ships. Online, Ultralytics' o
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import matplotlib
-import ultralytics.data.utils
 import ultralytics.utils
 import ultralytics.utils.checks
-import ultralytics.utils.plotting
+
+from ..utils.ultralytics_private import CHECK_FONT_CALLERS
 
 MATPLOTLIB_FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 ULTRALYTICS_CHECK_FONT = ultralytics.utils.checks.check_font
-# Modules that call check_font through their own imported name.
-_CALLERS = (ultralytics.utils.checks, ultralytics.utils.plotting, ultralytics.data.utils)
+# Modules that call check_font through their own imported name (the contract test keeps this list whole).
+_CALLERS = tuple(importlib.import_module(name) for name in CHECK_FONT_CALLERS)
 
 
 def check_font(font: str = "Arial.ttf") -> Path | str | None:

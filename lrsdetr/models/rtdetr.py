@@ -14,6 +14,7 @@ from ..compat.original import is_original_checkpoint, original_to_ultralytics_ch
 from ..engine.outputs import project_folder
 from ..engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from ..nn.detection_model import LRSDETRDetectionModel
+from ..utils.ultralytics_private import online_for_installs
 from .trainer import LRSDETRTrainer
 
 
@@ -64,6 +65,12 @@ class RTDETR(ul_rtdetr.RTDETR):
     def predict(self, source=None, stream: bool = False, predictor=None, **kwargs):
         """Ultralytics' prediction; a relative `project` is a folder of the working directory."""
         return super().predict(source, stream, predictor, **self._in_working_dir(kwargs))
+
+    def export(self, **kwargs) -> str:
+        """Ultralytics' export; to TensorRT (`format='engine'`) Ultralytics may go online to pip-install a missing
+        `tensorrt`, which our YOLO_OFFLINE default would otherwise refuse (a YOLO_OFFLINE you set is kept)."""
+        with online_for_installs(str(kwargs.get("format", ""))):
+            return super().export(**kwargs)
 
     @staticmethod
     def _in_working_dir(kwargs: dict) -> dict:

@@ -37,6 +37,12 @@ class LRSDETRTrainer(RTDETRTrainer):
                 continue  # resume: the checkpoint's own value, like every other argument
             setattr(self.args, name, value)
 
+    def add_callback_once(self, event: str, callback) -> None:
+        """Ultralytics' public `add_callback`, for a module-level function added in `__init__`: a DDP worker's
+        trainer is built with the launcher's pickled callbacks, which already hold it."""
+        if callback not in self.callbacks[event]:
+            self.add_callback(event, callback)
+
     def get_validator(self):
         validator_args = copy(self.args)
         for name in self.extra_args:

@@ -33,6 +33,8 @@ class LRSDETRDetectionModel(RTDETRDetectionModel):
         if not uses_custom_blocks(yaml_dict):
             super().__init__(yaml_dict, ch=ch, nc=nc, verbose=verbose)
             return
+        # Ultralytics' constructor builds with its own parse_model and takes no builder: we set the attributes it
+        # sets (lrsdetr/utils/ultralytics_private.py, DETECTION_MODEL_ATTRIBUTES), the layers built by ours.
         nn.Module.__init__(self)
         self.yaml = yaml_dict
         self.yaml["channels"] = ch

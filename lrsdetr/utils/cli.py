@@ -82,19 +82,19 @@ def _split_assignments(argv: list[str], param_dict: dict, passthrough: bool) -> 
             try:
                 extra[name] = _flag_type(DEFAULT_CFG_DICT[name])(value)
             except argparse.ArgumentTypeError as error:
-                raise SystemExit(f"error: {word!r}: {error}") from None
+                raise argparse.ArgumentError(None, f"{word!r}: {error}") from None
         else:
             known = "this script's flags" + (" or an Ultralytics train argument" if passthrough else "")
-            raise SystemExit(f"error: {word!r}: {name!r} is not one of {known} (see --help)")
+            raise argparse.ArgumentError(None, f"{word!r}: {name!r} is not one of {known} (see --help)")
     return flags, extra
 
 
 def parse_overrides(param_dict: dict, description: str | None = None, argv: list[str] | None = None,
-                    passthrough: bool = False) -> dict:
+                    passthrough: bool = False, prog: str | None = None) -> dict:
     """Return a copy of `param_dict` with the command-line flags applied (`--help` lists every key); with
-    `passthrough`, plus the other Ultralytics arguments given as `name=value`."""
-    flags, extra = _split_assignments(sys.argv[1:] if argv is None else argv, param_dict, passthrough)
-    parser = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
+    `passthrough`, plus the other Ultralytics arguments given as `name=value`. `prog`: the command's name in
+    usage lines (default: the script's file name)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
     for key, default in param_dict.items():
         names = [f"--{key}"]
         if "_" in key:
@@ -104,4 +104,8 @@ def parse_overrides(param_dict: dict, description: str | None = None, argv: list
         flag = {"nargs": "?", "const": True} if isinstance(default, bool) else {}  # bare `--flag` means true
         metavar = type(default).__name__.upper() if default is not None else "VALUE"
         parser.add_argument(*names, dest=key, type=_flag_type(default), default=default, metavar=metavar, help=f"(param_dict['{key}'])", **flag)
+    try:
+        flags, extra = _split_assignments(sys.argv[1:] if argv is None else argv, param_dict, passthrough)
+    except argparse.ArgumentError as error:
+        parser.error(str(error))  # usage and message on stderr, exit status 2, like a bad flag
     return {**vars(parser.parse_args(flags)), **extra}

@@ -1,0 +1,151 @@
+"""The Ultralytics internals we rely on (lrsdetr/utils/ultralytics_private.py) are still there and still mean
+what we read in 8.4.190; each failure names the entry, where we use it and what changed."""
+
+import ast
+import importlib
+import inspect
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch.nn as nn
+import ultralytics
+import ultralytics.engine.model
+from test_prune import IMGSZ, small_cfg
+from ultralytics.cfg import get_cfg
+from ultralytics.nn.distill_model import DistillationModel
+from ultralytics.nn.tasks import DetectionModel, RTDETRDetectionModel
+from ultralytics.utils import checks
+
+import lrsdetr
+from lrsdetr.compress.distill import DistillationSettings, LRSDETRDistillationModel
+from lrsdetr.utils import ultralytics_private as private
+
+REPO = Path(__file__).resolve().parents[1]
+STOCK_BACKBONE = [[-1, 1, "Conv", [16, 3, 2]], [-1, 1, "Conv", [16, 3, 2]], [-1, 1, "Conv", [16, 3, 2]], [-1, 1, "Conv", [16, 3, 2]]]
+STOCK_RTDETR = {"nc": 3, "backbone": STOCK_BACKBONE, "head": [[[1, 2, 3], 1, "RTDETRDecoder", [3, 32, 10, 2, 2, 1]]]}
+STOCK_YOLO = {"nc": 3, "backbone": STOCK_BACKBONE, "head": [[[1, 2, 3], 1, "Detect", [3]]]}
+
+
+def resolve(dotted: str):
+    """The object a dotted path names: the longest importable module prefix, then attributes."""
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            target = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for name in parts[split:]:
+            target = getattr(target, name)
+        return target
+    raise ImportError(dotted)
+
+
+def own_attributes(module: nn.Module, also_not=()) -> set:
+    """Instance attributes (submodules included) beyond those every nn.Module has (and `also_not`)."""
+    names = set(vars(module)) | set(module._modules) | set(module._parameters) | set(module._buffers)
+    return names - set(vars(nn.Module())) - set(also_not)
+
+
+def moved(what: str, read: set, installed: set, where: str) -> str:
+    return (f"{what} sets other attributes in Ultralytics {ultralytics.__version__} than in "
+            f"{private.ULTRALYTICS_VERSION}: new {sorted(installed - read)}, gone {sorted(read - installed)}; "
+            f"update {where} and lrsdetr/utils/ultralytics_private.py")
+
+
+def test_the_internals_were_read_from_the_installed_version():
+    assert ultralytics.__version__ == private.ULTRALYTICS_VERSION, (
+        f"lrsdetr/utils/ultralytics_private.py was read from Ultralytics {private.ULTRALYTICS_VERSION}, installed is "
+        f"{ultralytics.__version__}: check each entry (this file's other tests) and update its version")
+
+
+@pytest.mark.parametrize("internal", private.INTERNALS, ids=lambda i: i.name + (f"({i.param})" if i.param else ""))
+def test_each_listed_internal_still_exists(internal):
+    try:
+        target = resolve(internal.name)
+    except (ImportError, AttributeError):
+        pytest.fail(f"Ultralytics {ultralytics.__version__} has no {internal.name} (read from "
+                    f"{private.ULTRALYTICS_VERSION}); {internal.used_in} relies on it: {internal.why}")
+    if internal.param:
+        assert internal.param in inspect.signature(target).parameters, (
+            f"{internal.name} takes no {internal.param!r} any more; {internal.used_in} passes it: {internal.why}")
+
+
+def test_our_detection_model_sets_what_ultralytics_constructor_sets():
+    installed = own_attributes(RTDETRDetectionModel(STOCK_RTDETR, verbose=False))
+    assert installed == private.DETECTION_MODEL_ATTRIBUTES, moved(
+        "RTDETRDetectionModel.__init__", private.DETECTION_MODEL_ATTRIBUTES, installed, "LRSDETRDetectionModel.__init__")
+    ours = own_attributes(lrsdetr.build_model(small_cfg()))
+    assert ours == installed, f"LRSDETRDetectionModel sets {sorted(ours)}, Ultralytics' constructor {sorted(installed)}"
+
+
+def test_our_distillation_model_sets_what_ultralytics_constructor_sets():
+    student, teacher = DetectionModel(STOCK_YOLO, verbose=False), DetectionModel(STOCK_YOLO, verbose=False)
+    student.args = get_cfg(overrides={"imgsz": 64})
+    copied = {name for name in vars(student) if not name.startswith("_")}
+    installed = own_attributes(DistillationModel(teacher, student), also_not=copied)
+    assert installed == private.DISTILLATION_MODEL_ATTRIBUTES, moved(
+        "DistillationModel.__init__", private.DISTILLATION_MODEL_ATTRIBUTES, installed, "LRSDETRDistillationModel.__init__")
+    student, teacher = lrsdetr.build_model(small_cfg()), lrsdetr.build_model(small_cfg())
+    ours = LRSDETRDistillationModel(student, teacher, DistillationSettings(), IMGSZ)
+    missing = {name for name in installed - {"dis"} if not hasattr(ours, name)}  # dis: YOLO's loss weight
+    assert not missing, f"LRSDETRDistillationModel.__init__ does not set {sorted(missing)}, which Ultralytics' sets"
+    assert all(not p.requires_grad for p in ours.teacher_model.parameters()) and not ours.teacher_model.training
+
+
+def test_every_ultralytics_module_that_imports_check_font_is_rebound():
+    """engine/fonts.py rebinds check_font where it is imported by name; a new importer would escape it."""
+    root = Path(ultralytics.__file__).parent
+    importers = set()
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if "check_font" not in text:
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and any(alias.name == "check_font" for alias in node.names):
+                importers.add(".".join(path.relative_to(root.parent).with_suffix("").parts))
+    importers.add("ultralytics.utils.checks")  # where it is defined, and called by its own name
+    assert importers == set(private.CHECK_FONT_CALLERS), (
+        f"Ultralytics {ultralytics.__version__} calls check_font by name in {sorted(importers)}, "
+        f"{private.ULTRALYTICS_VERSION} in {sorted(private.CHECK_FONT_CALLERS)}: update ultralytics_private.py")
+    for name in private.CHECK_FONT_CALLERS:
+        assert importlib.import_module(name).check_font is lrsdetr.engine.fonts.check_font
+
+
+def test_import_changes_only_the_documented_global_state():
+    """In a fresh process without YOLO_OFFLINE: `import lrsdetr` adds YOLO_OFFLINE=1 to the environment and
+    nothing else, and `from ultralytics import RTDETR` then gives our class."""
+    code = ("import os; import ultralytics; before = dict(os.environ); import lrsdetr; "
+            "changed = {k: v for k, v in os.environ.items() if before.get(k) != v}; "
+            "from ultralytics import RTDETR; print(changed, RTDETR is lrsdetr.RTDETR, set(before) - set(os.environ))")
+    env = {k: v for k, v in os.environ.items() if k != "YOLO_OFFLINE"}
+    env["PYTHONPATH"] = str(REPO)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.stdout.strip().splitlines()[-1] == "{'YOLO_OFFLINE': '1'} True set()", out.stderr[-2000:]
+
+
+@pytest.mark.parametrize(("export_format", "user_set", "online_inside"), [
+    ("engine", False, True), ("trt", False, True), ("onnx", False, False), ("engine", True, False),
+])
+def test_tensorrt_export_may_go_online_unless_the_user_said_offline(monkeypatch, export_format, user_set, online_inside):
+    """Our YOLO_OFFLINE default must not stop Ultralytics installing tensorrt for a TensorRT export."""
+    monkeypatch.setattr(private, "USER_SET_YOLO_OFFLINE", user_set)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: [])  # DNS answers: as if online
+    assert checks.ONLINE is False
+    with private.online_for_installs(export_format):
+        assert checks.ONLINE is online_inside
+    assert checks.ONLINE is False and os.environ["YOLO_OFFLINE"] == "1"
+
+
+@pytest.mark.parametrize(("export_format", "online_inside"), [("engine", True), ("onnx", False)])
+def test_rtdetr_export_runs_ultralytics_export_in_that_scope(monkeypatch, export_format, online_inside):
+    """RTDETR.export (export.py's path too) wraps Ultralytics' export: its exporter sees ONLINE as the scope sets it."""
+    seen = []
+    monkeypatch.setattr(ultralytics.engine.model.Model, "export", lambda self, **kwargs: seen.append(checks.ONLINE))
+    monkeypatch.setattr(private, "USER_SET_YOLO_OFFLINE", False)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: [])
+    lrsdetr.RTDETR.__new__(lrsdetr.RTDETR).export(format=export_format)
+    assert seen == [online_inside] and checks.ONLINE is False
