@@ -95,12 +95,25 @@ def require_folder(path: Path, argument: str, expected: str) -> Path:
     return path
 
 
-def refuse_inside(outputs: Iterable[Path], source: Path, argument: str) -> None:
-    """Refuse to write any output inside the source folder: converters never modify their input."""
-    source = source.resolve()
+def refuse_inside(outputs: Iterable[Path], sources: Iterable[Path], argument: str) -> None:
+    """Refuse an output that is a source, lies inside a source folder, or is a folder holding a source: every
+    script writing files checks its outputs here, so none ever writes over (or into) its own input.
+
+    Paths are compared resolved, so a symlink or a `..` cannot sneak an output into the source.
+    """
+    sources = [(Path(source), Path(source).resolve()) for source in sources]
     for output in outputs:
-        if output.resolve().is_relative_to(source):
-            raise DataError(f"{argument} {output} lies inside the source folder {source}; choose an output elsewhere")
+        resolved = Path(output).resolve()
+        for source, real in sources:
+            if resolved == real:
+                where = f"is the source {'folder' if real.is_dir() else 'file'} {source}"
+            elif resolved.is_relative_to(real):
+                where = f"lies inside the source folder {source}"
+            elif real.is_relative_to(resolved):
+                where = f"holds the source {source}"
+            else:
+                continue
+            raise DataError(f"{argument} {output} {where}; choose an output elsewhere (sources are never written)")
 
 
 def refuse_leftovers(folder: Path, expected: set[str], argument: str, wanted: str) -> None:

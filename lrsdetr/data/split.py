@@ -66,8 +66,7 @@ def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[flo
         raise DataError(f"image_path {image_dir}: no images")
     assignment = {split: chosen for split, chosen in assign_splits(images, ratios, seed).items() if chosen}
     targets = [out / kind / split for split in assignment for kind in ("images", "labels")]
-    refuse_inside(targets, image_dir, "out")
-    refuse_inside(targets, label_dir, "out")
+    refuse_inside(targets, (image_dir, label_dir), "out")
     for split, chosen in assignment.items():
         # an earlier split with other ratios or seed would leak images between splits
         refuse_leftovers(out / "images" / split, {p.name for p in chosen}, "out", "an empty or identically split out folder")

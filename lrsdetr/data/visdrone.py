@@ -171,7 +171,7 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
     image_dir = require_folder(src / "images", "src", "a VisDrone-DET folder with images/ and annotations/")
     annotation_dir = require_folder(src / "annotations", "src", "a VisDrone-DET folder with images/ and annotations/")
     out_images, out_labels = out / "images" / split, out / "labels" / split
-    refuse_inside((out_images, out_labels), src, "out")
+    refuse_inside((out_images, out_labels), (src,), "out")
 
     report = ConversionReport(bad_lines=BadLines(skip_bad))
     images = list_images(image_dir)

@@ -96,7 +96,7 @@ def yolo_lines(annotation: VocAnnotation, class_index: dict[str, int], path: Pat
 def convert_voc(src: Path, out: Path, names: list[str], skip_bad: bool = False) -> VocReport:
     """Write `out/<stem>.txt` for every `src/*.xml`; every file is read and checked before anything is written."""
     src, out = require_folder(Path(src), "src", "a folder of Pascal VOC .xml files"), Path(out)
-    refuse_inside((out,), src, "out")
+    refuse_inside((out,), (src,), "out")
     report = VocReport(bad_lines=BadLines(skip_bad))
     class_index = {name: cls for cls, name in enumerate(names)}
     files = sorted(src.glob("*.xml"))

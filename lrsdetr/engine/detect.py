@@ -22,7 +22,7 @@ from ultralytics.engine.results import Results
 from ultralytics.utils.files import increment_path
 
 from ..data.coco import coco_category_id, coco_image_id
-from ..data.files import DataError
+from ..data.files import DataError, refuse_inside
 from ..models import RTDETR
 from ..tools.sliced import Slicing, sahi_detector, sliced_predict
 from .checks import require_checkpoint
@@ -86,6 +86,21 @@ def require_source(source: str) -> str:
     raise DataError(f"--source {source}: no such file or folder (expected an image, a video, a folder of them, or a glob)")
 
 
+def source_paths(source: str) -> list[Path]:
+    """The files or folder detection reads (none for a stream or URL): what its outputs must never touch."""
+    if "://" in source or source.isnumeric():
+        return []
+    return [Path(source)] if Path(source).exists() else [Path(p) for p in glob(source)]
+
+
+def output_folder(params: dict, source: str) -> Path:
+    """The new (or, with exist_ok, reused) run folder, created only once it is known not to overlap the source."""
+    save_dir = increment_path(Path(params["project"]) / params["name"], exist_ok=params["exist_ok"])
+    refuse_inside((save_dir,), source_paths(source), "--project/--name")
+    save_dir.mkdir(parents=True, exist_ok=True)
+    return save_dir
+
+
 def frame_predictor(model: RTDETR, params: dict) -> Callable[[np.ndarray, str], Results]:
     """A function (BGR frame, its path) -> Results: whole-frame at `imgsz`, or tiles of `slice_size` each at `imgsz`."""
     if params["slice"]:
@@ -106,8 +121,8 @@ def detect(params: dict) -> Path:
     """Run detection as `params` say (see detect.py); returns the output folder."""
     weights = require_checkpoint(params["weights"])
     source = require_source(params["source"])
+    save_dir = output_folder(params, source)
     model = RTDETR(weights)
-    save_dir = increment_path(Path(params["project"]) / params["name"], exist_ok=params["exist_ok"], mkdir=True)
     predict = frame_predictor(model, params)
     writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
     for paths, images, _ in tqdm(load_inference_source(source, vid_stride=params["vid_stride"]), desc="detect", unit="frame"):
