@@ -95,9 +95,10 @@ def test_bad_options_exit_2_before_reading_files(capsys, option, value, expected
 
 
 def test_save_dir_that_is_a_file(tmp_path, capsys):
-    pred_json, anno_json = write_pair(tmp_path, _gt(), [_det()])
-    assert main({**DEFAULTS, "pred_json": str(pred_json), "anno_json": str(anno_json), "save_dir": str(anno_json)}) == 2
-    assert f"--save_dir {anno_json}: cannot make this folder" in capsys.readouterr().err
+    pred_json, anno_json = write_pair(tmp_path / "eval", _gt(), [_det()])
+    (tmp_path / "notes.txt").write_text("a file")
+    assert main({**DEFAULTS, "pred_json": str(pred_json), "anno_json": str(anno_json), "save_dir": str(tmp_path / "notes.txt")}) == 2
+    assert f"--save_dir {tmp_path / 'notes.txt'}: cannot make this folder" in capsys.readouterr().err
 
 
 def test_empty_predictions_report_zeros(tmp_path, capsys, caplog):

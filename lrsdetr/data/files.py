@@ -105,10 +105,11 @@ def refuse_inside(outputs: Iterable[Path], sources: Iterable[Path], argument: st
     for output in outputs:
         resolved = Path(output).resolve()
         for source, real in sources:
+            kind = "folder" if real.is_dir() else "file"
             if resolved == real:
-                where = f"is the source {'folder' if real.is_dir() else 'file'} {source}"
+                where = f"is the source {kind} {source}"
             elif resolved.is_relative_to(real):
-                where = f"lies inside the source folder {source}"
+                where = f"lies inside the source {kind} {source}"
             elif real.is_relative_to(resolved):
                 where = f"holds the source {source}"
             else:

@@ -26,6 +26,7 @@ from lrsdetr.data.files import (
     BadLines,
     DataError,
     image_size,
+    refuse_inside,
     require_folder,
     run_script,
     write_bytes_atomic,
@@ -49,6 +50,11 @@ def label_path(image: Path) -> Path:
     index = len(parts) - 2 - parts[-2::-1].index("images")
     parts[index] = "labels"
     return Path(*parts).with_suffix(".txt")
+
+
+def label_folder(folder: Path) -> Path:
+    """The folder holding the labels of the images under `folder` (itself when they sit inside it)."""
+    return label_path(Path(folder) / "x.jpg").parent if "images" in Path(folder).parts else Path(folder)
 
 
 @dataclass
@@ -138,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def report() -> None:
+        refuse_inside((args.out,), [args.folder, label_folder(args.folder), *([args.data] if args.data else [])], "--out")
         stats = dataset_stats(args.folder, read_class_names(args.data) if args.data else VISDRONE_NAMES)
         print(stats.table())
         write_bytes_atomic(args.out, stats.plot_png())

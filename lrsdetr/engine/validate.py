@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ultralytics.data.utils import img2label_paths
+from ultralytics.utils.files import increment_path
 from ultralytics.utils.metrics import DetMetrics
 
 from ..data.coco import write_coco_json, yolo_to_coco
+from ..data.files import refuse_inside
 from ..eval import EvaluationReport, evaluate_predictions
 from ..models import RTDETR
 from .checks import require_checkpoint, require_data, require_same_classes
@@ -37,13 +39,17 @@ def validate(params: dict) -> Validation:
     if "project" in val_args:
         val_args["project"] = project_folder(val_args["project"])
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
+    images = Path(data_info[val_args.get("split", "val")])
+    labels = Path(img2label_paths([str(images / "x.jpg")])[0]).parent
+    if "project" in val_args:
+        run_folder = increment_path(Path(val_args["project"]) / val_args.get("name", "exp"), exist_ok=val_args.get("exist_ok", False))
+        refuse_inside((run_folder,), (images, labels), "--project/--name")
     model = RTDETR(weights)
     require_same_classes(model.names, data_info, weights, val_args["data"])
     save_dirs = []
     model.add_callback("on_val_end", lambda validator: save_dirs.append(Path(validator.save_dir)))
     metrics = model.val(**val_args)
-    images = Path(data_info[val_args.get("split", "val")])
-    return Validation(metrics, save_dirs[-1], val_args["data"], images, Path(img2label_paths([str(images / "x.jpg")])[0]).parent)
+    return Validation(metrics, save_dirs[-1], val_args["data"], images, labels)
 
 
 def coco_evaluation(validation: Validation, names: dict[int, str], max_dets: int = 100) -> EvaluationReport:
