@@ -6,6 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from source_tree import unchanged
 
 from lrsdetr.data.files import BadLines, DataError
 from lrsdetr.data.visdrone import VisDroneBox, convert_visdrone, read_visdrone_annotation
@@ -47,10 +48,6 @@ def write_sample(root: Path) -> Path:
     (root / "images" / "e.jpg").write_bytes(b"not an image")
     (root / "annotations" / "e.txt").write_text("0,0,5,5,1,1,0,0\n")
     return root
-
-
-def snapshot(folder: Path) -> dict:
-    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -124,14 +121,13 @@ def test_mask_ignored_paints_the_region_with_the_image_mean_and_drops_hidden_lab
 
 
 def test_source_is_never_written_and_reruns_give_the_same_bytes(sample, tmp_path):
-    before = snapshot(sample)
     out = tmp_path / "yolo"
-    convert_visdrone(sample, out, "val", skip_bad=True)
-    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    convert_visdrone(sample, out, "val", mask_ignored=True, skip_bad=True)  # replaces the link, not its target
-    convert_visdrone(sample, out, "val", skip_bad=True)
-    second = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert snapshot(sample) == before
+    with unchanged(sample):
+        convert_visdrone(sample, out, "val", skip_bad=True)
+        first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        convert_visdrone(sample, out, "val", mask_ignored=True, skip_bad=True)  # replaces the link, not its target
+        convert_visdrone(sample, out, "val", skip_bad=True)
+        second = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert first == second
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 
@@ -148,10 +144,15 @@ def test_bad_split_name(sample, tmp_path, split):
 
 
 def test_output_inside_the_source_is_refused(sample):
-    before = snapshot(sample)
-    with pytest.raises(DataError, match="inside the source folder"):
+    with unchanged(sample), pytest.raises(DataError, match="inside the source folder"):
         convert_visdrone(sample, sample, "train", skip_bad=True)
-    assert snapshot(sample) == before
+
+
+def test_two_images_with_one_stem_are_refused(sample, tmp_path):
+    cv2.imwrite(str(sample / "images" / "a.jpg"), np.zeros((10, 20, 3), np.uint8))  # beside a.png: which one is a.txt for?
+    with unchanged(sample), pytest.raises(DataError, match=r"src .*images: a.jpg and a.png would share the label file a.txt; rename one"):
+        convert_visdrone(sample, tmp_path / "yolo", "train", skip_bad=True)
+    assert not (tmp_path / "yolo").exists()
 
 
 def test_missing_source_folder(tmp_path):

@@ -71,6 +71,15 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def refuse_shared_stems(images: list[Path], argument: str) -> None:
+    """Labels are found by file stem: `a.jpg` and `a.png` would share one `a.txt`, normalised to only one of them."""
+    owner: dict[str, Path] = {}
+    for image in images:
+        if image.stem in owner:
+            raise DataError(f"{argument} {image.parent}: {owner[image.stem].name} and {image.name} would share the label file {image.stem}.txt; rename one")
+        owner[image.stem] = image
+
+
 def texts_without_image(folder: Path, images: list[Path]) -> list[str]:
     """Names of the .txt files (labels, annotations) in `folder` that belong to none of `images`, by stem."""
     stems = {image.stem for image in images}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, require_folder, texts_without_image
+from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, texts_without_image
 from lrsdetr.data.yolo import label_file
 
 SPLITS = ("train", "val", "test")
@@ -64,6 +64,7 @@ def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[flo
     images = list_images(image_dir)
     if not images:
         raise DataError(f"image_path {image_dir}: no images")
+    refuse_shared_stems(images, "image_path")
     assignment = {split: chosen for split, chosen in assign_splits(images, ratios, seed).items() if chosen}
     targets = [out / kind / split for split in assignment for kind in ("images", "labels")]
     refuse_inside(targets, (image_dir, label_dir), "out")

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, require_folder, texts_without_image, write_bytes_atomic, write_text_atomic
+from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_shared_stems, require_folder, texts_without_image, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.yolo import clip_box, label_file, yolo_line
 
 VISDRONE_NAMES = ("pedestrian", "people", "bicycle", "car", "van", "truck", "tricycle", "awning-tricycle", "bus", "motor")
@@ -177,6 +177,7 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
     images = list_images(image_dir)
     if not images:
         raise DataError(f"src {image_dir}: no images (expected VisDrone .jpg files)")
+    refuse_shared_stems(images, "src")
     report.missing_images = texts_without_image(annotation_dir, images)
     annotations = {}
     for image in images:
