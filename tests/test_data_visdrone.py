@@ -158,3 +158,13 @@ def test_two_images_with_one_stem_are_refused(sample, tmp_path):
 def test_missing_source_folder(tmp_path):
     with pytest.raises(DataError, match="no such folder.*VisDrone-DET folder"):
         convert_visdrone(tmp_path / "nowhere", tmp_path / "yolo", "train")
+
+
+def test_rerun_after_images_left_the_source_is_refused_not_mixed(sample, tmp_path):
+    out = tmp_path / "yolo"
+    convert_visdrone(sample, out, "train", skip_bad=True)
+    (sample / "images" / "c.jpg").unlink()
+    (sample / "images" / "a.png").unlink()  # its image and label from the first run must not linger unseen
+    with unchanged(sample, out), pytest.raises(DataError, match=r"out .*images/train: holds a.png \(and 0 more\) from an earlier run; expected an empty folder or one converted from the same source"):
+        convert_visdrone(sample, out, "train", skip_bad=True)
+    convert_visdrone(sample, tmp_path / "fresh", "train", skip_bad=True)  # a new folder is fine

@@ -5,6 +5,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from source_tree import unchanged
 
 from lrsdetr.data.coco import yolo_to_coco
 from lrsdetr.data.files import DataError
@@ -81,3 +82,11 @@ def test_class_names_from_a_list_and_bad_yaml(tmp_path):
         read_class_names(tmp_path / "b.yaml")
     with pytest.raises(DataError, match="cannot read"):
         read_class_names(tmp_path / "missing.yaml")
+
+
+def test_rerun_after_annotations_left_the_source_is_refused_not_mixed(voc):
+    (voc / "xml" / "street.xml").write_text(voc_xml("street.jpg", 120, 80, OBJECTS[:1]))
+    convert_voc(voc / "xml", voc / "labels", NAMES)
+    (voc / "xml" / "street.xml").unlink()  # its label from the first run must not linger unseen
+    with unchanged(voc / "xml", voc / "labels"), pytest.raises(DataError, match=r"holds street.txt \(and 0 more\) from an earlier run"):
+        convert_voc(voc / "xml", voc / "labels", NAMES)

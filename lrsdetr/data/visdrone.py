@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_shared_stems, require_folder, texts_without_image, write_bytes_atomic, write_text_atomic
+from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, texts_without_image, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.yolo import clip_box, label_file, yolo_line
 
 VISDRONE_NAMES = ("pedestrian", "people", "bicycle", "car", "van", "truck", "tricycle", "awning-tricycle", "bus", "motor")
@@ -186,6 +186,10 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
             annotations[image] = read_visdrone_annotation(annotation, report.bad_lines)
         else:
             report.missing_annotations.append(image.name)
+    # files of an earlier run whose image has since left the source would stay in the data set unseen
+    wanted = "an empty folder or one converted from the same source"
+    refuse_leftovers(out_images, {image.name for image in annotations}, "out", wanted)
+    refuse_leftovers(out_labels, {label_file(image, out_labels).name for image in annotations}, "out", wanted)
 
     for image, boxes in tqdm(annotations.items(), desc=f"visdrone2yolo {split}", unit="image"):
         size = image_size(image)

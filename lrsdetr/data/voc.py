@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, refuse_inside, require_folder, write_text_atomic
+from lrsdetr.data.files import BadLines, DataError, refuse_inside, refuse_leftovers, require_folder, write_text_atomic
 from lrsdetr.data.yolo import clip_box, yolo_line
 
 
@@ -105,6 +105,7 @@ def convert_voc(src: Path, out: Path, names: list[str], skip_bad: bool = False) 
     labels = {}
     for path in files:
         labels[path.stem] = yolo_lines(read_voc(path, report.bad_lines), class_index, path, report)
+    refuse_leftovers(out, {f"{stem}.txt" for stem in labels}, "out", "an empty folder or one converted from the same annotations")
     for stem, lines in tqdm(labels.items(), desc="xml2txt", unit="file"):
         write_text_atomic(out / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
         report.labels += len(lines)
