@@ -62,7 +62,7 @@ def test_unknown_class_names_file_and_class(voc):
 def test_malformed_objects_and_files(voc):
     xml = voc / "xml" / "scene.xml"
     xml.write_text(voc_xml("scene.jpg", 120, 80, OBJECTS).replace("<xmax>50</xmax>", "<xmax>fifty</xmax>"))
-    with pytest.raises(DataError, match=r"scene\.xml: object 1: expected a number in <xmax>, got 'fifty'"):
+    with pytest.raises(DataError, match=r"scene\.xml: object 1: expected a finite number in <xmax>, got 'fifty'"):
         convert_voc(voc / "xml", voc / "labels", NAMES)
     report = convert_voc(voc / "xml", voc / "labels", NAMES, skip_bad=True)
     assert report.labels == 2 and len(report.bad_lines.messages) == 1

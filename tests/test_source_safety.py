@@ -3,33 +3,14 @@ with the source checksummed before and after. Scripts run in-process, as `python
 
 from __future__ import annotations
 
-import runpy
-import sys
 from pathlib import Path
 
 import pytest
+from script_runs import one_line_error, run_main
 from source_tree import unchanged
 from tiny_data import write_tiny_dataset
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def run_main(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str]:
-    """Run a root script (or `-m module`) with `args` as its command line; return (exit status, stderr)."""
-    monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
-    with pytest.raises(SystemExit) as done:
-        if script.startswith("-m "):
-            runpy.run_module(script[3:], run_name="__main__")
-        else:
-            runpy.run_path(str(REPO / script), run_name="__main__")
-    return done.value.code, capsys.readouterr().err
-
-
-def one_line_error(status: int, err: str, *words: str) -> str:
-    line = err.strip()
-    assert status == 2 and line.startswith("error: ") and "\n" not in line and "Traceback" not in err, err
-    assert all(word in line for word in words), line
-    return line
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ as box edges (no 1-based shift), clipped to the image, and dropped (counted) whe
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +38,12 @@ def _number(element: ElementTree.Element, tag: str) -> float:
     if text is None:
         raise ValueError(f"expected a <{tag}> element")
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise ValueError(f"expected a number in <{tag}>, got {text.strip()!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number in <{tag}>, got {text.strip()!r}")
+    return value
 
 
 def read_voc(path: Path, bad: BadLines) -> VocAnnotation:

@@ -1,0 +1,30 @@
+"""Root scripts run in-process, as `python script.py ...` runs them, for tests of what a user sees."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_main(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str]:
+    """Run a root script (or `-m module`) with `args` as its command line; return (exit status, stderr)."""
+    monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
+    with pytest.raises(SystemExit) as done:
+        if script.startswith("-m "):
+            runpy.run_module(script[3:], run_name="__main__")
+        else:
+            runpy.run_path(str(REPO / script), run_name="__main__")
+    return done.value.code, capsys.readouterr().err
+
+
+def one_line_error(status: int, err: str, *words: str) -> str:
+    """The error line (stderr's last; progress bars may come before it), checked: exit 2, no traceback, `words` in it."""
+    line = err.strip().splitlines()[-1] if err.strip() else ""
+    assert status == 2 and line.startswith("error: ") and "Traceback" not in err, err
+    assert all(word in line for word in words), line
+    return line

@@ -1,0 +1,66 @@
+"""Bad input gets one line naming the file, the line/object/record/argument and what was expected (exit 2);
+never a traceback, never a silently wrong result. The inputs are checksummed around every run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from script_runs import one_line_error, run_main
+from source_tree import unchanged
+
+REPO = Path(__file__).resolve().parents[1]
+NAMES = REPO / "dataset" / "data.yaml"
+
+
+def _voc(root: Path, size: str, box: str) -> tuple:
+    (root / "xml").mkdir()
+    (root / "xml" / "a.xml").write_text(f"<annotation><size>{size}</size><object><name>car</name><bndbox>{box}</bndbox></object></annotation>")
+    return ("dataset/xml2txt.py", "--src", root / "xml", "--out", root / "labels", "--data", NAMES)
+
+
+def _visdrone(root: Path, line: str) -> tuple:
+    (root / "vd" / "images").mkdir(parents=True)
+    (root / "vd" / "annotations").mkdir()
+    cv2.imwrite(str(root / "vd" / "images" / "a.jpg"), np.full((40, 60, 3), 90, np.uint8))
+    (root / "vd" / "annotations" / "a.txt").write_text(f"1,1,5,5,1,1,0,0\n{line}\n")
+    return ("dataset/visdrone2yolo.py", "--src", root / "vd", "--out", root / "yolo")
+
+
+def _yolo(root: Path, line: str) -> tuple:
+    (root / "images").mkdir()
+    (root / "labels").mkdir()
+    cv2.imwrite(str(root / "images" / "a.jpg"), np.full((40, 60, 3), 90, np.uint8))
+    (root / "labels" / "a.txt").write_text(f"0 0.5 0.5 0.1 0.1\n{line}\n")
+    return ("dataset/yolo2coco.py", "--image_path", root / "images", "--label_path", root / "labels", "--out", root / "out" / "gt.json", "--data", NAMES)
+
+
+def _coco(root: Path, gt_box: str, pred_box: str) -> tuple:
+    (root / "eval").mkdir()
+    gt = '{"images": [{"id": 1, "width": 60, "height": 40}], "categories": [{"id": 1, "name": "car"}], "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": %s}]}'
+    (root / "eval" / "gt.json").write_text(gt % gt_box)
+    (root / "eval" / "pred.json").write_text('[{"image_id": 1, "category_id": 1, "score": 0.5, "bbox": %s}]' % pred_box)
+    return ("get_COCO_metrics.py", "--pred_json", root / "eval" / "pred.json", "--anno_json", root / "eval" / "gt.json", "--save_dir", root / "metrics")
+
+
+GOOD_VOC_SIZE, GOOD_VOC_BOX = "<width>60</width><height>40</height>", "<xmin>1</xmin><ymin>1</ymin><xmax>9</xmax><ymax>9</ymax>"
+NON_FINITE = {
+    "VOC nan coordinate": (lambda r: _voc(r, GOOD_VOC_SIZE, GOOD_VOC_BOX.replace(">1<", ">nan<", 1)), ["a.xml: object 1: expected a finite number in <xmin>, got 'nan'"]),
+    "VOC infinite size": (lambda r: _voc(r, "<width>inf</width><height>40</height>", GOOD_VOC_BOX), ["a.xml: <size>: expected a finite number in <width>, got 'inf'"]),
+    "VisDrone nan": (lambda r: _visdrone(r, "1,1,nan,5,1,1,0,0"), ["a.txt:2: expected finite coordinates"]),
+    "YOLO inf": (lambda r: _yolo(r, "0 0.5 inf 0.1 0.1"), ["a.txt:2: expected normalised coordinates in 0..1"]),
+    "COCO GT NaN": (lambda r: _coco(r, "[1, 1, NaN, 5]", "[1, 1, 5, 5]"), ["--anno_json", "gt.json: annotation #0 has bbox [1, 1, nan, 5]"]),
+    "COCO prediction Infinity": (lambda r: _coco(r, "[1, 1, 5, 5]", "[1, Infinity, 5, 5]"), ["--pred_json", "pred.json: detection #0 has bbox [1, inf, 5, 5]"]),
+}
+
+
+@pytest.mark.parametrize("case", NON_FINITE)
+def test_non_finite_numbers_are_refused_naming_file_and_line(tmp_path, capsys, monkeypatch, case):
+    make, words = NON_FINITE[case]
+    script, *args = make(tmp_path)
+    with unchanged(tmp_path):
+        status, err = run_main(capsys, monkeypatch, script, *args)
+    one_line_error(status, err, *words)
