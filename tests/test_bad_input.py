@@ -64,3 +64,14 @@ def test_non_finite_numbers_are_refused_naming_file_and_line(tmp_path, capsys, m
     with unchanged(tmp_path):
         status, err = run_main(capsys, monkeypatch, script, *args)
     one_line_error(status, err, *words)
+
+
+@pytest.mark.parametrize("gt_box, pred_box, words", [
+    ("[10, 10, -5, 5]", "[10, 10, 5, 5]", ["--anno_json", "gt.json: annotation #0 has bbox [10, 10, -5, 5] with a negative width or height"]),
+    ("[10, 10, 5, 5]", "[10, 10, 5, -0.5]", ["--pred_json", "pred.json: detection #0 has bbox [10, 10, 5, -0.5] with a negative width or height"]),
+])
+def test_negative_box_sizes_are_refused_naming_file_record_and_value(tmp_path, capsys, monkeypatch, gt_box, pred_box, words):
+    script, *args = _coco(tmp_path, gt_box, pred_box)
+    with unchanged(tmp_path):
+        status, err = run_main(capsys, monkeypatch, script, *args)
+    one_line_error(status, err, *words)

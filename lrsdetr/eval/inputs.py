@@ -135,6 +135,8 @@ def _is_id(value: Any) -> bool:
 def _box(bbox: Any, where: str) -> list[float]:
     if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in bbox)):
         raise EvalInputError(f"{where} has bbox {bbox!r}, expected [x, y, width, height] as 4 finite numbers")
+    if bbox[2] < 0 or bbox[3] < 0:  # a corner pair (x1, y1, x2, y2) read as a size, or a sign error: AP would be 0 without a word
+        raise EvalInputError(f"{where} has bbox {bbox!r} with a negative width or height, expected [x, y, width, height] with width, height >= 0")
     return [float(v) for v in bbox]
 
 
