@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from PIL import Image, UnidentifiedImageError
+from ultralytics.data.utils import exif_size
 
 # Still-image formats both PIL (sizes) and OpenCV (Ultralytics' loader) read without plugins.
 IMAGE_SUFFIXES = frozenset({".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
@@ -87,10 +88,14 @@ def texts_without_image(folder: Path, images: list[Path]) -> list[str]:
 
 
 def image_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) from the file header, or None when the image is missing or unreadable."""
+    """(width, height) as displayed, or None when the image is missing or unreadable.
+
+    A photo whose EXIF orientation turns it by 90 degrees is read upright by Ultralytics (and by annotation tools),
+    so its labels are normalised to the displayed size, as Ultralytics' own `exif_size` gives it.
+    """
     try:
         with Image.open(path) as image:
-            return image.size
+            return exif_size(image)
     # ImportError: once ultralytics is imported, its patched Image.open reaches for an optional HEIF plugin
     # on any file PIL cannot identify.
     except (OSError, UnidentifiedImageError, ImportError):

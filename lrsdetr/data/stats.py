@@ -1,7 +1,7 @@
 """What a YOLO data set holds: images, objects per image, per-class counts, and box sizes by COCO area range.
 
 Small-object detection lives or dies by the share of small boxes, so sizes are counted the COCO way
-(area in pixels of the image as stored: small < 32^2, medium < 96^2, large otherwise), per class.
+(area in pixels of the image as displayed: small < 32^2, medium < 96^2, large otherwise), per class.
 
     python -m lrsdetr.data.stats DIR [--data data.yaml] [--out stats.png]
 

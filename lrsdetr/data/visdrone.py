@@ -30,7 +30,7 @@ JPEG_QUALITY = 95
 
 @dataclass(frozen=True)
 class VisDroneBox:
-    """One annotation line; coordinates in pixels of the image as stored."""
+    """One annotation line; coordinates in pixels of the image as displayed (EXIF orientation applied)."""
 
     left: float
     top: float
@@ -141,9 +141,9 @@ def yolo_lines(boxes: list[VisDroneBox], width: int, height: int, report: Conver
 
 
 def _write_masked(source: Path, target: Path, masked: np.ndarray) -> bool:
-    """Write `source` with the `masked` pixels painted in the image mean; False when it cannot be decoded."""
-    # Annotations refer to pixels as stored, so EXIF orientation is not applied.
-    image = cv2.imdecode(np.fromfile(source, dtype=np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    """Write `source` upright (EXIF orientation applied: boxes are in displayed pixels) with the `masked` pixels
+    painted in the image mean; False when it cannot be decoded."""
+    image = cv2.imdecode(np.fromfile(source, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         return False
     image[masked] = np.round(image.reshape(-1, 3).mean(axis=0)).astype(np.uint8)
