@@ -75,3 +75,22 @@ def test_negative_box_sizes_are_refused_naming_file_record_and_value(tmp_path, c
     with unchanged(tmp_path):
         status, err = run_main(capsys, monkeypatch, script, *args)
     one_line_error(status, err, *words)
+
+
+@pytest.mark.parametrize("script, flags", [
+    ("detect.py", ["--slice", "true", "--slice_size", "0"]),
+    ("detect.py", ["--slice", "true", "--slice_overlap", "1.0"]),
+    ("detect.py", ["--slice", "true", "--slice_merge", "FOO"]),
+    ("detect.py", ["--conf", "1.5"]),
+    ("detect.py", ["--imgsz", "abc"]),
+    ("val.py", ["--imgsz", "0"]),
+    ("train.py", ["--imgsz", "-1"]),
+    ("train.py", ["--epoch", "5"]),  # not --epochs
+])
+def test_bad_flags_stop_before_a_model_is_loaded_or_a_run_folder_made(tmp_path, capsys, monkeypatch, script, flags):
+    weights = tmp_path / "best.pt"
+    weights.write_bytes(np.random.default_rng(0).bytes(4096))  # loading it would fail: the flag must be refused first
+    source = ["--weights", weights] if script != "train.py" else ["--model", weights]
+    status, err = run_main(capsys, monkeypatch, script, *source, "--project", tmp_path / "runs", *flags)
+    one_line_error(status, err, flags[-2])
+    assert not (tmp_path / "runs").exists()

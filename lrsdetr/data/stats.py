@@ -11,7 +11,6 @@ DIR is a YOLO images folder (or a root holding one); labels are found as Ultraly
 
 from __future__ import annotations
 
-import argparse
 import io
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from lrsdetr.data.files import (
 )
 from lrsdetr.data.visdrone import VISDRONE_NAMES
 from lrsdetr.data.yolo import read_class_names, read_yolo_labels
+from lrsdetr.utils.cli import ScriptParser
 
 SIZE_RANGES = (("small", 0.0, 32.0**2), ("medium", 32.0**2, 96.0**2), ("large", 96.0**2, float("inf")))
 
@@ -137,7 +137,7 @@ def dataset_stats(folder: Path, names: list[str] | tuple[str, ...] = VISDRONE_NA
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ScriptParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, help="YOLO images folder (labels beside it, as Ultralytics expects)")
     parser.add_argument("--data", type=Path, help="data.yaml whose names label the classes (default: VisDrone's)")
     parser.add_argument("--out", type=Path, default=Path("dataset_stats.png"), help="where to save the plot")
