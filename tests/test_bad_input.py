@@ -94,3 +94,25 @@ def test_bad_flags_stop_before_a_model_is_loaded_or_a_run_folder_made(tmp_path, 
     status, err = run_main(capsys, monkeypatch, script, *source, "--project", tmp_path / "runs", *flags)
     one_line_error(status, err, flags[-2])
     assert not (tmp_path / "runs").exists()
+
+
+def _not_a_checkpoint(folder: Path, kind: str) -> Path:
+    import torch
+
+    path = folder / "best.pt"
+    if kind == "random bytes":
+        path.write_bytes(np.random.default_rng(1).bytes(4096))
+    elif kind == "empty":
+        path.write_bytes(b"")
+    else:  # a checkpoint cut short, as by an interrupted copy
+        torch.save({"model": torch.zeros(1000)}, path)
+        path.write_bytes(path.read_bytes()[:2000])
+    return path
+
+
+@pytest.mark.parametrize("kind", ["random bytes", "empty", "truncated"])
+@pytest.mark.parametrize("script, argument", [("detect.py", "--weights"), ("val.py", "--weights"), ("train.py", "--model"), ("export.py", "--weights")])
+def test_a_file_that_is_no_checkpoint_is_named_with_what_a_checkpoint_is(tmp_path, capsys, monkeypatch, kind, script, argument):
+    weights = _not_a_checkpoint(tmp_path, kind)
+    status, err = run_main(capsys, monkeypatch, script, argument, weights, "--device", "cpu")
+    one_line_error(status, err, f"{argument} {weights}: not a PyTorch checkpoint", "the .pt file that torch.save writes")

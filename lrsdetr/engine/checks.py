@@ -7,6 +7,7 @@ of one line that names the argument, the file and what was expected; `run_script
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from ultralytics.data.utils import check_det_dataset
@@ -16,12 +17,20 @@ from ..cfg import resolve_model_cfg
 from ..data.files import DataError
 
 CHECKPOINT_EXAMPLE = "runs/train/lrs-detr-b/weights/best.pt"
+PICKLE_START = b"\x80"  # torch.save's legacy format is a pickle stream; its current one a zip archive
 
 
 def require_checkpoint(weights: str, argument: str = "--weights") -> str:
-    """`weights` as an existing checkpoint file."""
+    """`weights` as an existing checkpoint file, checked by its format before Ultralytics' loader sees it."""
     if not weights or not Path(weights).is_file():
         raise DataError(f"{argument} {weights or repr(weights)}: no such file (expected a checkpoint such as {CHECKPOINT_EXAMPLE})")
+    with open(weights, "rb") as file:
+        start = file.read(1)
+    if not (zipfile.is_zipfile(weights) or start == PICKLE_START):
+        raise DataError(
+            f"{argument} {weights}: not a PyTorch checkpoint, or an empty or truncated one (expected the .pt file that torch.save "
+            f"writes when training, such as {CHECKPOINT_EXAMPLE})"
+        )
     return str(weights)
 
 
