@@ -116,3 +116,17 @@ def test_a_file_that_is_no_checkpoint_is_named_with_what_a_checkpoint_is(tmp_pat
     weights = _not_a_checkpoint(tmp_path, kind)
     status, err = run_main(capsys, monkeypatch, script, argument, weights, "--device", "cpu")
     one_line_error(status, err, f"{argument} {weights}: not a PyTorch checkpoint", "the .pt file that torch.save writes")
+
+
+@pytest.mark.parametrize("missing, words", [("names", ["'names' or 'nc' are required"]), ("val", ["'val:' key missing"]), ("train", ["'train:' key missing"])])
+@pytest.mark.parametrize("script", ["val.py", "train.py"])
+def test_a_data_yaml_missing_a_key_names_the_key(tiny_data, tmp_path, capsys, monkeypatch, missing, words, script):
+    lines = {"path": tiny_data.parent, "train": "images/train", "val": "images/val", "names": "{0: a, 1: b, 2: c}"}
+    data = tmp_path / "data.yaml"
+    data.write_text("".join(f"{key}: {value}\n" for key, value in lines.items() if key != missing))
+    import torch
+
+    torch.save({}, tmp_path / "best.pt")  # val.py checks --data before it loads the checkpoint
+    weights = ["--weights", tmp_path / "best.pt", "--split", "val"] if script == "val.py" else []
+    status, err = run_main(capsys, monkeypatch, script, "--data", data, *weights, "--device", "cpu", "--project", tmp_path / "runs")
+    one_line_error(status, err, f"--data {data}", *words)

@@ -52,8 +52,9 @@ def require_data(data: str, splits: tuple[str, ...] = ("train", "val"), argument
     try:
         info = check_det_dataset(str(data), autodownload=False, split=splits[-1])
     except (FileNotFoundError, SyntaxError, TypeError) as error:
-        first_line = str(error).splitlines()[0].replace(" ❌", "").strip()
-        raise DataError(f"{argument} {data}: {first_line}") from None
+        # Ultralytics names the missing key on its message's second line ("either 'names' or 'nc' are required")
+        message = " ".join(line.strip() for line in str(error).replace(" ❌", "").splitlines() if line.strip())
+        raise DataError(f"{argument} {data}: {message}") from None
     for split in splits:
         folders = info.get(split)
         if not folders:
