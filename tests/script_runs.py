@@ -13,13 +13,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_main(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str]:
     """Run a root script (or `-m module`) with `args` as its command line; return (exit status, stderr)."""
+    status, _, err = run_main_output(capsys, monkeypatch, script, *args)
+    return status, err
+
+
+def run_main_output(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str, str]:
+    """`run_main`, with stdout too: (exit status, stdout, stderr)."""
     monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
     with pytest.raises(SystemExit) as done:
         if script.startswith("-m "):
             runpy.run_module(script[3:], run_name="__main__")
         else:
             runpy.run_path(str(REPO / script), run_name="__main__")
-    return done.value.code, capsys.readouterr().err
+    out, err = capsys.readouterr()
+    return done.value.code, out, err
 
 
 def one_line_error(status: int, err: str, *words: str) -> str:
@@ -28,3 +35,13 @@ def one_line_error(status: int, err: str, *words: str) -> str:
     assert status == 2 and line.startswith("error: ") and "Traceback" not in err, err
     assert all(word in line for word in words), line
     return line
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """An untrained LRS-DETR-B checkpoint: what detect.py and val.py load."""
+    from lrsdetr import RTDETR
+
+    path = tmp_path_factory.mktemp("weights") / "lrs-detr-b.pt"
+    RTDETR("lrs-detr-b.yaml").save(path)
+    return path

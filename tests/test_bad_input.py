@@ -9,8 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from script_runs import one_line_error, run_main
+from script_runs import checkpoint, one_line_error, run_main, run_main_output  # noqa: F401 (checkpoint: a fixture)
 from source_tree import unchanged
+from tiny_data import write_tiny_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = REPO / "dataset" / "data.yaml"
@@ -130,3 +131,27 @@ def test_a_data_yaml_missing_a_key_names_the_key(tiny_data, tmp_path, capsys, mo
     weights = ["--weights", tmp_path / "best.pt", "--split", "val"] if script == "val.py" else []
     status, err = run_main(capsys, monkeypatch, script, "--data", data, *weights, "--device", "cpu", "--project", tmp_path / "runs")
     one_line_error(status, err, f"--data {data}", *words)
+
+
+def test_detect_counts_unreadable_images_and_fails_when_nothing_could_be_read(checkpoint, tmp_path, capsys, monkeypatch):
+    images = write_tiny_dataset(tmp_path / "data", n_train=0, n_val=1).parent / "images" / "val"
+    (images / "notes.jpg").write_text("a text file with an image's name")
+    (images / "cut.jpg").write_bytes((images / "0000.jpg").read_bytes()[:300])  # a JPEG cut short after its header
+    common = ("--weights", checkpoint, "--imgsz", 128, "--device", "cpu", "--project", tmp_path / "runs")
+    with unchanged(images):
+        status, out, err = run_main_output(capsys, monkeypatch, "detect.py", "--source", images, *common, "--name", "some")
+        assert status == 0, err
+        assert "in 1 image(s)/frame(s); 2 unreadable image(s) skipped: cut.jpg, notes.jpg;" in out
+
+        status, err = run_main(capsys, monkeypatch, "detect.py", "--source", images / "[cn]*.jpg", *common, "--name", "none")
+    one_line_error(status, err, "no image or video frame could be read (2 unreadable image(s))")
+
+
+def test_detect_on_a_folder_without_images_is_one_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("no images here")
+    weights = _not_a_checkpoint(tmp_path, "empty")
+    weights.write_bytes(b"\x80")  # passes the format check; the source is refused before it is loaded
+    status, err = run_main(capsys, monkeypatch, "detect.py", "--weights", weights, "--source", tmp_path / "notes", "--project", tmp_path / "runs")
+    one_line_error(status, err, f"--source {tmp_path / 'notes'}: no image or video files")
+    assert not (tmp_path / "runs").exists()

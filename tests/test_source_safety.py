@@ -6,21 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from script_runs import one_line_error, run_main
+from script_runs import checkpoint, one_line_error, run_main  # noqa: F401 (checkpoint: a fixture)
 from source_tree import unchanged
 from tiny_data import write_tiny_dataset
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    """An untrained LRS-DETR-B checkpoint: what detect.py and val.py load."""
-    from lrsdetr import RTDETR
-
-    path = tmp_path_factory.mktemp("weights") / "lrs-detr-b.pt"
-    RTDETR("lrs-detr-b.yaml").save(path)
-    return path
 
 
 @pytest.fixture

@@ -69,14 +69,15 @@ class DetectionWriter:
             self.videos[source] = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
         return self.videos[source]
 
-    def close(self) -> str:
-        """Finish the videos and predictions.json; return a summary line."""
+    def close(self, unreadable: list[str]) -> str:
+        """Finish the videos and predictions.json; return a summary line (naming the `unreadable` images skipped)."""
         for video in self.videos.values():
             video.release()
         if self.save_json:
             (self.save_dir / "predictions.json").write_text(json.dumps(self.records))
         frames = sum(self.frames.values())
-        return f"{self.count} detections in {frames} image(s)/frame(s); results in {self.save_dir}"
+        skipped = f"; {len(unreadable)} unreadable image(s) skipped: {', '.join(unreadable)}" if unreadable else ""
+        return f"{self.count} detections in {frames} image(s)/frame(s){skipped}; results in {self.save_dir}"
 
 
 def require_source(source: str) -> str:
@@ -121,12 +122,25 @@ def detect(params: dict) -> Path:
     """Run detection as `params` say (see detect.py); returns the output folder."""
     weights = require_checkpoint(params["weights"])
     source = require_source(params["source"])
+    try:
+        frames = load_inference_source(source, vid_stride=params["vid_stride"])
+    except FileNotFoundError:
+        raise DataError(f"--source {source}: no image or video files (expected .jpg, .png, .mp4 and the like)") from None
     save_dir = output_folder(params, source)
     model = RTDETR(weights)
     predict = frame_predictor(model, params)
     writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
-    for paths, images, _ in tqdm(load_inference_source(source, vid_stride=params["vid_stride"]), desc="detect", unit="frame"):
+    for paths, images, _ in tqdm(frames, desc="detect", unit="frame"):
         for path, image in zip(paths, images):
             writer.write(predict(image, path))
-    print(writer.close())
+    unreadable = unread_images(frames, set(writer.frames))
+    print(writer.close(unreadable))
+    if not writer.frames:
+        raise DataError(f"--source {source}: no image or video frame could be read ({len(unreadable)} unreadable image(s)); expected images OpenCV can decode")
     return save_dir
+
+
+def unread_images(frames: object, read: set[str]) -> list[str]:
+    """Names of the image files a loader listed but could not decode (Ultralytics only logs a warning for each)."""
+    listed = zip(getattr(frames, "files", []), getattr(frames, "video_flag", []))
+    return [Path(path).name for path, video in listed if not video and path not in read]
