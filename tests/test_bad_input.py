@@ -155,3 +155,18 @@ def test_detect_on_a_folder_without_images_is_one_line(tmp_path, capsys, monkeyp
     status, err = run_main(capsys, monkeypatch, "detect.py", "--weights", weights, "--source", tmp_path / "notes", "--project", tmp_path / "runs")
     one_line_error(status, err, f"--source {tmp_path / 'notes'}: no image or video files")
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("key, entries", [
+    ("categories", '[{"id": 1, "name": "car"}, {"id": 2, "name": "van"}, {"id": 1, "name": "bus"}]'),
+    ("images", '[{"id": 1, "width": 60, "height": 40}, {"id": 1, "width": 80, "height": 40}]'),
+])
+def test_repeated_ids_in_coco_ground_truth_are_refused(tmp_path, capsys, monkeypatch, key, entries):
+    script, *args = _coco(tmp_path, "[1, 1, 5, 5]", "[1, 1, 5, 5]")
+    gt = json.loads((tmp_path / "eval" / "gt.json").read_text())
+    gt[key] = json.loads(entries)
+    (tmp_path / "eval" / "gt.json").write_text(json.dumps(gt))
+    with unchanged(tmp_path):
+        status, err = run_main(capsys, monkeypatch, script, *args)
+    first, second = (0, 2) if key == "categories" else (0, 1)
+    one_line_error(status, err, f"gt.json: '{key}' #{first} and #{second} both have id 1, expected each id once")
