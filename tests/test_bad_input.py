@@ -170,3 +170,32 @@ def test_repeated_ids_in_coco_ground_truth_are_refused(tmp_path, capsys, monkeyp
         status, err = run_main(capsys, monkeypatch, script, *args)
     first, second = (0, 2) if key == "categories" else (0, 1)
     one_line_error(status, err, f"gt.json: '{key}' #{first} and #{second} both have id 1, expected each id once")
+
+
+def test_a_byte_order_mark_and_a_class_written_1_0_are_read_as_ultralytics_reads_them(tmp_path, capsys, monkeypatch):
+    from ultralytics.data.utils import verify_image_label
+
+    script, *args = _yolo(tmp_path, "0 0.5 0.5 0.2 0.2")
+    label = tmp_path / "labels" / "a.txt"
+    label.write_bytes(b"\xef\xbb\xbf" + b"1.0 0.5 0.5 0.2 0.2\n2 0.25 0.25 0.1 0.1\n")
+    with unchanged(tmp_path / "images", tmp_path / "labels"):
+        status, err = run_main(capsys, monkeypatch, script, *args)
+    assert status == 0, err
+    coco = json.loads((tmp_path / "out" / "gt.json").read_text())
+    assert [a["category_id"] for a in coco["annotations"]] == [2, 3]  # class index + 1
+    ultralytics_read = verify_image_label((str(tmp_path / "images" / "a.jpg"), str(label), "", False, 10, 0, 0, False))
+    assert ultralytics_read[8] == 0 and ultralytics_read[1][:, 0].tolist() == [1.0, 2.0]  # no corrupt label, same classes
+
+    label.write_text("1.5 0.5 0.5 0.2 0.2\n")  # no class: refused by both
+    status, err = run_main(capsys, monkeypatch, script, *args)
+    one_line_error(status, err, "a.txt:1: expected an integer class, got '1.5'")
+    assert verify_image_label((str(tmp_path / "images" / "a.jpg"), str(label), "", False, 10, 0, 0, False))[8] == 1
+
+
+def test_a_visdrone_annotation_with_a_byte_order_mark_is_read(tmp_path, capsys, monkeypatch):
+    script, *args = _visdrone(tmp_path, "10,10,20,10,1,4,0,0")
+    annotation = tmp_path / "vd" / "annotations" / "a.txt"
+    annotation.write_bytes(b"\xef\xbb\xbf" + annotation.read_bytes())
+    status, err = run_main(capsys, monkeypatch, script, *args)
+    assert status == 0, err
+    assert (tmp_path / "yolo" / "labels" / "train" / "a.txt").read_text().count("\n") == 2

@@ -171,9 +171,12 @@ class BadLines:
 
 
 def parse_lines(path: Path, parse: Callable[[str], Parsed], bad: BadLines) -> list[Parsed]:
-    """`parse` applied to each non-blank line of a text annotation file; its ValueError is reported as file:line."""
+    """`parse` applied to each non-blank line of a text annotation file; its ValueError is reported as file:line.
+
+    A UTF-8 byte-order mark (Windows editors write one) is dropped, as Ultralytics' label reader drops it.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{path}: expected a UTF-8 text annotation file") from None
     parsed = []
