@@ -199,3 +199,27 @@ def test_a_visdrone_annotation_with_a_byte_order_mark_is_read(tmp_path, capsys, 
     status, err = run_main(capsys, monkeypatch, script, *args)
     assert status == 0, err
     assert (tmp_path / "yolo" / "labels" / "train" / "a.txt").read_text().count("\n") == 2
+
+
+@pytest.mark.parametrize("damage, ultralytics_says", [("cut short", "ignoring corrupt image/label"), ("bytes after the end", "corrupt JPEG restored and saved")])
+def test_a_truncated_jpeg_is_named_at_conversion_and_never_linked(tmp_path, capsys, monkeypatch, damage, ultralytics_says):
+    """Ultralytics leaves such an image out of training, or re-saves it in place: through a hard link that would
+    rewrite the user's source image, so it is copied."""
+    from ultralytics.data.utils import verify_image_label
+
+    script, *args = _visdrone(tmp_path, "10,10,20,10,1,4,0,0")
+    image = tmp_path / "vd" / "images" / "a.jpg"
+    cv2.imwrite(str(image), np.random.default_rng(0).integers(0, 255, (40, 60, 3), dtype=np.uint8))
+    image.write_bytes(image.read_bytes()[:-200] if damage == "cut short" else image.read_bytes() + b"\x00" * 16)
+    with unchanged(tmp_path / "vd"):
+        status, out, err = run_main_output(capsys, monkeypatch, script, *args)
+        assert status == 0, err
+        assert "warning: JPEG truncated or with bytes after its end (Ultralytics re-saves it if it decodes, else leaves it out of training): a.jpg" in out
+        converted = tmp_path / "yolo" / "images" / "train" / "a.jpg"
+        assert not converted.samefile(image)
+        message = verify_image_label((str(converted), str(tmp_path / "yolo" / "labels" / "train" / "a.txt"), "", False, 10, 0, 0, False))[-1]
+        assert ultralytics_says in message
+
+        status, out, err = run_main_output(capsys, monkeypatch, "dataset/yolo2coco.py", "--image_path", image.parent, "--label_path", tmp_path / "yolo" / "labels" / "train",
+                                           "--out", tmp_path / "gt.json", "--data", NAMES)
+        assert status == 0 and "warning: JPEG truncated" in out and "a.jpg" in out, err

@@ -20,6 +20,7 @@ from ultralytics.data.utils import exif_size
 
 # Still-image formats both PIL (sizes) and OpenCV (Ultralytics' loader) read without plugins.
 IMAGE_SUFFIXES = frozenset({".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
+JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
 Parsed = TypeVar("Parsed")
 
 
@@ -50,7 +51,12 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def link_or_copy(source: Path, path: Path, link: bool = True) -> None:
-    """Place `source` at `path` as a hard link (when `link` and the file system allows) or a copy, atomically."""
+    """Place `source` at `path` as a hard link (when `link` and the file system allows) or a copy, atomically.
+
+    A truncated JPEG is always copied: Ultralytics re-saves one in place when it first reads the labels, which
+    through a link would rewrite the user's source image.
+    """
+    link = link and not truncated_jpeg(source)
     if link and path.exists() and os.path.samefile(source, path):
         return
     _write_then_rename(path, lambda temporary: _place(source, temporary, link))
@@ -100,6 +106,22 @@ def image_size(path: Path) -> tuple[int, int] | None:
     # on any file PIL cannot identify.
     except (OSError, UnidentifiedImageError, ImportError):
         return None
+
+
+def truncated_jpeg(path: Path) -> bool:
+    """A JPEG that does not end with its end marker: cut short (an interrupted copy or download), or with bytes
+    after it. Ultralytics' own test for a corrupt JPEG, the one after which it re-saves the file in place."""
+    with open(path, "rb") as file:
+        if file.read(2) != JPEG_START:
+            return False
+        file.seek(0, os.SEEK_END)
+        file.seek(max(file.tell() - 2, 0))
+        return file.read() != JPEG_END
+
+
+def truncated_warnings(names: list[str]) -> list[str]:
+    """The report lines for JPEGs that do not end with their end marker, one per image, naming it."""
+    return [f"warning: JPEG truncated or with bytes after its end (Ultralytics re-saves it if it decodes, else leaves it out of training): {name}" for name in names]
 
 
 def require_folder(path: Path, argument: str, expected: str) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, texts_without_image
+from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, texts_without_image, truncated_jpeg, truncated_warnings
 from lrsdetr.data.yolo import label_file
 
 SPLITS = ("train", "val", "test")
@@ -37,10 +37,11 @@ class SplitReport:
     sizes: dict[str, int] = field(default_factory=dict)
     background: int = 0
     labels_without_image: list[str] = field(default_factory=list)
+    truncated_images: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [", ".join(f"{split} {n}" for split, n in self.sizes.items()) + f" images ({self.background} without labels, kept as background)"]
-        return "\n".join([*lines, *(f"skipped (label without image): {name}" for name in self.labels_without_image)])
+        return "\n".join([*lines, *(f"skipped (label without image): {name}" for name in self.labels_without_image), *truncated_warnings(self.truncated_images)])
 
 
 def assign_splits(images: list[Path], ratios: tuple[float, float, float], seed: int) -> dict[str, list[Path]]:
@@ -77,6 +78,8 @@ def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[flo
     with tqdm(total=len(images), desc="split", unit="image") as progress:
         for split, chosen in assignment.items():
             for image in chosen:
+                if truncated_jpeg(image):
+                    report.truncated_images.append(image.name)
                 link_or_copy(image, out / "images" / split / image.name, link=link)
                 labels = label_file(image, label_dir)
                 if labels.is_file():

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, texts_without_image, write_bytes_atomic, write_text_atomic
+from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, texts_without_image, truncated_jpeg, truncated_warnings, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.yolo import clip_box, label_file, yolo_line
 
 VISDRONE_NAMES = ("pedestrian", "people", "bicycle", "car", "van", "truck", "tricycle", "awning-tricycle", "bus", "motor")
@@ -89,6 +89,7 @@ class ConversionReport:
     missing_images: list[str] = field(default_factory=list)
     unreadable_images: list[str] = field(default_factory=list)
     missing_annotations: list[str] = field(default_factory=list)
+    truncated_images: list[str] = field(default_factory=list)
     bad_lines: BadLines = field(default_factory=BadLines)
 
     def summary(self) -> str:
@@ -98,7 +99,7 @@ class ConversionReport:
         ]
         for title, names in (("annotation without image", self.missing_images), ("unreadable image", self.unreadable_images), ("image without annotation", self.missing_annotations)):
             lines += [f"skipped ({title}): {name}" for name in names]
-        return "\n".join(filter(None, [*lines, self.bad_lines.summary()]))
+        return "\n".join(filter(None, [*lines, *truncated_warnings(self.truncated_images), self.bad_lines.summary()]))
 
 
 def _pixel_box(x1: float, y1: float, x2: float, y2: float) -> tuple[slice, slice]:
@@ -196,6 +197,8 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
         if size is None:
             report.unreadable_images.append(image.name)
             continue
+        if truncated_jpeg(image):
+            report.truncated_images.append(image.name)
         masked = _ignored_mask(boxes, *size) if mask_ignored else None
         if masked is not None and masked.any():
             if not _write_masked(image, out_images / image.name, masked):
