@@ -8,7 +8,7 @@ python dataset/yolo2coco.py --image_path dataset/images/test --label_path datase
 from pathlib import Path
 
 from lrsdetr.data.coco import write_coco_json, yolo_to_coco
-from lrsdetr.data.files import refuse_inside, run_script
+from lrsdetr.data.files import refuse_inside, require_writable, run_script
 from lrsdetr.data.yolo import read_class_names
 from lrsdetr.utils.cli import parse_overrides
 
@@ -23,6 +23,7 @@ param_dict = {
 
 def main(params: dict) -> None:
     refuse_inside((Path(params["out"]),), (Path(params[key]) for key in ("image_path", "label_path", "data")), "out")
+    require_writable(Path(params["out"]), "out", is_file=True)
     names = read_class_names(Path(params["data"]))
     coco, report = yolo_to_coco(Path(params["image_path"]), Path(params["label_path"]), names, params["skip_bad"])
     write_coco_json(coco, Path(params["out"]))

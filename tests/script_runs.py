@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import runpy
 import sys
 from pathlib import Path
@@ -20,13 +21,14 @@ def run_main(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str]
 def run_main_output(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str, str]:
     """`run_main`, with stdout too: (exit status, stdout, stderr)."""
     monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
-    with pytest.raises(SystemExit) as done:
-        if script.startswith("-m "):
-            runpy.run_module(script[3:], run_name="__main__")
-        else:
+    if script.startswith("-m "):  # `python -m module`: its main(argv) returns the exit status
+        status = importlib.import_module(script[3:]).main([str(a) for a in args])
+    else:
+        with pytest.raises(SystemExit) as done:
             runpy.run_path(str(REPO / script), run_name="__main__")
+        status = done.value.code
     out, err = capsys.readouterr()
-    return done.value.code, out, err
+    return status, out, err
 
 
 def one_line_error(status: int, err: str, *words: str) -> str:

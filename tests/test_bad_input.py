@@ -223,3 +223,72 @@ def test_a_truncated_jpeg_is_named_at_conversion_and_never_linked(tmp_path, caps
         status, out, err = run_main_output(capsys, monkeypatch, "dataset/yolo2coco.py", "--image_path", image.parent, "--label_path", tmp_path / "yolo" / "labels" / "train",
                                            "--out", tmp_path / "gt.json", "--data", NAMES)
         assert status == 0 and "warning: JPEG truncated" in out and "a.jpg" in out, err
+
+
+def _flat_dataset(root: Path, count: int = 4) -> tuple[Path, Path]:
+    """images/ and labels/ with a label for every image."""
+    images = write_tiny_dataset(root, n_train=count, n_val=0).parent / "images" / "train"
+    return images, images.parent.parent / "labels" / "train"
+
+
+def _writers(root: Path) -> dict[str, tuple]:
+    images, labels = _flat_dataset(root / "data")
+    vd = Path(_visdrone(root, "10,10,20,10,1,4,0,0")[2])
+    return {
+        "split_data": ("dataset/split_data.py", "--image_path", images, "--label_path", labels, "--train", "0.5", "--val", "0.5", "--test", "0", "--link", "false"),
+        "visdrone2yolo": ("dataset/visdrone2yolo.py", "--src", vd, "--link", "false"),
+        "yolo2coco": ("dataset/yolo2coco.py", "--image_path", images, "--label_path", labels, "--data", root / "data" / "data.yaml"),
+    }
+
+
+@pytest.mark.parametrize("script", ["split_data", "visdrone2yolo", "yolo2coco"])
+def test_an_output_path_below_a_file_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch, script):
+    command = _writers(tmp_path)[script]
+    (tmp_path / "taken").write_text("a file where the output folder should be")
+    out = tmp_path / "taken" / ("gt.json" if script == "yolo2coco" else "out")
+    with unchanged(tmp_path):
+        status, err = run_main(capsys, monkeypatch, *command, "--out", out)
+    one_line_error(status, err, f"out {out}", f"{tmp_path / 'taken'} is a file; expected a folder")
+
+
+@pytest.mark.parametrize("script", ["split_data", "visdrone2yolo"])
+@pytest.mark.parametrize("failing_write", [3, 4])
+def test_a_write_failing_mid_run_never_leaves_an_image_without_its_label(tmp_path, capsys, monkeypatch, script, failing_write):
+    """A full disk or a lost permission halfway: whichever write fails, every image written has its label."""
+    import errno
+    import os
+
+    command = _writers(tmp_path)[script]
+    if script == "visdrone2yolo":  # a second image, so that writes 3 and 4 belong to it
+        vd = Path(command[2])
+        cv2.imwrite(str(vd / "images" / "b.jpg"), np.full((40, 60, 3), 90, np.uint8))
+        (vd / "annotations" / "b.txt").write_text("1,1,5,5,1,1,0,0\n")
+    real_replace, calls = os.replace, []
+
+    def replace(source, target):
+        calls.append(target)
+        if len(calls) == failing_write:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    out = tmp_path / "out"
+    status, err = run_main(capsys, monkeypatch, *command, "--out", out)
+    one_line_error(status, err, f"{calls[-1]}: cannot write it (No space left on device)")
+    written = list(out.glob("images/*/*.jpg"))
+    assert len(written) == (failing_write - 1) // 2
+    for image in written:
+        assert (out / "labels" / image.parent.name / f"{image.stem}.txt").is_file(), image
+
+
+@pytest.mark.parametrize("script", ["detect.py", "val.py", "train.py"])
+def test_a_project_that_is_a_file_is_one_line_before_the_model_loads(tiny_data, tmp_path, capsys, monkeypatch, script):
+    import torch
+
+    torch.save({}, tmp_path / "best.pt")  # not loadable as a model: the project must be refused first
+    (tmp_path / "taken").write_text("a file")
+    args = {"detect.py": ("--weights", tmp_path / "best.pt", "--source", tiny_data.parent / "images" / "val"),
+            "val.py": ("--weights", tmp_path / "best.pt", "--data", tiny_data, "--split", "val"),
+            "train.py": ("--model", "lrs-detr-b.yaml", "--data", tiny_data)}[script]
+    status, err = run_main(capsys, monkeypatch, script, *args, "--project", tmp_path / "taken", "--device", "cpu")
+    one_line_error(status, err, f"{tmp_path / 'taken'} is a file; expected a folder")

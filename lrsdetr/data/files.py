@@ -7,6 +7,7 @@ through (writing through a link would change the user's source file).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -29,15 +30,21 @@ class DataError(Exception):
 
 
 def _write_then_rename(path: Path, write: Callable[[Path], object]) -> None:
-    """Run `write` on a temporary sibling of `path`, then rename it over `path`; no temporary outlives the call."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Run `write` on a temporary sibling of `path`, then rename it over `path`; no temporary outlives the call.
+
+    A failure (no permission, a file where a folder should be, a full disk) is a DataError naming `path`.
+    """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.unlink(missing_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.unlink(missing_ok=True)
         write(temporary)
         os.replace(temporary, path)
+    except OSError as error:
+        raise DataError(f"{path}: cannot write it ({error.strerror or error}); expected a writable folder with no file in the way") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -151,6 +158,18 @@ def refuse_inside(outputs: Iterable[Path], sources: Iterable[Path], argument: st
             else:
                 continue
             raise DataError(f"{argument} {output} {where}; choose an output elsewhere (sources are never written)")
+
+
+def require_writable(path: Path, argument: str, is_file: bool = False) -> None:
+    """`path` is, or can be made, a folder (with `is_file`: a file in one) this process may write in: checked
+    before anything is written, and without creating anything, so a refused run leaves no trace."""
+    existing = Path(path).absolute().parent if is_file else Path(path).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise DataError(f"{argument} {path}: {existing} is a file; expected a folder (or a path where one can be made)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(f"{argument} {path}: no permission to write in {existing}; expected a folder you can write to")
 
 
 def refuse_leftovers(folder: Path, expected: set[str], argument: str, wanted: str) -> None:

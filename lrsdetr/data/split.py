@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, texts_without_image, truncated_jpeg, truncated_warnings
+from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings
 from lrsdetr.data.yolo import label_file
 
 SPLITS = ("train", "val", "test")
@@ -69,6 +69,8 @@ def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[flo
     assignment = {split: chosen for split, chosen in assign_splits(images, ratios, seed).items() if chosen}
     targets = [out / kind / split for split in assignment for kind in ("images", "labels")]
     refuse_inside(targets, (image_dir, label_dir), "out")
+    for folder in targets:
+        require_writable(folder, "out")
     for split, chosen in assignment.items():
         # an earlier split with other ratios or seed would leak images between splits
         refuse_leftovers(out / "images" / split, {p.name for p in chosen}, "out", "an empty or identically split out folder")
@@ -80,12 +82,13 @@ def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[flo
             for image in chosen:
                 if truncated_jpeg(image):
                     report.truncated_images.append(image.name)
-                link_or_copy(image, out / "images" / split / image.name, link=link)
                 labels = label_file(image, label_dir)
+                # the label first: if writing stops between the two, no image is left that reads as background
                 if labels.is_file():
                     link_or_copy(labels, label_file(image, out / "labels" / split), link=link)
                 else:
                     report.background += 1
+                link_or_copy(image, out / "images" / split / image.name, link=link)
                 progress.update()
             report.sizes[split] = len(chosen)
     return report

@@ -27,6 +27,7 @@ from lrsdetr.data.files import (
     image_size,
     refuse_inside,
     require_folder,
+    require_writable,
     run_script,
     write_bytes_atomic,
 )
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def report() -> None:
         refuse_inside((args.out,), [args.folder, label_folder(args.folder), *([args.data] if args.data else [])], "--out")
+        require_writable(args.out, "--out", is_file=True)
         stats = dataset_stats(args.folder, read_class_names(args.data) if args.data else VISDRONE_NAMES)
         print(stats.table())
         write_bytes_atomic(args.out, stats.plot_png())

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, texts_without_image, truncated_jpeg, truncated_warnings, write_bytes_atomic, write_text_atomic
+from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.yolo import clip_box, label_file, yolo_line
 
 VISDRONE_NAMES = ("pedestrian", "people", "bicycle", "car", "van", "truck", "tricycle", "awning-tricycle", "bus", "motor")
@@ -141,18 +141,17 @@ def yolo_lines(boxes: list[VisDroneBox], width: int, height: int, report: Conver
     return lines
 
 
-def _write_masked(source: Path, target: Path, masked: np.ndarray) -> bool:
-    """Write `source` upright (EXIF orientation applied: boxes are in displayed pixels) with the `masked` pixels
-    painted in the image mean; False when it cannot be decoded."""
+def _masked_image(source: Path, masked: np.ndarray) -> bytes | None:
+    """`source` upright (EXIF orientation applied: boxes are in displayed pixels) with the `masked` pixels painted
+    in the image mean, encoded in its own format; None when it cannot be decoded."""
     image = cv2.imdecode(np.fromfile(source, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        return False
+        return None
     image[masked] = np.round(image.reshape(-1, 3).mean(axis=0)).astype(np.uint8)
     ok, encoded = cv2.imencode(source.suffix, image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise DataError(f"{source}: OpenCV cannot write '{source.suffix}' images (expected a common format such as .jpg or .png)")
-    write_bytes_atomic(target, encoded.tobytes())
-    return True
+    return encoded.tobytes()
 
 
 def _check_split_name(split: str) -> None:
@@ -173,6 +172,8 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
     annotation_dir = require_folder(src / "annotations", "src", "a VisDrone-DET folder with images/ and annotations/")
     out_images, out_labels = out / "images" / split, out / "labels" / split
     refuse_inside((out_images, out_labels), (src,), "out")
+    for folder in (out_images, out_labels):
+        require_writable(folder, "out")
 
     report = ConversionReport(bad_lines=BadLines(skip_bad))
     images = list_images(image_dir)
@@ -200,13 +201,16 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
         if truncated_jpeg(image):
             report.truncated_images.append(image.name)
         masked = _ignored_mask(boxes, *size) if mask_ignored else None
-        if masked is not None and masked.any():
-            if not _write_masked(image, out_images / image.name, masked):
-                report.unreadable_images.append(image.name)
-                continue
+        painted = _masked_image(image, masked) if masked is not None and masked.any() else None
+        if masked is not None and masked.any() and painted is None:
+            report.unreadable_images.append(image.name)
+            continue
+        lines = yolo_lines(boxes, *size, report, masked)
+        # the label first: if writing stops between the two, no image is left that reads as background
+        write_text_atomic(label_file(image, out_labels), "".join(f"{line}\n" for line in lines))
+        if painted is not None:
+            write_bytes_atomic(out_images / image.name, painted)
         else:
             link_or_copy(image, out_images / image.name, link=link)
-        lines = yolo_lines(boxes, *size, report, masked)
-        write_text_atomic(label_file(image, out_labels), "".join(f"{line}\n" for line in lines))
         report.images += 1
     return report

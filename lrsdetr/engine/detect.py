@@ -22,7 +22,7 @@ from ultralytics.engine.results import Results
 from ultralytics.utils.files import increment_path
 
 from ..data.coco import coco_category_id, coco_image_id
-from ..data.files import DataError, refuse_inside
+from ..data.files import DataError, refuse_inside, require_writable
 from ..models import RTDETR
 from ..tools.sliced import Slicing, sahi_detector, sliced_predict
 from .checks import require_checkpoint
@@ -51,8 +51,8 @@ class DetectionWriter:
             drawn = result.plot(line_width=self.line_width)
             if video:
                 self._video(result.path, drawn).write(drawn)
-            else:
-                cv2.imwrite(str(self.save_dir / path.name), drawn)
+            elif not cv2.imwrite(str(self.save_dir / path.name), drawn):
+                raise DataError(f"{self.save_dir / path.name}: OpenCV cannot write it; expected a writable folder and an image suffix it knows")
         if self.save_txt:
             result.save_txt(self.save_dir / "labels" / f"{stem}.txt", save_conf=self.save_conf)
         if self.save_json:
@@ -98,6 +98,7 @@ def output_folder(params: dict, source: str) -> Path:
     """The new (or, with exist_ok, reused) run folder, created only once it is known not to overlap the source."""
     save_dir = increment_path(Path(params["project"]) / params["name"], exist_ok=params["exist_ok"])
     refuse_inside((save_dir,), source_paths(source), "--project/--name")
+    require_writable(save_dir, "--project/--name")
     save_dir.mkdir(parents=True, exist_ok=True)
     return save_dir
 
