@@ -11,6 +11,9 @@ import os
 # Nothing in this toolkit needs the network; keep Ultralytics from trying (fonts, weights, telemetry).
 # Set YOLO_OFFLINE=0 to let it go online.
 os.environ.setdefault("YOLO_OFFLINE", "1")
+if os.environ["YOLO_OFFLINE"].strip().lower() in ("1", "true", "yes", "on", "y", "t"):
+    # Offline, Ultralytics' pip install of a missing package can only fail, after saying "attempting AutoUpdate".
+    os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 
 __version__ = "0.1.0"
 

@@ -292,3 +292,46 @@ def test_a_project_that_is_a_file_is_one_line_before_the_model_loads(tiny_data, 
             "train.py": ("--model", "lrs-detr-b.yaml", "--data", tiny_data)}[script]
     status, err = run_main(capsys, monkeypatch, script, *args, "--project", tmp_path / "taken", "--device", "cpu")
     one_line_error(status, err, f"{tmp_path / 'taken'} is a file; expected a folder")
+
+
+def _checkpoint_pickling(module_name: str, path: Path) -> Path:
+    """A torch.save checkpoint whose model is an instance of a class from `module_name`, which is then gone."""
+    import sys
+    import types
+
+    import torch
+
+    module = types.ModuleType(module_name)
+    exec("class Block:\n    pass\n", module.__dict__)
+    module.Block.__module__ = module_name
+    sys.modules[module_name] = module
+    try:
+        torch.save({"model": module.Block(), "train_args": {}}, path)
+    finally:
+        del sys.modules[module_name]
+    return path
+
+
+def test_a_checkpoint_needing_a_module_that_is_not_installed_is_one_line(tiny_data, tmp_path, capsys, monkeypatch):
+    weights = _checkpoint_pickling("lab_plugin", tmp_path / "theirs.pt")
+    status, err = run_main(capsys, monkeypatch, "val.py", "--weights", weights, "--data", tiny_data, "--split", "val", "--device", "cpu")
+    one_line_error(status, err, f"--weights {weights}: the checkpoint needs the Python module 'lab_plugin', which is not installed here")
+    assert "AutoUpdate" not in err
+
+
+@pytest.mark.parametrize("route", ["a checkpoint naming a missing module", "any requirement check"])
+def test_no_autoupdate_is_attempted_offline(tiny_data, tmp_path, route):
+    """Ultralytics pip-installs what a checkpoint or an exporter needs; offline that can only fail, after saying so."""
+    import os
+    import subprocess
+    import sys
+
+    if route == "any requirement check":
+        command = [sys.executable, "-c", "import lrsdetr\nfrom ultralytics.utils.checks import check_requirements\ncheck_requirements('lab-plugin')"]
+    else:
+        weights = _checkpoint_pickling("lab_plugin", tmp_path / "theirs.pt")
+        command = [sys.executable, str(REPO / "val.py"), "--weights", str(weights), "--data", str(tiny_data), "--split", "val", "--device", "cpu"]
+    env = {key: value for key, value in os.environ.items() if key not in ("YOLO_AUTOINSTALL", "YOLO_OFFLINE")}  # as a user's shell
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    output = done.stdout + done.stderr
+    assert "lab" in output and "attempting AutoUpdate" not in output, output[-3000:]

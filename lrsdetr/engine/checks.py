@@ -7,6 +7,9 @@ of one line that names the argument, the file and what was expected; `run_script
 
 from __future__ import annotations
 
+import _compat_pickle
+import importlib.util
+import pickletools
 import zipfile
 from pathlib import Path
 
@@ -31,7 +34,34 @@ def require_checkpoint(weights: str, argument: str = "--weights") -> str:
             f"{argument} {weights}: not a PyTorch checkpoint, or an empty or truncated one (expected the .pt file that torch.save "
             f"writes when training, such as {CHECKPOINT_EXAMPLE})"
         )
+    missing = [module for module in sorted(pickled_modules(weights)) if not module.startswith("ultralytics.") and not _importable(module)]
+    if missing:
+        raise DataError(f"{argument} {weights}: the checkpoint needs the Python module '{missing[0]}', which is not installed here (expected a checkpoint saved by lrsdetr or Ultralytics)")
     return str(weights)
+
+
+def pickled_modules(weights: str | Path) -> set[str]:
+    """The modules whose classes a torch.save zip archive pickles (its GLOBAL opcodes: torch.save's protocol 2).
+
+    Read without unpickling, so a checkpoint from another code base is named before Ultralytics' loader tries to
+    pip-install the missing module. `ultralytics.*` modules are left to that loader (and lrsdetr.compat, for the
+    authors' fork), as are files this cannot read.
+    """
+    try:
+        with zipfile.ZipFile(weights) as archive:
+            pickle = next((archive.read(name) for name in archive.namelist() if name.endswith("data.pkl")), b"")
+        globals_ = [arg for opcode, arg, _ in pickletools.genops(pickle) if opcode.name == "GLOBAL"]
+    except Exception:  # noqa: BLE001 - any unreadable archive is the loader's to report
+        return set()
+    modules = {str(arg).split(" ")[0] for arg in globals_}
+    return {_compat_pickle.IMPORT_MAPPING.get(module, module) for module in modules}  # protocol 2 writes __builtin__
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def require_model(model: str, argument: str = "--model") -> str:
