@@ -1,8 +1,8 @@
 """Write the COCO ground-truth JSON of a YOLO images + labels folder, for get_COCO_metrics.py.
 
 image_id and category_id are those Ultralytics writes into predictions.json (file stem, class index + 1),
-so predictions and ground truth pair up. Example:
-python dataset/yolo2coco.py --image_path dataset/images/test --label_path dataset/labels/test --out dataset/data.json
+so predictions and ground truth pair up. The default --out is get_COCO_metrics.py's default --anno_json. Example:
+python dataset/yolo2coco.py --image_path dataset/images/test --label_path dataset/labels/test   # writes data_test.json
 """
 
 from pathlib import Path
@@ -15,7 +15,7 @@ from lrsdetr.utils.cli import parse_overrides
 param_dict = {
     "image_path": "dataset/images/test",
     "label_path": "dataset/labels/test",
-    "out": "dataset/data.json",
+    "out": "data_test.json",  # get_COCO_metrics.py's default --anno_json, as in the authors' README
     "data": "dataset/data.yaml",  # its `names` name the categories
     "skip_bad": False,  # warn about malformed label lines instead of stopping
 }
