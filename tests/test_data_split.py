@@ -62,7 +62,8 @@ def test_split_is_complete_disjoint_deterministic_and_keeps_background(tmp_path)
 
 def test_copy_mode_and_zero_ratio(tmp_path):
     images, labels = write_flat(tmp_path / "src", count=5)
-    report = split_dataset(images, labels, tmp_path / "out", (0.6, 0.4, 0.0), seed=0, link=False)
+    with unchanged(tmp_path / "src"):
+        report = split_dataset(images, labels, tmp_path / "out", (0.6, 0.4, 0.0), seed=0, link=False)
     assert report.sizes == {"train": 3, "val": 2}
     assert not (tmp_path / "out" / "images" / "test").exists()
     copied = next((tmp_path / "out" / "images" / "train").iterdir())
@@ -72,7 +73,7 @@ def test_copy_mode_and_zero_ratio(tmp_path):
 def test_an_earlier_different_split_is_not_mixed_in(tmp_path):
     images, labels = write_flat(tmp_path / "src")
     split_dataset(images, labels, tmp_path / "out", seed=0)
-    with pytest.raises(DataError, match="from an earlier run; expected an empty or identically split out folder"):
+    with unchanged(tmp_path / "src", tmp_path / "out"), pytest.raises(DataError, match="from an earlier run; expected an empty or identically split out folder"):
         split_dataset(images, labels, tmp_path / "out", seed=1)
 
 

@@ -57,7 +57,8 @@ def sample(tmp_path):
 
 def test_labels_are_exact_and_everything_left_out_is_counted(sample, tmp_path):
     out = tmp_path / "yolo"
-    report = convert_visdrone(sample, out, "train", skip_bad=True)
+    with unchanged(sample):
+        report = convert_visdrone(sample, out, "train", skip_bad=True)
     assert (out / "labels" / "train" / "a.txt").read_text().splitlines() == A_EXPECTED
     assert (out / "labels" / "train" / "b.txt").read_text().splitlines() == [
         "3 0.250000 0.250000 0.500000 0.500000",
@@ -108,7 +109,8 @@ def test_native_line_round_trips(tmp_path):
 
 def test_mask_ignored_paints_the_region_with_the_image_mean_and_drops_hidden_labels(sample, tmp_path):
     out = tmp_path / "yolo"
-    report = convert_visdrone(sample, out, "train", mask_ignored=True, skip_bad=True)
+    with unchanged(sample):
+        report = convert_visdrone(sample, out, "train", mask_ignored=True, skip_bad=True)
     original = cv2.imread(str(sample / "images" / "a.png"))
     painted = cv2.imread(str(out / "images" / "train" / "a.png"))
     mean = np.round(original.reshape(-1, 3).mean(axis=0))
@@ -133,7 +135,8 @@ def test_source_is_never_written_and_reruns_give_the_same_bytes(sample, tmp_path
 
 
 def test_copies_when_asked(sample, tmp_path):
-    convert_visdrone(sample, tmp_path / "yolo", "train", skip_bad=True, link=False)
+    with unchanged(sample):
+        convert_visdrone(sample, tmp_path / "yolo", "train", skip_bad=True, link=False)
     assert not os.path.samefile(sample / "images" / "b.jpg", tmp_path / "yolo" / "images" / "train" / "b.jpg")
 
 

@@ -36,7 +36,8 @@ def voc(tmp_path) -> Path:
 def test_round_trip_voc_yolo_coco(voc):
     names = read_class_names(voc / "data.yaml")
     assert names == NAMES
-    report = convert_voc(voc / "xml", voc / "labels", names)
+    with unchanged(voc / "xml", voc / "data.yaml"):
+        report = convert_voc(voc / "xml", voc / "labels", names)
     assert (report.files, report.labels, report.degenerate) == (1, 3, 0)
     assert (voc / "labels" / "scene.txt").read_text().splitlines() == [
         "1 0.250000 0.500000 0.333333 0.500000",
@@ -45,7 +46,8 @@ def test_round_trip_voc_yolo_coco(voc):
     ]
     (voc / "images").mkdir()
     cv2.imwrite(str(voc / "images" / "scene.jpg"), np.zeros((80, 120, 3), np.uint8))
-    coco, _ = yolo_to_coco(voc / "images", voc / "labels", names)
+    with unchanged(voc / "images", voc / "labels"):
+        coco, _ = yolo_to_coco(voc / "images", voc / "labels", names)
     clipped = [(n, x1, y1, min(x2, 120), min(y2, 80)) for n, x1, y1, x2, y2 in OBJECTS]
     for ann, (name, x1, y1, x2, y2) in zip(coco["annotations"], clipped):
         assert ann["category_id"] == NAMES.index(name) + 1
