@@ -335,3 +335,16 @@ def test_no_autoupdate_is_attempted_offline(tiny_data, tmp_path, route):
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     output = done.stdout + done.stderr
     assert "lab" in output and "attempting AutoUpdate" not in output, output[-3000:]
+
+
+def test_a_folder_without_write_permission_is_one_line(tmp_path, capsys, monkeypatch):
+    """Tests run as root here, who may write anywhere: the permission answer is the one thing simulated."""
+    import os
+
+    command = _writers(tmp_path)["split_data"]
+    (tmp_path / "locked").mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: Path(path) != tmp_path / "locked" and real_access(path, mode, **kw))
+    with unchanged(tmp_path):
+        status, err = run_main(capsys, monkeypatch, *command, "--out", tmp_path / "locked" / "out")
+    one_line_error(status, err, f"no permission to write in {tmp_path / 'locked'}; expected a folder you can write to")
