@@ -10,7 +10,7 @@ from ultralytics.utils.files import increment_path
 from ultralytics.utils.metrics import DetMetrics
 
 from ..data.coco import write_coco_json, yolo_to_coco
-from ..data.files import refuse_inside
+from ..data.files import refuse_inside, require_writable
 from ..eval import EvaluationReport, evaluate_predictions
 from ..models import RTDETR
 from .checks import require_checkpoint, require_data, require_same_classes
@@ -41,9 +41,10 @@ def validate(params: dict) -> Validation:
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
     images = Path(data_info[val_args.get("split", "val")])
     labels = Path(img2label_paths([str(images / "x.jpg")])[0]).parent
-    if "project" in val_args:
+    if "project" in val_args:  # checked before the model loads: Ultralytics makes the folder after validating
         run_folder = increment_path(Path(val_args["project"]) / val_args.get("name", "exp"), exist_ok=val_args.get("exist_ok", False))
         refuse_inside((run_folder,), (images, labels), "--project/--name")
+        require_writable(run_folder, "--project/--name")
     model = RTDETR(weights)
     require_same_classes(model.names, data_info, weights, val_args["data"])
     save_dirs = []
