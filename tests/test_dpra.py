@@ -10,6 +10,7 @@ import onnxruntime as ort
 import pytest
 import torch
 import torch.nn.functional as F
+from reference_fixture import ReferenceFeatures
 from reference_weights import recipe_state_dict
 from ultralytics.nn.modules import Conv
 from ultralytics.utils.torch_utils import initialize_weights
@@ -32,7 +33,7 @@ def small_dpra(seed: int = 0) -> DPRA:
 
 def test_matches_authors_layer10(reference_dir):
     """layer08 -> their layer 9 (Conv 1x1 + BN, no act) -> DPRA reproduces their layer10 output."""
-    features = np.load(reference_dir / "features-seed0-256x256.npz")
+    features = ReferenceFeatures(reference_dir)
     state = recipe_state_dict(reference_dir / "keys.json", seed=0)
     projection = Conv(384, 256, 1, 1, act=False)
     initialize_weights(projection)  # BN eps 1e-3, as in every Ultralytics model
@@ -41,8 +42,8 @@ def test_matches_authors_layer10(reference_dir):
     dpra.load_state_dict({ORIGINAL_KEYS[k]: v for k, v in layer_state(state, 10).items()}, strict=True)
     projection.eval(), dpra.eval()
     with torch.no_grad():
-        ours = dpra(projection(torch.from_numpy(features["layer08"])))
-    assert (ours - torch.from_numpy(features["layer10"])).abs().max().item() <= 1e-4
+        ours = dpra(projection(features.whole("layer08")))
+    assert features.max_abs_difference("layer10", ours) <= 1e-4
 
 
 def test_original_keys_cover_both_state_dicts(reference_dir):

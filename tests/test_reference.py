@@ -1,10 +1,10 @@
-"""Our LRS-DETR-B computes what the authors' implementation computes, layer by layer (../shared/reference)."""
+"""Our LRS-DETR-B computes what the authors' implementation computes, layer by layer (the reference fixture)."""
 
 import json
 
-import numpy as np
 import pytest
 import torch
+from reference_fixture import ReferenceFeatures
 from reference_weights import recipe_state_dict
 
 from lrsdetr import build_model
@@ -15,7 +15,7 @@ LAYERS = (2, 4, 6, 8, 10, 18, 20, 21, 24, 27)
 
 @pytest.fixture(scope="module")
 def reference(reference_dir):
-    return np.load(reference_dir / "features-seed0-256x256.npz")
+    return ReferenceFeatures(reference_dir)
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +52,15 @@ def test_unmapped_keys_are_listed(ours_with_their_weights):
 
 
 def test_layers_match_the_authors(reference, ours_with_their_weights):
-    taps, _ = run_with_taps(ours_with_their_weights, torch.from_numpy(reference["input"]))
-    worst = {i: (taps[i] - torch.from_numpy(reference[f"layer{i:02d}"])).abs().max().item() for i in LAYERS}
+    taps, _ = run_with_taps(ours_with_their_weights, reference.input)
+    worst = {i: reference.max_abs_difference(f"layer{i:02d}", taps[i]) for i in LAYERS}
     assert max(worst.values()) <= 1e-4, worst
 
 
 def test_detections_match_the_authors(reference, ours_with_their_weights):
     """>= 99% of their 300 rows have a row of ours within 1e-3 on all 14 values (order-free: top-k may reorder)."""
-    _, rows = run_with_taps(ours_with_their_weights, torch.from_numpy(reference["input"]))
-    theirs = torch.from_numpy(reference["detections"][0])
+    _, rows = run_with_taps(ours_with_their_weights, reference.input)
+    theirs = reference.whole("detections")[0]
     distance = (theirs[:, None, :] - rows[None, :, :]).abs().amax(-1)  # (300 theirs, 300 ours)
     matched = (distance.amin(1) <= 1e-3).float().mean().item()
     assert matched >= 0.99, f"only {matched:.1%} of the reference detections matched"

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from lrsdetr import RTDETR
+from lrsdetr.engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +46,49 @@ def test_checkpoint_reloads_in_a_fresh_process(trained, tiny_data, importer):
 
 
 @pytest.mark.slow
-def test_val_info_fuse_through_the_wrapper(trained, tiny_data):
+def test_val_info_fuse_through_the_wrapper(trained, tiny_data, tmp_path):
     weights, _ = trained
     model = RTDETR(str(weights / "best.pt"))
     layers, params, *_ = model.info()
     assert layers > 0 and params > 10_000_000
-    metrics = model.val(data=str(tiny_data), imgsz=128, batch=4, workers=0, device="cpu", plots=False, verbose=False)
+    metrics = model.val(data=str(tiny_data), imgsz=128, batch=4, workers=0, device="cpu", plots=False, verbose=False,
+                        project=str(tmp_path))  # not Ultralytics' default, a folder inside the installed package
     assert 0.0 <= metrics.box.map <= 1.0
     model.fuse()
     assert model.model.is_fused()
+
+
+class _Stop(Exception):
+    """Raised when the first epoch starts: the trainer is set up (arguments, run folder, warm-up), nothing trained."""
+
+
+def _stop(trainer):
+    raise _Stop
+
+
+def _set_up_trainer(config: str, data, **kwargs):
+    model = RTDETR(config)
+    model.add_callback("on_train_epoch_start", _stop)
+    with pytest.raises(_Stop):
+        model.train(data=str(data), imgsz=64, batch=4, workers=0, device="cpu", plots=False, **kwargs)
+    return model.trainer
+
+
+def test_python_training_of_our_config_takes_the_recipe_and_runs_train(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    trainer = _set_up_trainer("lrs-detr-b.yaml", tiny_data, epochs=1, project="runs/train", name="b")
+    assert trainer.save_dir == tmp_path / "runs" / "train" / "b"  # as the seed's scripts, not runs/detect/runs/train
+    assert {key: getattr(trainer.args, key) for key in TRAIN_RECIPE} == {**TRAIN_RECIPE, "epochs": 1, "imgsz": 64, "batch": 4}
+    assert trainer.args.warmup_epochs == pytest.approx(WARMUP_ITERATIONS / len(trainer.train_loader))
+
+
+def test_python_training_keeps_what_the_caller_gives(tiny_data, tmp_path):
+    trainer = _set_up_trainer("rtdetr-r18.yaml", tiny_data, project=str(tmp_path), lr0=5e-4, warmup_epochs=1.0, optimizer="SGD")
+    assert (trainer.args.lr0, trainer.args.warmup_epochs, trainer.args.optimizer) == (5e-4, 1.0, "SGD")
+    assert (trainer.args.lrf, trainer.args.epochs, trainer.args.amp) == (1.0, 300, False)  # the rest from the recipe
+
+
+def test_python_training_of_a_stock_config_keeps_ultralytics_defaults(tiny_data, tmp_path):
+    trainer = _set_up_trainer("rtdetr-l.yaml", tiny_data, project=str(tmp_path), epochs=1)
+    args = trainer.args
+    assert (args.lrf, args.weight_decay, args.mosaic, args.patience, args.warmup_epochs) == (0.01, 0.0005, 1.0, 100, 3.0)

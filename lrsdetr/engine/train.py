@@ -3,7 +3,8 @@
 Every key of train.py's `param_dict` except the few below is an Ultralytics train argument, passed on as is:
 `model` (config name, YAML path or .pt), `pretrained` (a .pt whose matching layers initialise the model),
 `resume` (an interrupted run's last.pt: it goes on with that run's own arguments), `warmup_iters`
-(recipe.WarmupIterations).
+(recipe.WarmupIterations). `RTDETR.train` applies the warm-up and files a relative `project` under the working
+directory, for train.py and Python callers alike.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from pathlib import Path
 from ..models import RTDETR
 from .checks import require_checkpoint, require_data, require_model
 from .ddp import is_main_process, torchrun_device
-from .outputs import describe_outputs, project_folder
-from .recipe import WarmupIterations
+from .outputs import describe_outputs
 
 OWN_KEYS = ("model", "pretrained", "resume", "warmup_iters")
 
@@ -24,8 +24,6 @@ def train(params: dict, callbacks: dict[str, list[Callable]] | None = None) -> P
     """Train (or resume) as `params` say; returns the run folder. `callbacks`: extra Ultralytics callbacks by event."""
     train_args = {key: value for key, value in params.items() if key not in OWN_KEYS}
     train_args["device"] = torchrun_device(train_args.get("device"))
-    if "project" in train_args:
-        train_args["project"] = project_folder(train_args["project"])
     if params.get("resume"):  # the checkpoint holds the run's arguments, its warm-up already in epochs
         model = RTDETR(require_checkpoint(params["resume"], "--resume"))
         train_args = {"resume": True, **({"device": train_args["device"]} if train_args["device"] else {})}
@@ -35,7 +33,7 @@ def train(params: dict, callbacks: dict[str, list[Callable]] | None = None) -> P
         model = RTDETR(config)
         if params.get("pretrained"):
             train_args["pretrained"] = require_checkpoint(params["pretrained"], "--pretrained")
-        model.add_callback("on_pretrain_routine_end", WarmupIterations(params["warmup_iters"]))
+        train_args["warmup_iters"] = params["warmup_iters"]
     for event, functions in (callbacks or {}).items():
         for function in functions:
             model.add_callback(event, function)

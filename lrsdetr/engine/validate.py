@@ -14,7 +14,7 @@ from ..data.files import refuse_inside, require_writable
 from ..eval import EvaluationReport, evaluate_predictions
 from ..models import RTDETR
 from .checks import require_checkpoint, require_data, require_same_classes
-from .outputs import describe_outputs, project_folder
+from .outputs import describe_outputs
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,6 @@ def validate(params: dict) -> Validation:
     """`params`: `weights` plus Ultralytics val arguments (data, split, imgsz, batch, save_json, ...)."""
     val_args = dict(params)
     weights = require_checkpoint(val_args.pop("weights"))
-    if "project" in val_args:
-        val_args["project"] = project_folder(val_args["project"])
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
     images = Path(data_info[val_args.get("split", "val")])
     labels = Path(img2label_paths([str(images / "x.jpg")])[0]).parent

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import torch
-from ultralytics.models import rtdetr as ul_rtdetr
+from pathlib import Path
 
-from ..cfg import resolve_model_cfg
+import torch
+from ultralytics.cfg import DEFAULT_CFG_DICT
+from ultralytics.models import rtdetr as ul_rtdetr
+from ultralytics.utils import LOGGER
+
+from ..cfg import MODEL_CFGS, resolve_model_cfg
+from ..compat.original import is_original_checkpoint, original_to_ultralytics_checkpoint
+from ..engine.outputs import project_folder
+from ..engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from ..nn.detection_model import LRSDETRDetectionModel
 from .trainer import LRSDETRTrainer
 
@@ -18,6 +25,60 @@ class RTDETR(ul_rtdetr.RTDETR):
 
     def __init__(self, model="lrs-detr-b.yaml"):
         super().__init__(model=resolve_model_cfg(model))
+
+    def _load(self, weights: str, task: str | None = None) -> None:
+        """Ultralytics' loading, and a best.pt saved by the authors' repository imported into our LRS-DETR-B."""
+        if not is_original_checkpoint(weights):
+            return super()._load(weights, task)
+        LOGGER.info(f"{weights}: saved by the authors' LRS-DETR repository, importing its weights "
+                    f"(convert it once with: python -m lrsdetr.compat convert {weights} NEW.pt)")
+        self.ckpt = original_to_ultralytics_checkpoint(weights)
+        self.model = self.ckpt["model"].eval()
+        self.model.pt_path = self.ckpt_path = self.model_name = str(weights)
+        self.model.task = self.task = "detect"
+        self.overrides = self.model.args = self._reset_ckpt_args({**DEFAULT_CFG_DICT, **self.ckpt["train_args"]})
+        self.overrides["model"] = str(weights)
+
+    def train(self, trainer=None, warmup_iters: int | None = None, **kwargs):
+        """Ultralytics' training, with the authors' recipe (engine/recipe.py) as the defaults of our configs.
+
+        A model of a packaged config (lrs-detr-b.yaml, rtdetr-r18.yaml, a copy of one under its name, or a checkpoint
+        of one) takes each recipe argument the caller leaves out, and warms up for `warmup_iters` batches (2000)
+        unless `warmup_epochs` is given; `warmup_iters` given applies to any model. A full `cfg=` file or `resume`
+        keeps its own arguments. A relative `project` is a folder of the working directory (see `_in_working_dir`).
+        """
+        if not kwargs.get("resume"):
+            if self._has_packaged_config() and not kwargs.get("cfg"):
+                defaults = {key: value for key, value in TRAIN_RECIPE.items() if key not in self.overrides}
+                kwargs = {**defaults, **kwargs}
+                if warmup_iters is None and "warmup_epochs" not in kwargs:
+                    warmup_iters = WARMUP_ITERATIONS
+            if warmup_iters is not None:
+                self._set_warmup_iterations(warmup_iters)
+        return super().train(trainer, **self._in_working_dir(kwargs))
+
+    def val(self, validator=None, **kwargs):
+        """Ultralytics' validation; a relative `project` is a folder of the working directory."""
+        return super().val(validator, **self._in_working_dir(kwargs))
+
+    def predict(self, source=None, stream: bool = False, predictor=None, **kwargs):
+        """Ultralytics' prediction; a relative `project` is a folder of the working directory."""
+        return super().predict(source, stream, predictor, **self._in_working_dir(kwargs))
+
+    @staticmethod
+    def _in_working_dir(kwargs: dict) -> dict:
+        """`project` made absolute: Ultralytics 8.4 would file 'runs/train' under runs/detect/runs/train."""
+        return {**kwargs, "project": project_folder(kwargs["project"])} if kwargs.get("project") else kwargs
+
+    def _has_packaged_config(self) -> bool:
+        yaml = getattr(self.model, "yaml", None)
+        return isinstance(yaml, dict) and Path(str(yaml.get("yaml_file", ""))).name in MODEL_CFGS
+
+    def _set_warmup_iterations(self, iterations: int) -> None:
+        """One WarmupIterations callback, replacing any an earlier `train` call added."""
+        event = self.callbacks["on_pretrain_routine_end"]
+        event[:] = [callback for callback in event if not isinstance(callback, WarmupIterations)]
+        event.append(WarmupIterations(iterations))
 
     @property
     def task_map(self) -> dict:
