@@ -118,12 +118,15 @@ def image_size(path: Path) -> tuple[int, int] | None:
 def truncated_jpeg(path: Path) -> bool:
     """A JPEG that does not end with its end marker: cut short (an interrupted copy or download), or with bytes
     after it. Ultralytics' own test for a corrupt JPEG, the one after which it re-saves the file in place."""
-    with open(path, "rb") as file:
-        if file.read(2) != JPEG_START:
-            return False
-        file.seek(0, os.SEEK_END)
-        file.seek(max(file.tell() - 2, 0))
-        return file.read() != JPEG_END
+    try:
+        with open(path, "rb") as file:
+            if file.read(2) != JPEG_START:
+                return False
+            file.seek(0, os.SEEK_END)
+            file.seek(max(file.tell() - 2, 0))
+            return file.read() != JPEG_END
+    except OSError:  # unreadable: reported where the image is read
+        return False
 
 
 def truncated_warnings(names: list[str]) -> list[str]:

@@ -201,10 +201,12 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
         if truncated_jpeg(image):
             report.truncated_images.append(image.name)
         masked = _ignored_mask(boxes, *size) if mask_ignored else None
-        painted = _masked_image(image, masked) if masked is not None and masked.any() else None
-        if masked is not None and masked.any() and painted is None:
-            report.unreadable_images.append(image.name)
-            continue
+        painted = None
+        if masked is not None and masked.any():
+            painted = _masked_image(image, masked)
+            if painted is None:
+                report.unreadable_images.append(image.name)
+                continue
         lines = yolo_lines(boxes, *size, report, masked)
         # the label first: if writing stops between the two, no image is left that reads as background
         write_text_atomic(label_file(image, out_labels), "".join(f"{line}\n" for line in lines))

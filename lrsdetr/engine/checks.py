@@ -49,8 +49,8 @@ def pickled_modules(weights: str | Path) -> set[str]:
     """
     try:
         with zipfile.ZipFile(weights) as archive:
-            pickle = next((archive.read(name) for name in archive.namelist() if name.endswith("data.pkl")), b"")
-        globals_ = [arg for opcode, arg, _ in pickletools.genops(pickle) if opcode.name == "GLOBAL"]
+            data = next((archive.read(name) for name in archive.namelist() if name.endswith("data.pkl")), b"")
+        globals_ = [arg for opcode, arg, _ in pickletools.genops(data) if opcode.name == "GLOBAL"]
     except Exception:  # noqa: BLE001 - any unreadable archive is the loader's to report
         return set()
     modules = {str(arg).split(" ")[0] for arg in globals_}
