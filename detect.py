@@ -1,16 +1,10 @@
 """Detect objects in images, folders and videos; save drawn results, YOLO txt labels and a COCO predictions.json.
 
-Examples:
-  python detect.py --weights runs/train/lrs-detr-b/weights/best.pt --source dataset/images/test
-  python detect.py --weights best.pt --source frame.jpg --slice True --slice_size 640   # sliced (SAHI), large frames
-With --slice, each frame is cut into overlapping slice_size tiles, each run at imgsz, and the boxes merged:
-small objects keep their pixels instead of vanishing when a 2000x1500 frame is shrunk to 640.
---save_visdrone True writes one VisDrone challenge-format file per image (for get_VisDrone_metrics.py --res_dir).
+Edit param_dict below, or override it with flags; `python detect.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr detect` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.engine.detect import detect
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "weights": "runs/train/lrs-detr-b/weights/best.pt",
@@ -38,4 +32,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(detect, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("detect", param_dict))

@@ -1,17 +1,10 @@
-"""Distil a pruned LRS-DETR (the student, from pruning.py) from the unpruned LRS-DETR-B (the teacher): MLSSD
-(logical), feature distillation, or both, trained with the LRS-DETR recipe.
+"""Distil a pruned LRS-DETR (the student, from pruning.py) from the unpruned LRS-DETR-B (the teacher): MLSSD.
 
-Example: python distill.py --model runs/prune/lamp_speedup1.35/weights/best.pt \
-             --teacher_weights runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --device 0
-The student's and teacher's checkpoints hold their architectures (the seed's `teacher_cfg` and `prune_model` are
-not needed). The result, runs/distill/<name>/weights/best.pt, is the student alone (LRS-DETR-T).
-Mismatched layer lists, a teacher with other classes, or (logical) another decoder depth stop before training.
-Other Ultralytics train arguments go on as name=value (python distill.py lr0=5e-4 nbs=4) or into param_dict.
+Edit param_dict below, or override it with flags; `python distill.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr distill` for pip installs).
 """
 
-from lrsdetr.compress.distill import distill
-from lrsdetr.data.files import run_script
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     # Basic parameters
@@ -42,4 +35,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(distill, parse_overrides(param_dict, __doc__, passthrough=True)))
+    raise SystemExit(run_root_script("distill", param_dict))

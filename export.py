@@ -1,16 +1,10 @@
 """Export a trained LRS-DETR (or any RT-DETR) to ONNX, TensorRT, OpenVINO, CoreML, ... with Ultralytics' exporter.
 
-Examples:
-  python export.py --weights runs/train/lrs-detr-b/weights/best.pt
-  python export.py --weights runs/train/lrs-detr-b/weights/best.pt --dynamic True --batch 8
-  python export.py --weights runs/train/lrs-detr-b/weights/best.pt --format engine --half True --device 0
-  python export.py --weights lrs-detr-b.yaml --imgsz 320   # an untrained config works too (file lands in the working folder)
-Prints where the file went; for ONNX also one line comparing ONNX Runtime's detections with PyTorch's.
+Edit param_dict below, or override it with flags; `python export.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr export` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.tools.export import main
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "weights": "runs/train/lrs-detr-b/weights/best.pt",  # a .pt, or a config name (lrs-detr-b.yaml) for random weights
@@ -25,4 +19,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("export", param_dict))

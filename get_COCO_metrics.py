@@ -1,15 +1,10 @@
 """COCO box metrics (pycocotools' 12 numbers), per-class AP and TIDE error analysis of a predictions.json.
 
-Example: python get_COCO_metrics.py --pred_json runs/val/exp/predictions.json --anno_json data_test.json --max_dets 500.
-The GT json must be made from the same images (its image ids are predictions.json's image_id). --max_dets 500 is
-VisDrone's protocol, 100 is COCO's. Tables are printed; a JSON of every number and TIDE's plots are saved in
---save_dir (default: <predictions folder>/coco_metrics/). A mistake in the inputs prints one line and exits 2.
+Edit param_dict below, or override it with flags; `python get_COCO_metrics.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr metrics` for pip installs).
 """
 
-import sys
-
-from lrsdetr.eval.report import main
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "pred_json": "runs/val/exp/predictions.json",  # COCO results: [{image_id, category_id, bbox, score}, ...]
@@ -21,4 +16,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    sys.exit(main(parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("metrics", param_dict))

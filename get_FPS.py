@@ -1,13 +1,10 @@
 """Latency (mean +/- std per batch) and FPS of a fused model's forward pass, on CPU or CUDA (synchronised timing).
 
-Examples:
-  python get_FPS.py --weights runs/train/lrs-detr-b/weights/best.pt
-  python get_FPS.py --weights lrs-detr-b.yaml --device 0 --half True --batch 8   # an untrained config works too
+Edit param_dict below, or override it with flags; `python get_FPS.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr fps` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.tools.fps import main
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "weights": "runs/train/lrs-detr-b/weights/best.pt",  # a .pt, or a config name (lrs-detr-b.yaml) for random weights
@@ -20,6 +17,5 @@ param_dict = {
     "threads": 0,  # CPU threads; 0 = every core
 }
 
-
 if __name__ == "__main__":
-    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("fps", param_dict))

@@ -1,19 +1,10 @@
 """VisDrone-DET's own protocol, as the official toolkit (evalDET.m) computes it, plus AP by object size (ours).
 
-Examples:
-  python get_VisDrone_metrics.py --anno_dir VisDrone2019-DET-val/annotations --res_dir runs/val/exp/visdrone_results --img_dir VisDrone2019-DET-val/images
-  python get_VisDrone_metrics.py --pred_json runs/val/exp/predictions.json --img_dir dataset/images/val --label_dir dataset/labels/val
-The first scores challenge-format result files (one <image>.txt each) against the original annotations (exact:
-ignored regions, score-0 boxes). The second converts val.py's predictions.json (to <its folder>/visdrone_results)
-and, without --anno_dir, the YOLO labels (to visdrone_annotations beside it; they hold no ignored regions).
-Prints the toolkit's seven lines and our size buckets; saves visdrone_metrics.json beside the results folder.
-A mistake in the inputs prints one line and exits 2.
+Edit param_dict below, or override it with flags; `python get_VisDrone_metrics.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr visdrone-metrics` for pip installs).
 """
 
-import sys
-
-from lrsdetr.eval.visdrone_report import main
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "anno_dir": None,  # VisDrone annotations, <image>.txt; None: made from --label_dir's YOLO labels
@@ -24,4 +15,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    sys.exit(main(parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("visdrone-metrics", param_dict))

@@ -1,14 +1,10 @@
-"""Class-activation heatmaps (Grad-CAM, Grad-CAM++, XGrad-CAM, EigenCAM, ...) of a trained detector on images,
-overlaid with the detections drawn. Works on CPU, offline.
+"""Class-activation heatmaps (Grad-CAM, Grad-CAM++, XGrad-CAM, EigenCAM, ...) of a trained detector on images.
 
-Example: python heatmap.py --weights runs/train/lrs-detr-b/weights/best.pt --source dataset/images/test
-Layers are indices into the model's layer list: for LRS-DETR-B 21, 24, 27 are the neck outputs the decoder
-reads (strides 8, 16, 32), 20 the SME/Omni-Kernel module, 10 the DPRA encoder, 8 the last DFENet stage.
+Edit param_dict below, or override it with flags; `python heatmap.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr heatmap` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.tools.heatmap import make_heatmaps
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "weights": "runs/train/lrs-detr-b/weights/best.pt",
@@ -26,4 +22,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(make_heatmaps, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("heatmap", param_dict))

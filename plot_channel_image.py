@@ -1,13 +1,10 @@
-"""Output channels per layer of a base model and its pruned version, as a bar chart (PNG) and a list of the
-layers that changed.
+"""Output channels per layer of a base model and its pruned version, as a bar chart (PNG) and a list of the.
 
-Example: python plot_channel_image.py --base-weights runs/train/lrs-detr-b/weights/best.pt \
-             --prune-weights runs/prune/lamp_speedup1.35/weights/best.pt
+Edit param_dict below, or override it with flags; `python plot_channel_image.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr channels` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.tools.channels import main
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "base_weights": "runs/train/lrs-detr-b/weights/best.pt",
@@ -16,4 +13,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("channels", param_dict))

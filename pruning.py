@@ -1,15 +1,10 @@
-"""Prune a trained LRS-DETR-B to LRS-DETR-T (LAMP, speed-up 1.35 by default), then fine-tune it with the training
-recipe (AdamW, lr 1e-4 constant, no AMP, no mosaic, 2000 warm-up iterations).
+"""Prune a trained LRS-DETR-B to LRS-DETR-T (LAMP, speed-up 1.35 by default), then fine-tune it with the training.
 
-Example: python pruning.py --model runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --device 0
-Outputs: runs/prune/<name>/weights/best.pt (pruned and fine-tuned; distill.py's student), and beside the run,
-runs/prune/<name>-pruning/pruned.pt (right after pruning) and, for sparse-learning methods, sparse_learning/.
-Other Ultralytics train arguments go on as name=value (python pruning.py lr0=5e-4 nbs=4) or into param_dict.
+Edit param_dict below, or override it with flags; `python pruning.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr prune` for pip installs).
 """
 
-from lrsdetr.compress.finetune import prune_and_finetune
-from lrsdetr.data.files import run_script
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     # Basic parameters
@@ -35,4 +30,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(prune_and_finetune, parse_overrides(param_dict, __doc__, passthrough=True)))
+    raise SystemExit(run_root_script("prune", param_dict))

@@ -1,12 +1,11 @@
 """Quick start: synthetic drone data -> LRS-DETR-B trained on CPU -> validation -> COCO metrics, TIDE, plots.
 
-Runs in about ten minutes on two CPU cores, offline. With --data dataset/data.yaml it runs on real VisDrone
-(the same short schedule; use train.py for the full 300-epoch recipe).
+Edit param_dict below, or override it with flags; `python quickstart.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr quickstart` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
+from lrsdetr.commands import run_root_script
 from lrsdetr.engine.quickstart import quickstart
-from lrsdetr.utils.cli import parse_overrides
 
 param_dict = {
     "data": "",  # '' = draw the synthetic data set; or a data.yaml (e.g. dataset/data.yaml)
@@ -27,4 +26,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(quickstart, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("quickstart", param_dict))

@@ -1,17 +1,10 @@
-"""Train LRS-DETR-B with the authors' recipe (AdamW, lr 1e-4 constant, 2000 warm-up iterations, no AMP, no mosaic,
-300 epochs, batch 8, 640 px), or resume an interrupted run.
+"""Train LRS-DETR-B with the authors' recipe (AdamW, lr 1e-4 constant, 2000 warm-up iterations, no AMP, no mosaic.
 
-Examples:
-  python train.py --data dataset/data.yaml
-  python train.py --data dataset/data.yaml --device 0,1,2,3 --batch 32          # Ultralytics launches 4 GPU workers
-  python -m torch.distributed.run --nproc_per_node 4 train.py --batch 32         # the same, launched by torchrun
-  python train.py --resume runs/train/lrs-detr-b/weights/last.pt
-Any other Ultralytics train argument can be added to param_dict or given as name=value (cos_lr=True), passed on as is.
+Edit param_dict below, or override it with flags; `python train.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr train` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.engine.train import train
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "model": "lrs-detr-b.yaml",  # packaged config name (lrs-detr-b.yaml, rtdetr-r18.yaml), a YAML path, or a .pt
@@ -43,4 +36,4 @@ param_dict = {
 }
 
 if __name__ == "__main__":
-    raise SystemExit(run_script(train, parse_overrides(param_dict, __doc__, passthrough=True)))
+    raise SystemExit(run_root_script("train", param_dict))

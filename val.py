@@ -1,15 +1,10 @@
 """Score a trained checkpoint on a split of a dataset and save COCO-format predictions (predictions.json).
 
-Example: python val.py --weights runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --split test
-It ends by printing the yolo2coco.py and get_COCO_metrics.py commands that give the COCO metrics and TIDE errors.
-On VisDrone data (its ten class names) it also writes the challenge-format results (visdrone_results/, as
---save_visdrone does for any data) and prints the COCO and VisDrone-toolkit protocols side by side; give
---visdrone_anno the split's original annotations for the exact protocol (ignored regions, score-0 boxes).
+Edit param_dict below, or override it with flags; `python val.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr val` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.engine.validate import main
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "weights": "runs/train/lrs-detr-b/weights/best.pt",
@@ -29,6 +24,5 @@ param_dict = {
     "exist_ok": False,
 }
 
-
 if __name__ == "__main__":
-    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("val", param_dict))

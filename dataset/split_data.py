@@ -1,12 +1,10 @@
 """Split one images + labels folder into out/images/{train,val,test} and out/labels/{...} by ratios.
 
-Files are hard-linked or copied, never moved; images without labels stay, as background. Example:
-python dataset/split_data.py --image_path all/images --label_path all/labels --out dataset --train 0.8 --val 0.1 --test 0.1
+Edit param_dict below, or override it with flags; `python dataset/split_data.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr split` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.data.scripts import split_data
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "image_path": "images",
@@ -19,6 +17,5 @@ param_dict = {
     "link": True,  # hard-link where possible (False: always copy)
 }
 
-
 if __name__ == "__main__":
-    raise SystemExit(run_script(split_data, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("split", param_dict))

@@ -1,11 +1,10 @@
 """Convert a VisDrone-DET folder (images/, annotations/) into YOLO images/<split> and labels/<split>.
 
-Example: python dataset/visdrone2yolo.py --src VisDrone2019-DET-train --out dataset --split train --mask-ignored true
+Edit param_dict below, or override it with flags; `python dataset/visdrone2yolo.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr visdrone2yolo` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.data.scripts import visdrone2yolo
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "src": "VisDrone2019-DET-train",  # the unzipped VisDrone-DET folder (never written to)
@@ -16,6 +15,5 @@ param_dict = {
     "link": True,  # hard-link images where possible (False: always copy)
 }
 
-
 if __name__ == "__main__":
-    raise SystemExit(run_script(visdrone2yolo, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("visdrone2yolo", param_dict))

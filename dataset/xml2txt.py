@@ -1,11 +1,10 @@
 """Convert Pascal VOC XML annotations into YOLO label files, with class names from a data.yaml.
 
-Example: python dataset/xml2txt.py --src Annotations --out dataset/labels/train --data dataset/data.yaml
+Edit param_dict below, or override it with flags; `python dataset/xml2txt.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr xml2txt` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.data.scripts import xml2txt
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "src": "Annotations",  # folder of VOC .xml files
@@ -14,6 +13,5 @@ param_dict = {
     "skip_bad": False,  # warn about malformed <object> entries instead of stopping
 }
 
-
 if __name__ == "__main__":
-    raise SystemExit(run_script(xml2txt, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("xml2txt", param_dict))

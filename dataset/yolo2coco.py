@@ -1,22 +1,18 @@
 """Write the COCO ground-truth JSON of a YOLO images + labels folder, for get_COCO_metrics.py.
 
-image_id and category_id are those Ultralytics writes into predictions.json (file stem, class index + 1),
-so predictions and ground truth pair up. Example:
-python dataset/yolo2coco.py --image_path dataset/images/test --label_path dataset/labels/test --out dataset/data.json
+Edit param_dict below, or override it with flags; `python dataset/yolo2coco.py --help` lists every flag, its
+default and examples (the same command is `lrsdetr yolo2coco` for pip installs).
 """
 
-from lrsdetr.data.files import run_script
-from lrsdetr.data.scripts import yolo2coco
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.commands import run_root_script
 
 param_dict = {
     "image_path": "dataset/images/test",
     "label_path": "dataset/labels/test",
-    "out": "dataset/data.json",
+    "out": "data_test.json",  # get_COCO_metrics.py's default --anno_json, as in the authors' README
     "data": "dataset/data.yaml",  # its `names` name the categories
     "skip_bad": False,  # warn about malformed label lines instead of stopping
 }
 
-
 if __name__ == "__main__":
-    raise SystemExit(run_script(yolo2coco, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(run_root_script("yolo2coco", param_dict))

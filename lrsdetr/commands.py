@@ -37,6 +37,9 @@ VAL_DOC = """Score a trained checkpoint on a split of a dataset and save COCO-fo
 
 Example: python val.py --weights runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --split test
 It ends by printing the yolo2coco.py and get_COCO_metrics.py commands that give the COCO metrics and TIDE errors.
+On VisDrone data (its ten class names) it also writes the challenge-format results (visdrone_results/, as
+--save_visdrone does for any data) and prints the COCO and VisDrone-toolkit protocols side by side; give
+--visdrone_anno the split's original annotations for the exact protocol (ignored regions, score-0 boxes).
 """
 
 DETECT_DOC = """Detect objects in images, folders and videos; save drawn results, YOLO txt labels and a COCO predictions.json.
@@ -46,6 +49,7 @@ Examples:
   python detect.py --weights best.pt --source frame.jpg --slice True --slice_size 640   # sliced (SAHI), large frames
 With --slice, each frame is cut into overlapping slice_size tiles, each run at imgsz, and the boxes merged:
 small objects keep their pixels instead of vanishing when a 2000x1500 frame is shrunk to 640.
+--save_visdrone True writes one VisDrone challenge-format file per image (for get_VisDrone_metrics.py --res_dir).
 """
 
 EXPORT_DOC = """Export a trained LRS-DETR (or any RT-DETR) to ONNX, TensorRT, OpenVINO, CoreML, ... with Ultralytics' exporter.
@@ -70,8 +74,7 @@ Other Ultralytics train arguments go on as name=value (python pruning.py lr0=5e-
 DISTILL_DOC = """Distil a pruned LRS-DETR (the student, from pruning.py) from the unpruned LRS-DETR-B (the teacher): MLSSD
 (logical), feature distillation, or both, trained with the LRS-DETR recipe.
 
-Example: python distill.py --model runs/prune/lamp_speedup1.35/weights/best.pt \
-             --teacher_weights runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --device 0
+Example: python distill.py --model runs/prune/lamp_speedup1.35/weights/best.pt              --teacher_weights runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --device 0
 The student's and teacher's checkpoints hold their architectures (the seed's `teacher_cfg` and `prune_model` are
 not needed). The result, runs/distill/<name>/weights/best.pt, is the student alone (LRS-DETR-T).
 Mismatched layer lists, a teacher with other classes, or (logical) another decoder depth stop before training.
@@ -110,8 +113,7 @@ Runs in about ten minutes on two CPU cores, offline. With --data dataset/data.ya
 CHANNELS_DOC = """Output channels per layer of a base model and its pruned version, as a bar chart (PNG) and a list of the
 layers that changed.
 
-Example: python plot_channel_image.py --base-weights runs/train/lrs-detr-b/weights/best.pt \
-             --prune-weights runs/prune/lamp_speedup1.35/weights/best.pt
+Example: python plot_channel_image.py --base-weights runs/train/lrs-detr-b/weights/best.pt              --prune-weights runs/prune/lamp_speedup1.35/weights/best.pt
 """
 
 SPLIT_DOC = """Split one images + labels folder into out/images/{train,val,test} and out/labels/{...} by ratios.
@@ -133,10 +135,22 @@ Example: python dataset/xml2txt.py --src Annotations --out dataset/labels/train 
 YOLO2COCO_DOC = """Write the COCO ground-truth JSON of a YOLO images + labels folder, for get_COCO_metrics.py.
 
 image_id and category_id are those Ultralytics writes into predictions.json (file stem, class index + 1),
-so predictions and ground truth pair up. Example:
-python dataset/yolo2coco.py --image_path dataset/images/test --label_path dataset/labels/test --out dataset/data.json
+so predictions and ground truth pair up. The default --out is get_COCO_metrics.py's default --anno_json. Example:
+python dataset/yolo2coco.py --image_path dataset/images/test --label_path dataset/labels/test   # writes data_test.json
 """
 
+
+VISDRONE_METRICS_DOC = """VisDrone-DET's own protocol, as the official toolkit (evalDET.m) computes it, plus AP by object size (ours).
+
+Examples:
+  python get_VisDrone_metrics.py --anno_dir VisDrone2019-DET-val/annotations --res_dir runs/val/exp/visdrone_results --img_dir VisDrone2019-DET-val/images
+  python get_VisDrone_metrics.py --pred_json runs/val/exp/predictions.json --img_dir dataset/images/val --label_dir dataset/labels/val
+The first scores challenge-format result files (one <image>.txt each) against the original annotations (exact:
+ignored regions, score-0 boxes). The second converts val.py's predictions.json (to <its folder>/visdrone_results)
+and, without --anno_dir, the YOLO labels (to visdrone_annotations beside it; they hold no ignored regions).
+Prints the toolkit's seven lines and our size buckets; saves visdrone_metrics.json beside the results folder.
+A mistake in the inputs prints one line and exits 2.
+"""
 
 @dataclass(frozen=True)
 class Command:
@@ -157,7 +171,11 @@ class Command:
         return self.doc.replace(f"python {self.script}", f"lrsdetr {name}")
 
     def __call__(self, name: str, argv: list[str]) -> int:
-        params = parse_overrides(self.defaults, self.help_text(name), argv, self.passthrough, prog=f"lrsdetr {name}")
+        return self.execute(self.defaults, self.help_text(name), argv, prog=f"lrsdetr {name}")
+
+    def execute(self, defaults: dict, doc: str, argv: list[str] | None = None, prog: str | None = None) -> int:
+        """Parse `argv` over `defaults`, run the logic; the exit status (2 for a usage or data error)."""
+        params = parse_overrides(defaults, doc, argv, self.passthrough, prog=prog)
         module, function = self.run.split(":")
         logic: Callable = getattr(importlib.import_module(f"lrsdetr.{module}"), function)
         return logic(params) if self.status else run_script(logic, params)
@@ -190,6 +208,8 @@ VAL = {
     "max_det": 300,
     "device": "",
     "save_json": True,
+    "save_visdrone": False,
+    "visdrone_anno": None,
     "plots": True,
     "project": "runs/val",
     "name": "exp",
@@ -213,6 +233,7 @@ DETECT = {
     "save_txt": True,
     "save_conf": True,
     "save_json": True,
+    "save_visdrone": False,
     "line_width": None,
     "vid_stride": 1,
     "project": "runs/detect",
@@ -328,6 +349,14 @@ QUICKSTART = {
     "seed": 0,
 }
 
+VISDRONE_METRICS = {
+    "anno_dir": None,
+    "res_dir": None,
+    "img_dir": None,
+    "pred_json": None,
+    "label_dir": None,
+}
+
 CHANNELS = {
     "base_weights": "runs/train/lrs-detr-b/weights/best.pt",
     "prune_weights": "runs/prune/lamp_speedup1.35/weights/best.pt",
@@ -364,7 +393,7 @@ XML2TXT = {
 YOLO2COCO = {
     "image_path": "dataset/images/test",
     "label_path": "dataset/labels/test",
-    "out": "dataset/data.json",
+    "out": "data_test.json",
     "data": "dataset/data.yaml",
     "skip_bad": False,
 }
@@ -384,6 +413,8 @@ COMMANDS = {
                        "compress.distill:distill", DISTILL, DISTILL_DOC, passthrough=True),
     "metrics": Command("get_COCO_metrics.py", "COCO metrics, per-class AP and TIDE of a predictions.json",
                        "eval.report:main", METRICS, METRICS_DOC, status=True),
+    "visdrone-metrics": Command("get_VisDrone_metrics.py", "VisDrone toolkit's metrics of challenge-format results",
+                                "eval.visdrone_report:main", VISDRONE_METRICS, VISDRONE_METRICS_DOC, status=True),
     "fps": Command("get_FPS.py", "latency and FPS of a fused model",
                    "tools.fps:main", FPS, FPS_DOC),
     "heatmap": Command("heatmap.py", "Grad-CAM & co. heatmaps of a detector on images",
@@ -401,6 +432,12 @@ COMMANDS = {
     "yolo2coco": Command("dataset/yolo2coco.py", "COCO ground-truth JSON of a YOLO images + labels folder",
                          "data.scripts:yolo2coco", YOLO2COCO, YOLO2COCO_DOC),
 }
+
+
+def run_root_script(name: str, param_dict: dict) -> int:
+    """A root script (train.py, ...): the user's own (perhaps edited) param_dict, the command's help and logic."""
+    command = COMMANDS[name]
+    return command.execute(param_dict, command.doc)
 
 
 def usage() -> str:

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
+from source_tree import unchanged
 import torch
 
 from lrsdetr.data.coco import coco_category_id, coco_image_id, write_coco_json, yolo_to_coco
@@ -38,8 +39,9 @@ def test_round_trip_through_pycocotools(tmp_path):
     from pycocotools.coco import COCO
 
     image_dir, label_dir = write_yolo(tmp_path)
-    coco, report = yolo_to_coco(image_dir, label_dir, VISDRONE_NAMES)
-    write_coco_json(coco, tmp_path / "gt.json")
+    with unchanged(image_dir, label_dir):
+        coco, report = yolo_to_coco(image_dir, label_dir, VISDRONE_NAMES)
+        write_coco_json(coco, tmp_path / "gt.json")
     gt = COCO(str(tmp_path / "gt.json"))
     assert (report.images, report.annotations, report.background_images) == (3, 3, 1)
     assert [c["id"] for c in gt.loadCats(gt.getCatIds())] == list(range(1, 11))
@@ -90,8 +92,9 @@ def test_image_and_category_ids_pair_with_ultralytics_predictions(tmp_path, stem
 
     images = [(stem, *rest) for stem, (_, *rest) in zip(stems, IMAGES)]
     image_dir, label_dir = write_yolo(tmp_path / "data", images)
-    coco, _ = yolo_to_coco(image_dir, label_dir, VISDRONE_NAMES)
-    write_coco_json(coco, tmp_path / "gt.json")
+    with unchanged(tmp_path / "data"):
+        coco, _ = yolo_to_coco(image_dir, label_dir, VISDRONE_NAMES)
+        write_coco_json(coco, tmp_path / "gt.json")
     predictions = ultralytics_predictions(sorted(image_dir.iterdir()), coco, tmp_path / "val")
     (tmp_path / "predictions.json").write_text(json.dumps(predictions))
 

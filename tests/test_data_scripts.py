@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from source_tree import unchanged
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -23,19 +25,23 @@ def test_pipeline_synth_visdrone2yolo_split_yolo2coco_stats(tmp_path):
     ok(run("-m", "lrsdetr.data.synth", "--out", "native", "--images", "6", "--size", "160", "128", "--seed", "2", cwd=tmp_path))
     assert len(list((tmp_path / "native" / "images").glob("*.jpg"))) == 6
 
-    out = ok(run("dataset/visdrone2yolo.py", "--src", "native", "--out", "yolo", "--split", "all", "--mask-ignored", "true", cwd=tmp_path))
+    with unchanged(tmp_path / "native"):
+        out = ok(run("dataset/visdrone2yolo.py", "--src", "native", "--out", "yolo", "--split", "all", "--mask-ignored", "true", cwd=tmp_path))
     assert "6 images" in out
     assert len(list((tmp_path / "yolo" / "labels" / "all").glob("*.txt"))) == 6
 
     ratios = ("--train", "0.5", "--val", "0.5", "--test", "0", "--seed", "1")
-    out = ok(run("dataset/split_data.py", "--image_path", "yolo/images/all", "--label_path", "yolo/labels/all", "--out", "dataset", *ratios, cwd=tmp_path))
+    with unchanged(tmp_path / "yolo"):
+        out = ok(run("dataset/split_data.py", "--image_path", "yolo/images/all", "--label_path", "yolo/labels/all", "--out", "dataset", *ratios, cwd=tmp_path))
     assert "train 3, val 3" in out
 
-    ok(run("dataset/yolo2coco.py", "--image_path", "dataset/images/val", "--label_path", "dataset/labels/val", "--out", "val.json", "--data", str(REPO / "dataset" / "data.yaml"), cwd=tmp_path))
+    with unchanged(tmp_path / "dataset"):
+        ok(run("dataset/yolo2coco.py", "--image_path", "dataset/images/val", "--label_path", "dataset/labels/val", "--out", "val.json", "--data", str(REPO / "dataset" / "data.yaml"), cwd=tmp_path))
     coco = json.loads((tmp_path / "val.json").read_text())
     assert len(coco["images"]) == 3 and coco["annotations"] and [c["id"] for c in coco["categories"]] == list(range(1, 11))
 
-    out = ok(run("-m", "lrsdetr.data.stats", "dataset/images", "--out", "stats.png", cwd=tmp_path))
+    with unchanged(tmp_path / "dataset"):
+        out = ok(run("-m", "lrsdetr.data.stats", "dataset/images", "--out", "stats.png", cwd=tmp_path))
     assert "pedestrian" in out and "small" in out
     assert (tmp_path / "stats.png").read_bytes().startswith(b"\x89PNG")
 
@@ -46,7 +52,8 @@ def test_xml2txt(tmp_path):
         "<annotation><size><width>200</width><height>100</height></size>"
         "<object><name>bus</name><bndbox><xmin>20</xmin><ymin>10</ymin><xmax>120</xmax><ymax>40</ymax></bndbox></object></annotation>"
     )
-    ok(run("dataset/xml2txt.py", "--src", "xml", "--out", "labels", "--data", str(REPO / "dataset" / "data.yaml"), cwd=tmp_path))
+    with unchanged(tmp_path / "xml"):
+        ok(run("dataset/xml2txt.py", "--src", "xml", "--out", "labels", "--data", str(REPO / "dataset" / "data.yaml"), cwd=tmp_path))
     assert (tmp_path / "labels" / "a.txt").read_text() == "8 0.350000 0.250000 0.500000 0.300000\n"
 
 
@@ -65,7 +72,8 @@ def test_user_errors_are_one_line_with_exit_status_2(tmp_path):
     bad = run("dataset/visdrone2yolo.py", "--src", "src", "--out", "yolo", cwd=tmp_path)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "x.txt:2: expected 4 numbers and 4 integers" in bad.stderr
-    skipped = run("dataset/visdrone2yolo.py", "--src", "src", "--out", "yolo", "--skip-bad", "true", cwd=tmp_path)
+    with unchanged(tmp_path / "src"):
+        skipped = run("dataset/visdrone2yolo.py", "--src", "src", "--out", "yolo", "--skip-bad", "true", cwd=tmp_path)
     assert "1 malformed line(s) skipped" in ok(skipped)
     assert (tmp_path / "yolo" / "labels" / "train" / "x.txt").read_text() == "0 0.175000 0.175000 0.250000 0.250000\n"
 

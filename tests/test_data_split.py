@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from source_tree import unchanged
 
 from lrsdetr.data.files import DataError
 from lrsdetr.data.split import split_dataset, split_sizes
@@ -39,11 +40,11 @@ def test_bad_ratios(ratios):
 
 def test_split_is_complete_disjoint_deterministic_and_keeps_background(tmp_path):
     images, labels = write_flat(tmp_path / "src")
-    before = sorted(p.name for p in tmp_path.joinpath("src").rglob("*"))
-    report = split_dataset(images, labels, tmp_path / "one", (0.6, 0.2, 0.2), seed=3)
-    split_dataset(images, labels, tmp_path / "two", (0.6, 0.2, 0.2), seed=3)
-    split_dataset(images, labels, tmp_path / "one", (0.6, 0.2, 0.2), seed=3)  # re-run into the same folder
-    other = split_dataset(images, labels, tmp_path / "three", (0.6, 0.2, 0.2), seed=4)
+    with unchanged(tmp_path / "src"):  # nothing moved or written
+        report = split_dataset(images, labels, tmp_path / "one", (0.6, 0.2, 0.2), seed=3)
+        split_dataset(images, labels, tmp_path / "two", (0.6, 0.2, 0.2), seed=3)
+        split_dataset(images, labels, tmp_path / "one", (0.6, 0.2, 0.2), seed=3)  # re-run into the same folder
+        other = split_dataset(images, labels, tmp_path / "three", (0.6, 0.2, 0.2), seed=4)
 
     one = listing(tmp_path / "one")
     assert one == listing(tmp_path / "two")
@@ -55,14 +56,14 @@ def test_split_is_complete_disjoint_deterministic_and_keeps_background(tmp_path)
     for split in ("train", "val", "test"):
         stems = {Path(n).stem for n in one[f"images/{split}"]}
         assert {Path(n).stem for n in one[f"labels/{split}"]} == stems - {"000", "001", "002"}
-    assert sorted(p.name for p in tmp_path.joinpath("src").rglob("*")) == before  # nothing moved
     image = tmp_path / "one" / "images" / "train" / one["images/train"][0]
     assert os.path.samefile(image, images / image.name)
 
 
 def test_copy_mode_and_zero_ratio(tmp_path):
     images, labels = write_flat(tmp_path / "src", count=5)
-    report = split_dataset(images, labels, tmp_path / "out", (0.6, 0.4, 0.0), seed=0, link=False)
+    with unchanged(tmp_path / "src"):
+        report = split_dataset(images, labels, tmp_path / "out", (0.6, 0.4, 0.0), seed=0, link=False)
     assert report.sizes == {"train": 3, "val": 2}
     assert not (tmp_path / "out" / "images" / "test").exists()
     copied = next((tmp_path / "out" / "images" / "train").iterdir())
@@ -72,7 +73,7 @@ def test_copy_mode_and_zero_ratio(tmp_path):
 def test_an_earlier_different_split_is_not_mixed_in(tmp_path):
     images, labels = write_flat(tmp_path / "src")
     split_dataset(images, labels, tmp_path / "out", seed=0)
-    with pytest.raises(DataError, match="from an earlier run; expected an empty or identically split out folder"):
+    with unchanged(tmp_path / "src", tmp_path / "out"), pytest.raises(DataError, match="from an earlier run; expected an empty or identically split out folder"):
         split_dataset(images, labels, tmp_path / "out", seed=1)
 
 
@@ -82,3 +83,12 @@ def test_output_inside_source_and_bad_seed(tmp_path):
         split_dataset(images, labels, images)
     with pytest.raises(DataError, match="seed 'x': expected an integer"):
         split_dataset(images, labels, tmp_path / "out", seed="x")
+
+
+def test_two_images_with_one_stem_are_refused(tmp_path):
+    images, labels = write_flat(tmp_path / "src")
+    first = sorted(images.iterdir())[0]
+    (images / f"{first.stem}.png").write_bytes(first.read_bytes())
+    with unchanged(tmp_path / "src"), pytest.raises(DataError, match=f"would share the label file {first.stem}.txt"):
+        split_dataset(images, labels, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -6,6 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from source_tree import unchanged
 
 from lrsdetr.data.files import BadLines, DataError
 from lrsdetr.data.visdrone import VisDroneBox, convert_visdrone, read_visdrone_annotation
@@ -49,10 +50,6 @@ def write_sample(root: Path) -> Path:
     return root
 
 
-def snapshot(folder: Path) -> dict:
-    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 @pytest.fixture
 def sample(tmp_path):
     return write_sample(tmp_path / "VisDrone2019-DET-sample")
@@ -60,7 +57,8 @@ def sample(tmp_path):
 
 def test_labels_are_exact_and_everything_left_out_is_counted(sample, tmp_path):
     out = tmp_path / "yolo"
-    report = convert_visdrone(sample, out, "train", skip_bad=True)
+    with unchanged(sample):
+        report = convert_visdrone(sample, out, "train", skip_bad=True)
     assert (out / "labels" / "train" / "a.txt").read_text().splitlines() == A_EXPECTED
     assert (out / "labels" / "train" / "b.txt").read_text().splitlines() == [
         "3 0.250000 0.250000 0.500000 0.500000",
@@ -111,7 +109,8 @@ def test_native_line_round_trips(tmp_path):
 
 def test_mask_ignored_paints_the_region_with_the_image_mean_and_drops_hidden_labels(sample, tmp_path):
     out = tmp_path / "yolo"
-    report = convert_visdrone(sample, out, "train", mask_ignored=True, skip_bad=True)
+    with unchanged(sample):
+        report = convert_visdrone(sample, out, "train", mask_ignored=True, skip_bad=True)
     original = cv2.imread(str(sample / "images" / "a.png"))
     painted = cv2.imread(str(out / "images" / "train" / "a.png"))
     mean = np.round(original.reshape(-1, 3).mean(axis=0))
@@ -124,20 +123,20 @@ def test_mask_ignored_paints_the_region_with_the_image_mean_and_drops_hidden_lab
 
 
 def test_source_is_never_written_and_reruns_give_the_same_bytes(sample, tmp_path):
-    before = snapshot(sample)
     out = tmp_path / "yolo"
-    convert_visdrone(sample, out, "val", skip_bad=True)
-    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    convert_visdrone(sample, out, "val", mask_ignored=True, skip_bad=True)  # replaces the link, not its target
-    convert_visdrone(sample, out, "val", skip_bad=True)
-    second = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    assert snapshot(sample) == before
+    with unchanged(sample):
+        convert_visdrone(sample, out, "val", skip_bad=True)
+        first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        convert_visdrone(sample, out, "val", mask_ignored=True, skip_bad=True)  # replaces the link, not its target
+        convert_visdrone(sample, out, "val", skip_bad=True)
+        second = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert first == second
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_copies_when_asked(sample, tmp_path):
-    convert_visdrone(sample, tmp_path / "yolo", "train", skip_bad=True, link=False)
+    with unchanged(sample):
+        convert_visdrone(sample, tmp_path / "yolo", "train", skip_bad=True, link=False)
     assert not os.path.samefile(sample / "images" / "b.jpg", tmp_path / "yolo" / "images" / "train" / "b.jpg")
 
 
@@ -148,12 +147,27 @@ def test_bad_split_name(sample, tmp_path, split):
 
 
 def test_output_inside_the_source_is_refused(sample):
-    before = snapshot(sample)
-    with pytest.raises(DataError, match="inside the source folder"):
+    with unchanged(sample), pytest.raises(DataError, match="inside the source folder"):
         convert_visdrone(sample, sample, "train", skip_bad=True)
-    assert snapshot(sample) == before
+
+
+def test_two_images_with_one_stem_are_refused(sample, tmp_path):
+    cv2.imwrite(str(sample / "images" / "a.jpg"), np.zeros((10, 20, 3), np.uint8))  # beside a.png: which one is a.txt for?
+    with unchanged(sample), pytest.raises(DataError, match=r"src .*images: a.jpg and a.png would share the label file a.txt; rename one"):
+        convert_visdrone(sample, tmp_path / "yolo", "train", skip_bad=True)
+    assert not (tmp_path / "yolo").exists()
 
 
 def test_missing_source_folder(tmp_path):
     with pytest.raises(DataError, match="no such folder.*VisDrone-DET folder"):
         convert_visdrone(tmp_path / "nowhere", tmp_path / "yolo", "train")
+
+
+def test_rerun_after_images_left_the_source_is_refused_not_mixed(sample, tmp_path):
+    out = tmp_path / "yolo"
+    convert_visdrone(sample, out, "train", skip_bad=True)
+    (sample / "images" / "c.jpg").unlink()
+    (sample / "images" / "a.png").unlink()  # its image and label from the first run must not linger unseen
+    with unchanged(sample, out), pytest.raises(DataError, match=r"out .*images/train: holds a.png \(and 0 more\) from an earlier run; expected an empty folder or one converted from the same source"):
+        convert_visdrone(sample, out, "train", skip_bad=True)
+    convert_visdrone(sample, tmp_path / "fresh", "train", skip_bad=True)  # a new folder is fine

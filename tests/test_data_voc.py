@@ -5,6 +5,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from source_tree import unchanged
 
 from lrsdetr.data.coco import yolo_to_coco
 from lrsdetr.data.files import DataError
@@ -35,7 +36,8 @@ def voc(tmp_path) -> Path:
 def test_round_trip_voc_yolo_coco(voc):
     names = read_class_names(voc / "data.yaml")
     assert names == NAMES
-    report = convert_voc(voc / "xml", voc / "labels", names)
+    with unchanged(voc / "xml", voc / "data.yaml"):
+        report = convert_voc(voc / "xml", voc / "labels", names)
     assert (report.files, report.labels, report.degenerate) == (1, 3, 0)
     assert (voc / "labels" / "scene.txt").read_text().splitlines() == [
         "1 0.250000 0.500000 0.333333 0.500000",
@@ -44,7 +46,8 @@ def test_round_trip_voc_yolo_coco(voc):
     ]
     (voc / "images").mkdir()
     cv2.imwrite(str(voc / "images" / "scene.jpg"), np.zeros((80, 120, 3), np.uint8))
-    coco, _ = yolo_to_coco(voc / "images", voc / "labels", names)
+    with unchanged(voc / "images", voc / "labels"):
+        coco, _ = yolo_to_coco(voc / "images", voc / "labels", names)
     clipped = [(n, x1, y1, min(x2, 120), min(y2, 80)) for n, x1, y1, x2, y2 in OBJECTS]
     for ann, (name, x1, y1, x2, y2) in zip(coco["annotations"], clipped):
         assert ann["category_id"] == NAMES.index(name) + 1
@@ -61,7 +64,7 @@ def test_unknown_class_names_file_and_class(voc):
 def test_malformed_objects_and_files(voc):
     xml = voc / "xml" / "scene.xml"
     xml.write_text(voc_xml("scene.jpg", 120, 80, OBJECTS).replace("<xmax>50</xmax>", "<xmax>fifty</xmax>"))
-    with pytest.raises(DataError, match=r"scene\.xml: object 1: expected a number in <xmax>, got 'fifty'"):
+    with pytest.raises(DataError, match=r"scene\.xml: object 1: expected a finite number in <xmax>, got 'fifty'"):
         convert_voc(voc / "xml", voc / "labels", NAMES)
     report = convert_voc(voc / "xml", voc / "labels", NAMES, skip_bad=True)
     assert report.labels == 2 and len(report.bad_lines.messages) == 1
@@ -81,3 +84,11 @@ def test_class_names_from_a_list_and_bad_yaml(tmp_path):
         read_class_names(tmp_path / "b.yaml")
     with pytest.raises(DataError, match="cannot read"):
         read_class_names(tmp_path / "missing.yaml")
+
+
+def test_rerun_after_annotations_left_the_source_is_refused_not_mixed(voc):
+    (voc / "xml" / "street.xml").write_text(voc_xml("street.jpg", 120, 80, OBJECTS[:1]))
+    convert_voc(voc / "xml", voc / "labels", NAMES)
+    (voc / "xml" / "street.xml").unlink()  # its label from the first run must not linger unseen
+    with unchanged(voc / "xml", voc / "labels"), pytest.raises(DataError, match=r"holds street.txt \(and 0 more\) from an earlier run"):
+        convert_voc(voc / "xml", voc / "labels", NAMES)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from source_tree import unchanged
 from test_eval_helpers import coco_gt, image, mixed_case, write_pair
 
 from lrsdetr.data.files import write_bytes_atomic
@@ -23,7 +24,8 @@ DEFAULTS = {"max_dets": 100, "save_dir": None, "tide": False, "backend": "faster
 def test_script_end_to_end(tmp_path):
     pred_json, anno_json = write_pair(tmp_path / "runs" / "val" / "exp", *mixed_case())
     command = [sys.executable, str(SCRIPT), "--pred_json", str(pred_json), "--anno_json", str(anno_json), "--max_dets", "500"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    with unchanged(pred_json, anno_json):
+        done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=500 ]" in done.stdout
     assert "Per-class AP" in done.stdout and "pedestrian" in done.stdout and "TIDE errors" in done.stdout
@@ -95,9 +97,10 @@ def test_bad_options_exit_2_before_reading_files(capsys, option, value, expected
 
 
 def test_save_dir_that_is_a_file(tmp_path, capsys):
-    pred_json, anno_json = write_pair(tmp_path, _gt(), [_det()])
-    assert main({**DEFAULTS, "pred_json": str(pred_json), "anno_json": str(anno_json), "save_dir": str(anno_json)}) == 2
-    assert f"--save_dir {anno_json}: cannot make this folder" in capsys.readouterr().err
+    pred_json, anno_json = write_pair(tmp_path / "eval", _gt(), [_det()])
+    (tmp_path / "notes.txt").write_text("a file")
+    assert main({**DEFAULTS, "pred_json": str(pred_json), "anno_json": str(anno_json), "save_dir": str(tmp_path / "notes.txt")}) == 2
+    assert f"--save_dir {tmp_path / 'notes.txt'}: cannot make this folder" in capsys.readouterr().err
 
 
 def test_empty_predictions_report_zeros(tmp_path, capsys, caplog):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+from source_tree import unchanged
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -39,12 +40,13 @@ def test_train_writes_weights_results_and_plots(trained):
 
 
 def test_val_predictions_give_coco_metrics_and_tide(trained, tiny_data, tmp_path):
-    out = run("val.py", "--weights", trained / "weights/best.pt", "--data", tiny_data, "--split", "val", "--imgsz", 128,
-              "--batch", 4, "--device", "cpu", "--project", tmp_path, "--name", "v")
+    root = tiny_data.parent
+    with unchanged(root / "images" / "val", root / "labels" / "val"):  # Ultralytics adds its labels/val.cache beside them
+        out = run("val.py", "--weights", trained / "weights/best.pt", "--data", tiny_data, "--split", "val", "--imgsz", 128,
+                  "--batch", 4, "--device", "cpu", "--project", tmp_path, "--name", "v")
     predictions = tmp_path / "v" / "predictions.json"
     assert predictions.is_file() and "python get_COCO_metrics.py --pred_json" in out.stdout
     ground_truth = tmp_path / "gt.json"
-    root = tiny_data.parent
     run("dataset/yolo2coco.py", "--image_path", root / "images/val", "--label_path", root / "labels/val", "--out", ground_truth, "--data", tiny_data)
     out = run("get_COCO_metrics.py", "--pred_json", predictions, "--anno_json", ground_truth, "--save_dir", tmp_path / "coco")
     assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]" in out.stdout and "TIDE errors" in out.stdout
@@ -83,13 +85,15 @@ def test_detect_images_and_video(trained, frames, tmp_path, sliced):
     images, video = frames
     common = ("--weights", trained / "weights/best.pt", "--imgsz", 128, "--conf", 0.0, "--device", "cpu", "--project", tmp_path,
               "--slice", sliced, "--slice_size", 96, "--slice_overlap", 0.25)
-    out = run("detect.py", "--source", images[0].parent, "--name", "images", *common)
+    with unchanged(images[0].parent, video):
+        out = run("detect.py", "--source", images[0].parent, "--name", "images", *common)
     assert "4 image(s)/frame(s)" in out.stdout
     assert {p.name for p in (tmp_path / "images").glob("*.jpg")} == {p.name for p in images}
     assert len(list((tmp_path / "images" / "labels").glob("*.txt"))) == 4
     records = json.loads((tmp_path / "images" / "predictions.json").read_text())
     assert records and {"image_id", "category_id", "bbox", "score"} <= set(records[0])
-    run("detect.py", "--source", video, "--name", "video", *common)
+    with unchanged(video):
+        run("detect.py", "--source", video, "--name", "video", *common)
     assert (tmp_path / "video" / "clip.mp4").stat().st_size > 0
     assert len(list((tmp_path / "video" / "labels").glob("clip_*.txt"))) == 4
 
@@ -101,8 +105,9 @@ def test_get_fps(trained):
 
 def test_heatmap(trained, frames, tmp_path):
     images, _ = frames
-    out = run("heatmap.py", "--weights", trained / "weights/best.pt", "--source", images[0], "--imgsz", 128, "--method", "GradCAM",
-              "--layers", "20,21", "--conf", 0.0, "--device", "cpu", "--project", tmp_path)
+    with unchanged(images[0]):
+        out = run("heatmap.py", "--weights", trained / "weights/best.pt", "--source", images[0], "--imgsz", 128, "--method", "GradCAM",
+                  "--layers", "20,21", "--conf", 0.0, "--device", "cpu", "--project", tmp_path)
     heatmap = cv2.imread(str(tmp_path / "exp" / f"{images[0].stem}.png"))
     assert "1 heatmap(s) (GradCAM, layers 20,21" in out.stdout and heatmap.shape == (128, 128, 3)
 

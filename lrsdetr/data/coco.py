@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, image_size, list_images, require_folder, texts_without_image, write_text_atomic
+from lrsdetr.data.files import BadLines, DataError, image_size, list_images, require_folder, texts_without_image, truncated_jpeg, truncated_warnings, write_text_atomic
 from lrsdetr.data.yolo import label_file, read_yolo_labels
 
 
@@ -41,13 +41,14 @@ class CocoReport:
     background_images: int = 0
     labels_without_image: list[str] = field(default_factory=list)
     unreadable_images: list[str] = field(default_factory=list)
+    truncated_images: list[str] = field(default_factory=list)
     bad_lines: BadLines = field(default_factory=BadLines)
 
     def summary(self) -> str:
         lines = [f"{self.images} images ({self.background_images} without labels), {self.annotations} annotations"]
         lines += [f"skipped (label without image): {name}" for name in self.labels_without_image]
         lines += [f"skipped (unreadable image): {name}" for name in self.unreadable_images]
-        return "\n".join(filter(None, [*lines, self.bad_lines.summary()]))
+        return "\n".join(filter(None, [*lines, *truncated_warnings(self.truncated_images), self.bad_lines.summary()]))
 
 
 def _check_image_ids(images: list[Path]) -> None:
@@ -91,6 +92,8 @@ def yolo_to_coco(image_dir: Path, label_dir: Path, names: list[str] | tuple[str,
             report.unreadable_images.append(image.name)
             continue
         width, height = size
+        if truncated_jpeg(image):
+            report.truncated_images.append(image.name)
         image_id = coco_image_id(image)
         coco["images"].append({"id": image_id, "file_name": image.name, "width": width, "height": height})
         labels = label_file(image, label_dir)

@@ -7,6 +7,7 @@ through (writing through a link would change the user's source file).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import TypeVar
 
 from PIL import Image, UnidentifiedImageError
+from ultralytics.data.utils import exif_size
 
 # Still-image formats both PIL (sizes) and OpenCV (Ultralytics' loader) read without plugins.
 IMAGE_SUFFIXES = frozenset({".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
+JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
 Parsed = TypeVar("Parsed")
 
 
@@ -27,15 +30,21 @@ class DataError(Exception):
 
 
 def _write_then_rename(path: Path, write: Callable[[Path], object]) -> None:
-    """Run `write` on a temporary sibling of `path`, then rename it over `path`; no temporary outlives the call."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Run `write` on a temporary sibling of `path`, then rename it over `path`; no temporary outlives the call.
+
+    A failure (no permission, a file where a folder should be, a full disk) is a DataError naming `path`.
+    """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.unlink(missing_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.unlink(missing_ok=True)
         write(temporary)
         os.replace(temporary, path)
+    except OSError as error:
+        raise DataError(f"{path}: cannot write it ({error.strerror or error}); expected a writable folder with no file in the way") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -49,7 +58,12 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def link_or_copy(source: Path, path: Path, link: bool = True) -> None:
-    """Place `source` at `path` as a hard link (when `link` and the file system allows) or a copy, atomically."""
+    """Place `source` at `path` as a hard link (when `link` and the file system allows) or a copy, atomically.
+
+    A truncated JPEG is always copied: Ultralytics re-saves one in place when it first reads the labels, which
+    through a link would rewrite the user's source image.
+    """
+    link = link and not truncated_jpeg(source)
     if link and path.exists() and os.path.samefile(source, path):
         return
     _write_then_rename(path, lambda temporary: _place(source, temporary, link))
@@ -71,6 +85,15 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def refuse_shared_stems(images: list[Path], argument: str) -> None:
+    """Labels are found by file stem: `a.jpg` and `a.png` would share one `a.txt`, normalised to only one of them."""
+    owner: dict[str, Path] = {}
+    for image in images:
+        if image.stem in owner:
+            raise DataError(f"{argument} {image.parent}: {owner[image.stem].name} and {image.name} would share the label file {image.stem}.txt; rename one")
+        owner[image.stem] = image
+
+
 def texts_without_image(folder: Path, images: list[Path]) -> list[str]:
     """Names of the .txt files (labels, annotations) in `folder` that belong to none of `images`, by stem."""
     stems = {image.stem for image in images}
@@ -78,14 +101,37 @@ def texts_without_image(folder: Path, images: list[Path]) -> list[str]:
 
 
 def image_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) from the file header, or None when the image is missing or unreadable."""
+    """(width, height) as displayed, or None when the image is missing or unreadable.
+
+    A photo whose EXIF orientation turns it by 90 degrees is read upright by Ultralytics (and by annotation tools),
+    so its labels are normalised to the displayed size, as Ultralytics' own `exif_size` gives it.
+    """
     try:
         with Image.open(path) as image:
-            return image.size
+            return exif_size(image)
     # ImportError: once ultralytics is imported, its patched Image.open reaches for an optional HEIF plugin
     # on any file PIL cannot identify.
     except (OSError, UnidentifiedImageError, ImportError):
         return None
+
+
+def truncated_jpeg(path: Path) -> bool:
+    """A JPEG that does not end with its end marker: cut short (an interrupted copy or download), or with bytes
+    after it. Ultralytics' own test for a corrupt JPEG, the one after which it re-saves the file in place."""
+    try:
+        with open(path, "rb") as file:
+            if file.read(2) != JPEG_START:
+                return False
+            file.seek(0, os.SEEK_END)
+            file.seek(max(file.tell() - 2, 0))
+            return file.read() != JPEG_END
+    except OSError:  # unreadable: reported where the image is read
+        return False
+
+
+def truncated_warnings(names: list[str]) -> list[str]:
+    """The report lines for JPEGs that do not end with their end marker, one per image, naming it."""
+    return [f"warning: JPEG truncated or with bytes after its end (Ultralytics re-saves it if it decodes, else leaves it out of training): {name}" for name in names]
 
 
 def require_folder(path: Path, argument: str, expected: str) -> Path:
@@ -95,12 +141,38 @@ def require_folder(path: Path, argument: str, expected: str) -> Path:
     return path
 
 
-def refuse_inside(outputs: Iterable[Path], source: Path, argument: str) -> None:
-    """Refuse to write any output inside the source folder: converters never modify their input."""
-    source = source.resolve()
+def refuse_inside(outputs: Iterable[Path], sources: Iterable[Path], argument: str) -> None:
+    """Refuse an output that is a source, lies inside a source folder, or is a folder holding a source: every
+    script writing files checks its outputs here, so none ever writes over (or into) its own input.
+
+    Paths are compared resolved, so a symlink or a `..` cannot sneak an output into the source.
+    """
+    sources = [(Path(source), Path(source).resolve()) for source in sources]
     for output in outputs:
-        if output.resolve().is_relative_to(source):
-            raise DataError(f"{argument} {output} lies inside the source folder {source}; choose an output elsewhere")
+        resolved = Path(output).resolve()
+        for source, real in sources:
+            kind = "folder" if real.is_dir() else "file"
+            if resolved == real:
+                where = f"is the source {kind} {source}"
+            elif resolved.is_relative_to(real):
+                where = f"lies inside the source {kind} {source}"
+            elif real.is_relative_to(resolved):
+                where = f"holds the source {source}"
+            else:
+                continue
+            raise DataError(f"{argument} {output} {where}; choose an output elsewhere (sources are never written)")
+
+
+def require_writable(path: Path, argument: str, is_file: bool = False) -> None:
+    """`path` is, or can be made, a folder (with `is_file`: a file in one) this process may write in: checked
+    before anything is written, and without creating anything, so a refused run leaves no trace."""
+    existing = Path(path).absolute().parent if is_file else Path(path).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise DataError(f"{argument} {path}: {existing} is a file; expected a folder (or a path where one can be made)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(f"{argument} {path}: no permission to write in {existing}; expected a folder you can write to")
 
 
 def refuse_leftovers(folder: Path, expected: set[str], argument: str, wanted: str) -> None:
@@ -143,9 +215,12 @@ class BadLines:
 
 
 def parse_lines(path: Path, parse: Callable[[str], Parsed], bad: BadLines) -> list[Parsed]:
-    """`parse` applied to each non-blank line of a text annotation file; its ValueError is reported as file:line."""
+    """`parse` applied to each non-blank line of a text annotation file; its ValueError is reported as file:line.
+
+    A UTF-8 byte-order mark (Windows editors write one) is dropped, as Ultralytics' label reader drops it.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{path}: expected a UTF-8 text annotation file") from None
     parsed = []

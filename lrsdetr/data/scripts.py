@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .coco import write_coco_json, yolo_to_coco
+from .files import refuse_inside, require_writable
 from .split import split_dataset
 from .visdrone import convert_visdrone
 from .voc import convert_voc
@@ -30,6 +31,8 @@ def xml2txt(params: dict) -> None:
 
 
 def yolo2coco(params: dict) -> None:
+    refuse_inside((Path(params["out"]),), (Path(params[key]) for key in ("image_path", "label_path", "data")), "out")
+    require_writable(Path(params["out"]), "out", is_file=True)
     names = read_class_names(Path(params["data"]))
     coco, report = yolo_to_coco(Path(params["image_path"]), Path(params["label_path"]), names, params["skip_bad"])
     write_coco_json(coco, Path(params["out"]))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, require_folder, texts_without_image
+from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings
 from lrsdetr.data.yolo import label_file
 
 SPLITS = ("train", "val", "test")
@@ -37,10 +37,11 @@ class SplitReport:
     sizes: dict[str, int] = field(default_factory=dict)
     background: int = 0
     labels_without_image: list[str] = field(default_factory=list)
+    truncated_images: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [", ".join(f"{split} {n}" for split, n in self.sizes.items()) + f" images ({self.background} without labels, kept as background)"]
-        return "\n".join([*lines, *(f"skipped (label without image): {name}" for name in self.labels_without_image)])
+        return "\n".join([*lines, *(f"skipped (label without image): {name}" for name in self.labels_without_image), *truncated_warnings(self.truncated_images)])
 
 
 def assign_splits(images: list[Path], ratios: tuple[float, float, float], seed: int) -> dict[str, list[Path]]:
@@ -64,10 +65,12 @@ def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[flo
     images = list_images(image_dir)
     if not images:
         raise DataError(f"image_path {image_dir}: no images")
+    refuse_shared_stems(images, "image_path")
     assignment = {split: chosen for split, chosen in assign_splits(images, ratios, seed).items() if chosen}
     targets = [out / kind / split for split in assignment for kind in ("images", "labels")]
-    refuse_inside(targets, image_dir, "out")
-    refuse_inside(targets, label_dir, "out")
+    refuse_inside(targets, (image_dir, label_dir), "out")
+    for folder in targets:
+        require_writable(folder, "out")
     for split, chosen in assignment.items():
         # an earlier split with other ratios or seed would leak images between splits
         refuse_leftovers(out / "images" / split, {p.name for p in chosen}, "out", "an empty or identically split out folder")
@@ -77,12 +80,15 @@ def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[flo
     with tqdm(total=len(images), desc="split", unit="image") as progress:
         for split, chosen in assignment.items():
             for image in chosen:
-                link_or_copy(image, out / "images" / split / image.name, link=link)
+                if truncated_jpeg(image):
+                    report.truncated_images.append(image.name)
                 labels = label_file(image, label_dir)
+                # the label first: if writing stops between the two, no image is left that reads as background
                 if labels.is_file():
                     link_or_copy(labels, label_file(image, out / "labels" / split), link=link)
                 else:
                     report.background += 1
+                link_or_copy(image, out / "images" / split / image.name, link=link)
                 progress.update()
             report.sizes[split] = len(chosen)
     return report

@@ -1,7 +1,7 @@
 """What a YOLO data set holds: images, objects per image, per-class counts, and box sizes by COCO area range.
 
 Small-object detection lives or dies by the share of small boxes, so sizes are counted the COCO way
-(area in pixels of the image as stored: small < 32^2, medium < 96^2, large otherwise), per class.
+(area in pixels of the image as displayed: small < 32^2, medium < 96^2, large otherwise), per class.
 
     python -m lrsdetr.data.stats DIR [--data data.yaml] [--out stats.png]
 
@@ -11,7 +11,6 @@ DIR is a YOLO images folder (or a root holding one); labels are found as Ultraly
 
 from __future__ import annotations
 
-import argparse
 import io
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,12 +25,15 @@ from lrsdetr.data.files import (
     BadLines,
     DataError,
     image_size,
+    refuse_inside,
     require_folder,
+    require_writable,
     run_script,
     write_bytes_atomic,
 )
 from lrsdetr.data.visdrone import VISDRONE_NAMES
 from lrsdetr.data.yolo import read_class_names, read_yolo_labels
+from lrsdetr.utils.cli import ScriptParser
 
 SIZE_RANGES = (("small", 0.0, 32.0**2), ("medium", 32.0**2, 96.0**2), ("large", 96.0**2, float("inf")))
 
@@ -49,6 +51,11 @@ def label_path(image: Path) -> Path:
     index = len(parts) - 2 - parts[-2::-1].index("images")
     parts[index] = "labels"
     return Path(*parts).with_suffix(".txt")
+
+
+def label_folder(folder: Path) -> Path:
+    """The folder holding the labels of the images under `folder` (itself when they sit inside it)."""
+    return label_path(Path(folder) / "x.jpg").parent if "images" in Path(folder).parts else Path(folder)
 
 
 @dataclass
@@ -131,13 +138,15 @@ def dataset_stats(folder: Path, names: list[str] | tuple[str, ...] = VISDRONE_NA
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ScriptParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, help="YOLO images folder (labels beside it, as Ultralytics expects)")
     parser.add_argument("--data", type=Path, help="data.yaml whose names label the classes (default: VisDrone's)")
     parser.add_argument("--out", type=Path, default=Path("dataset_stats.png"), help="where to save the plot")
     args = parser.parse_args(argv)
 
     def report() -> None:
+        refuse_inside((args.out,), [args.folder, label_folder(args.folder), *([args.data] if args.data else [])], "--out")
+        require_writable(args.out, "--out", is_file=True)
         stats = dataset_stats(args.folder, read_class_names(args.data) if args.data else VISDRONE_NAMES)
         print(stats.table())
         write_bytes_atomic(args.out, stats.plot_png())

@@ -14,7 +14,6 @@ gives the same bytes.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tqdm import tqdm
 from lrsdetr.data.files import DataError, refuse_leftovers, run_script, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.synth_objects import LOOKS, ObjectLook, Sprite
 from lrsdetr.data.visdrone import IGNORED_REGION, JPEG_QUALITY, VISDRONE_NAMES, VisDroneBox, convert_visdrone
+from lrsdetr.utils.cli import ScriptParser
 
 # Share of each category among placed objects (1..10, then 11 'others'): VisDrone's order of frequency,
 # flattened so that the rare classes still appear a few times in every small batch of images.
@@ -389,7 +389,7 @@ def make_yolo_dataset(root: Path, n_train: int = 64, n_val: int = 16, size: int 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ScriptParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for images/ and annotations/ (VisDrone-DET layout)")
     parser.add_argument("--images", type=int, default=50)
     parser.add_argument("--size", type=int, nargs=2, default=(640, 512), metavar=("W", "H"))

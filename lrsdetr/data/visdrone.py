@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, require_folder, texts_without_image, write_bytes_atomic, write_text_atomic
+from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.yolo import clip_box, label_file, yolo_line
 
 VISDRONE_NAMES = ("pedestrian", "people", "bicycle", "car", "van", "truck", "tricycle", "awning-tricycle", "bus", "motor")
@@ -30,7 +30,7 @@ JPEG_QUALITY = 95
 
 @dataclass(frozen=True)
 class VisDroneBox:
-    """One annotation line; coordinates in pixels of the image as stored."""
+    """One annotation line; coordinates in pixels of the image as displayed (EXIF orientation applied)."""
 
     left: float
     top: float
@@ -89,6 +89,7 @@ class ConversionReport:
     missing_images: list[str] = field(default_factory=list)
     unreadable_images: list[str] = field(default_factory=list)
     missing_annotations: list[str] = field(default_factory=list)
+    truncated_images: list[str] = field(default_factory=list)
     bad_lines: BadLines = field(default_factory=BadLines)
 
     def summary(self) -> str:
@@ -98,7 +99,7 @@ class ConversionReport:
         ]
         for title, names in (("annotation without image", self.missing_images), ("unreadable image", self.unreadable_images), ("image without annotation", self.missing_annotations)):
             lines += [f"skipped ({title}): {name}" for name in names]
-        return "\n".join(filter(None, [*lines, self.bad_lines.summary()]))
+        return "\n".join(filter(None, [*lines, *truncated_warnings(self.truncated_images), self.bad_lines.summary()]))
 
 
 def _pixel_box(x1: float, y1: float, x2: float, y2: float) -> tuple[slice, slice]:
@@ -140,18 +141,17 @@ def yolo_lines(boxes: list[VisDroneBox], width: int, height: int, report: Conver
     return lines
 
 
-def _write_masked(source: Path, target: Path, masked: np.ndarray) -> bool:
-    """Write `source` with the `masked` pixels painted in the image mean; False when it cannot be decoded."""
-    # Annotations refer to pixels as stored, so EXIF orientation is not applied.
-    image = cv2.imdecode(np.fromfile(source, dtype=np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+def _masked_image(source: Path, masked: np.ndarray) -> bytes | None:
+    """`source` upright (EXIF orientation applied: boxes are in displayed pixels) with the `masked` pixels painted
+    in the image mean, encoded in its own format; None when it cannot be decoded."""
+    image = cv2.imdecode(np.fromfile(source, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        return False
+        return None
     image[masked] = np.round(image.reshape(-1, 3).mean(axis=0)).astype(np.uint8)
     ok, encoded = cv2.imencode(source.suffix, image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise DataError(f"{source}: OpenCV cannot write '{source.suffix}' images (expected a common format such as .jpg or .png)")
-    write_bytes_atomic(target, encoded.tobytes())
-    return True
+    return encoded.tobytes()
 
 
 def _check_split_name(split: str) -> None:
@@ -171,12 +171,15 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
     image_dir = require_folder(src / "images", "src", "a VisDrone-DET folder with images/ and annotations/")
     annotation_dir = require_folder(src / "annotations", "src", "a VisDrone-DET folder with images/ and annotations/")
     out_images, out_labels = out / "images" / split, out / "labels" / split
-    refuse_inside((out_images, out_labels), src, "out")
+    refuse_inside((out_images, out_labels), (src,), "out")
+    for folder in (out_images, out_labels):
+        require_writable(folder, "out")
 
     report = ConversionReport(bad_lines=BadLines(skip_bad))
     images = list_images(image_dir)
     if not images:
         raise DataError(f"src {image_dir}: no images (expected VisDrone .jpg files)")
+    refuse_shared_stems(images, "src")
     report.missing_images = texts_without_image(annotation_dir, images)
     annotations = {}
     for image in images:
@@ -185,20 +188,31 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
             annotations[image] = read_visdrone_annotation(annotation, report.bad_lines)
         else:
             report.missing_annotations.append(image.name)
+    # files of an earlier run whose image has since left the source would stay in the data set unseen
+    wanted = "an empty folder or one converted from the same source"
+    refuse_leftovers(out_images, {image.name for image in annotations}, "out", wanted)
+    refuse_leftovers(out_labels, {label_file(image, out_labels).name for image in annotations}, "out", wanted)
 
     for image, boxes in tqdm(annotations.items(), desc=f"visdrone2yolo {split}", unit="image"):
         size = image_size(image)
         if size is None:
             report.unreadable_images.append(image.name)
             continue
+        if truncated_jpeg(image):
+            report.truncated_images.append(image.name)
         masked = _ignored_mask(boxes, *size) if mask_ignored else None
+        painted = None
         if masked is not None and masked.any():
-            if not _write_masked(image, out_images / image.name, masked):
+            painted = _masked_image(image, masked)
+            if painted is None:
                 report.unreadable_images.append(image.name)
                 continue
+        lines = yolo_lines(boxes, *size, report, masked)
+        # the label first: if writing stops between the two, no image is left that reads as background
+        write_text_atomic(label_file(image, out_labels), "".join(f"{line}\n" for line in lines))
+        if painted is not None:
+            write_bytes_atomic(out_images / image.name, painted)
         else:
             link_or_copy(image, out_images / image.name, link=link)
-        lines = yolo_lines(boxes, *size, report, masked)
-        write_text_atomic(label_file(image, out_labels), "".join(f"{line}\n" for line in lines))
         report.images += 1
     return report

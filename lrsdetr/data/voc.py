@@ -6,13 +6,14 @@ as box edges (no 1-based shift), clipped to the image, and dropped (counted) whe
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, refuse_inside, require_folder, write_text_atomic
+from lrsdetr.data.files import BadLines, DataError, refuse_inside, refuse_leftovers, require_folder, require_writable, write_text_atomic
 from lrsdetr.data.yolo import clip_box, yolo_line
 
 
@@ -37,9 +38,12 @@ def _number(element: ElementTree.Element, tag: str) -> float:
     if text is None:
         raise ValueError(f"expected a <{tag}> element")
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise ValueError(f"expected a number in <{tag}>, got {text.strip()!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number in <{tag}>, got {text.strip()!r}")
+    return value
 
 
 def read_voc(path: Path, bad: BadLines) -> VocAnnotation:
@@ -96,7 +100,8 @@ def yolo_lines(annotation: VocAnnotation, class_index: dict[str, int], path: Pat
 def convert_voc(src: Path, out: Path, names: list[str], skip_bad: bool = False) -> VocReport:
     """Write `out/<stem>.txt` for every `src/*.xml`; every file is read and checked before anything is written."""
     src, out = require_folder(Path(src), "src", "a folder of Pascal VOC .xml files"), Path(out)
-    refuse_inside((out,), src, "out")
+    refuse_inside((out,), (src,), "out")
+    require_writable(out, "out")
     report = VocReport(bad_lines=BadLines(skip_bad))
     class_index = {name: cls for cls, name in enumerate(names)}
     files = sorted(src.glob("*.xml"))
@@ -105,6 +110,7 @@ def convert_voc(src: Path, out: Path, names: list[str], skip_bad: bool = False) 
     labels = {}
     for path in files:
         labels[path.stem] = yolo_lines(read_voc(path, report.bad_lines), class_index, path, report)
+    refuse_leftovers(out, {f"{stem}.txt" for stem in labels}, "out", "an empty folder or one converted from the same annotations")
     for stem, lines in tqdm(labels.items(), desc="xml2txt", unit="file"):
         write_text_atomic(out / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
         report.labels += len(lines)

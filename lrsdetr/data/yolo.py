@@ -53,10 +53,12 @@ def _parse(text: str, nc: int | None) -> YoloBox:
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields 'class cx cy w h', got {len(fields)}")
     try:
-        cls = int(fields[0])
-        cx, cy, w, h = (float(f) for f in fields[1:])
+        number, cx, cy, w, h = (float(f) for f in fields)
     except ValueError:
         raise ValueError(f"expected an integer class and 4 numbers, got {text.strip()!r}") from None
+    if not number.is_integer():  # '1.0' is class 1, as Ultralytics reads it; '1.5' is no class
+        raise ValueError(f"expected an integer class, got {fields[0]!r}")
+    cls = int(number)
     if cls < 0 or (nc is not None and cls >= nc):
         raise ValueError(f"expected a class index {'>= 0' if nc is None else f'0..{nc - 1}'}, got {cls}")
     if not all(math.isfinite(v) and 0 <= v <= 1 for v in (cx, cy, w, h)):

@@ -7,6 +7,10 @@ of one line that names the argument, the file and what was expected; `run_script
 
 from __future__ import annotations
 
+import _compat_pickle
+import importlib.util
+import pickletools
+import zipfile
 from pathlib import Path
 
 from ultralytics.data.utils import check_det_dataset
@@ -16,13 +20,48 @@ from ..cfg import resolve_model_cfg
 from ..data.files import DataError
 
 CHECKPOINT_EXAMPLE = "runs/train/lrs-detr-b/weights/best.pt"
+PICKLE_START = b"\x80"  # torch.save's legacy format is a pickle stream; its current one a zip archive
 
 
 def require_checkpoint(weights: str, argument: str = "--weights") -> str:
-    """`weights` as an existing checkpoint file."""
+    """`weights` as an existing checkpoint file, checked by its format before Ultralytics' loader sees it."""
     if not weights or not Path(weights).is_file():
         raise DataError(f"{argument} {weights or repr(weights)}: no such file (expected a checkpoint such as {CHECKPOINT_EXAMPLE})")
+    with open(weights, "rb") as file:
+        start = file.read(1)
+    if not (zipfile.is_zipfile(weights) or start == PICKLE_START):
+        raise DataError(
+            f"{argument} {weights}: not a PyTorch checkpoint, or an empty or truncated one (expected the .pt file that torch.save "
+            f"writes when training, such as {CHECKPOINT_EXAMPLE})"
+        )
+    missing = [module for module in sorted(pickled_modules(weights)) if not module.startswith("ultralytics.") and not _importable(module)]
+    if missing:
+        raise DataError(f"{argument} {weights}: the checkpoint needs the Python module '{missing[0]}', which is not installed here (expected a checkpoint saved by lrsdetr or Ultralytics)")
     return str(weights)
+
+
+def pickled_modules(weights: str | Path) -> set[str]:
+    """The modules whose classes a torch.save zip archive pickles (its GLOBAL opcodes: torch.save's protocol 2).
+
+    Read without unpickling, so a checkpoint from another code base is named before Ultralytics' loader tries to
+    pip-install the missing module. `ultralytics.*` modules are left to that loader (and lrsdetr.compat, for the
+    authors' fork), as are files this cannot read.
+    """
+    try:
+        with zipfile.ZipFile(weights) as archive:
+            data = next((archive.read(name) for name in archive.namelist() if name.endswith("data.pkl")), b"")
+        globals_ = [arg for opcode, arg, _ in pickletools.genops(data) if opcode.name == "GLOBAL"]
+    except Exception:  # noqa: BLE001 - any unreadable archive is the loader's to report
+        return set()
+    modules = {str(arg).split(" ")[0] for arg in globals_}
+    return {_compat_pickle.IMPORT_MAPPING.get(module, module) for module in modules}  # protocol 2 writes __builtin__
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def require_model(model: str, argument: str = "--model") -> str:
@@ -43,8 +82,9 @@ def require_data(data: str, splits: tuple[str, ...] = ("train", "val"), argument
     try:
         info = check_det_dataset(str(data), autodownload=False, split=splits[-1])
     except (FileNotFoundError, SyntaxError, TypeError) as error:
-        first_line = str(error).splitlines()[0].replace(" ❌", "").strip()
-        raise DataError(f"{argument} {data}: {first_line}") from None
+        # Ultralytics names the missing key on its message's second line ("either 'names' or 'nc' are required")
+        message = " ".join(line.strip() for line in str(error).replace(" ❌", "").splitlines() if line.strip())
+        raise DataError(f"{argument} {data}: {message}") from None
     for split in splits:
         folders = info.get(split)
         if not folders:

@@ -22,7 +22,7 @@ from ultralytics.engine.results import Results
 from ultralytics.utils.files import increment_path
 
 from ..data.coco import coco_category_id, coco_image_id
-from ..data.files import DataError
+from ..data.files import DataError, refuse_inside, require_writable
 from ..eval.visdrone_results import RESULTS_DIR, VisDroneResults
 from ..models import RTDETR
 from ..tools.sliced import Slicing, sahi_detector, sliced_predict
@@ -52,8 +52,8 @@ class DetectionWriter:
             drawn = result.plot(line_width=self.line_width)
             if video:
                 self._video(result.path, drawn).write(drawn)
-            else:
-                cv2.imwrite(str(self.save_dir / path.name), drawn)
+            elif not cv2.imwrite(str(self.save_dir / path.name), drawn):
+                raise DataError(f"{self.save_dir / path.name}: OpenCV cannot write it; expected a writable folder and an image suffix it knows")
         if self.save_txt:
             result.save_txt(self.save_dir / "labels" / f"{stem}.txt", save_conf=self.save_conf)
         if self.save_json:
@@ -70,14 +70,15 @@ class DetectionWriter:
             self.videos[source] = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
         return self.videos[source]
 
-    def close(self) -> str:
-        """Finish the videos and predictions.json; return a summary line."""
+    def close(self, unreadable: list[str]) -> str:
+        """Finish the videos and predictions.json; return a summary line (naming the `unreadable` images skipped)."""
         for video in self.videos.values():
             video.release()
         if self.save_json:
             (self.save_dir / "predictions.json").write_text(json.dumps(self.records))
         frames = sum(self.frames.values())
-        return f"{self.count} detections in {frames} image(s)/frame(s); results in {self.save_dir}"
+        skipped = f"; {len(unreadable)} unreadable image(s) skipped: {', '.join(unreadable)}" if unreadable else ""
+        return f"{self.count} detections in {frames} image(s)/frame(s){skipped}; results in {self.save_dir}"
 
 
 def require_source(source: str) -> str:
@@ -85,6 +86,22 @@ def require_source(source: str) -> str:
     if "://" in str(source) or str(source).isnumeric() or Path(source).exists() or glob(str(source)):
         return str(source)
     raise DataError(f"--source {source}: no such file or folder (expected an image, a video, a folder of them, or a glob)")
+
+
+def source_paths(source: str) -> list[Path]:
+    """The files or folder detection reads (none for a stream or URL): what its outputs must never touch."""
+    if "://" in source or source.isnumeric():
+        return []
+    return [Path(source)] if Path(source).exists() else [Path(p) for p in glob(source)]
+
+
+def output_folder(params: dict, source: str) -> Path:
+    """The new (or, with exist_ok, reused) run folder, created only once it is known not to overlap the source."""
+    save_dir = increment_path(Path(params["project"]) / params["name"], exist_ok=params["exist_ok"])
+    refuse_inside((save_dir,), source_paths(source), "--project/--name")
+    require_writable(save_dir, "--project/--name")
+    save_dir.mkdir(parents=True, exist_ok=True)
+    return save_dir
 
 
 def frame_predictor(model: RTDETR, params: dict) -> Callable[[np.ndarray, str], Results]:
@@ -107,18 +124,31 @@ def detect(params: dict) -> Path:
     """Run detection as `params` say (see detect.py); returns the output folder."""
     weights = require_checkpoint(params["weights"])
     source = require_source(params["source"])
+    try:
+        frames = load_inference_source(source, vid_stride=params["vid_stride"])
+    except FileNotFoundError:
+        raise DataError(f"--source {source}: no image or video files (expected .jpg, .png, .mp4 and the like)") from None
+    save_dir = output_folder(params, source)
     model = RTDETR(weights)
-    save_dir = increment_path(Path(params["project"]) / params["name"], exist_ok=params["exist_ok"], mkdir=True)
     predict = frame_predictor(model, params)
     writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
     visdrone = VisDroneResults(save_dir / RESULTS_DIR) if params.get("save_visdrone") else None
-    for paths, images, _ in tqdm(load_inference_source(source, vid_stride=params["vid_stride"]), desc="detect", unit="frame"):
+    for paths, images, _ in tqdm(frames, desc="detect", unit="frame"):
         for path, image in zip(paths, images):
             result = predict(image, path)
             writer.write(result)
             if visdrone is not None:
                 visdrone.add(result)
-    print(writer.close())
+    unreadable = unread_images(frames, set(writer.frames))
+    print(writer.close(unreadable))
     if visdrone is not None:
         print(visdrone.close())
+    if not writer.frames:
+        raise DataError(f"--source {source}: no image or video frame could be read ({len(unreadable)} unreadable image(s)); expected images OpenCV can decode")
     return save_dir
+
+
+def unread_images(frames: object, read: set[str]) -> list[str]:
+    """Names of the image files a loader listed but could not decode (Ultralytics only logs a warning for each)."""
+    listed = zip(getattr(frames, "files", []), getattr(frames, "video_flag", []))
+    return [Path(path).name for path, video in listed if not video and path not in read]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..data.files import require_writable
+
 KINDS = {"weights": ("weights/*.pt",), "tables": ("*.csv", "*.json"), "plots": ("*.png", "*.jpg")}
 
 
@@ -22,5 +24,7 @@ def project_folder(project: str | Path) -> str:
 
     Ultralytics 8.4 files a relative project under its settings' runs_dir and the task
     (runs/detect/runs/train/<name>); the seed's scripts and README expect runs/train/<name> where they run.
+    Checked writable first: Ultralytics would stop on it with a traceback, after loading the model.
     """
+    require_writable(Path(project), "--project")
     return str(Path(project).resolve())

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ultralytics.data.utils import img2label_paths
+from ultralytics.utils.files import increment_path
 from ultralytics.utils.metrics import DetMetrics
 
 from ..data.coco import write_coco_json, yolo_to_coco
-from ..data.files import DataError
+from ..data.files import DataError, refuse_inside, require_writable
 from ..data.visdrone import VISDRONE_NAMES
 from ..eval import EvaluationReport, evaluate_predictions
 from ..eval.visdrone import evaluate
@@ -48,13 +49,18 @@ def validate(params: dict) -> Validation:
     val_args = {k: v for k, v in params.items() if k not in OUR_KEYS}
     weights = require_checkpoint(val_args.pop("weights"))
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
+    images = Path(data_info[val_args.get("split", "val")])
+    labels = Path(img2label_paths([str(images / "x.jpg")])[0]).parent
+    if "project" in val_args:  # checked before the model loads: Ultralytics makes the folder after validating
+        run_folder = increment_path(Path(val_args["project"]) / val_args.get("name", "exp"), exist_ok=val_args.get("exist_ok", False))
+        refuse_inside((run_folder,), (images, labels), "--project/--name")
+        require_writable(run_folder, "--project/--name")
     model = RTDETR(weights)
     require_same_classes(model.names, data_info, weights, val_args["data"])
     save_dirs = []
     model.add_callback("on_val_end", lambda validator: save_dirs.append(Path(validator.save_dir)))
     metrics = model.val(**val_args)
-    images = Path(data_info[val_args.get("split", "val")])
-    return Validation(metrics, save_dirs[-1], val_args["data"], images, Path(img2label_paths([str(images / "x.jpg")])[0]).parent)
+    return Validation(metrics, save_dirs[-1], val_args["data"], images, labels)
 
 
 def coco_evaluation(validation: Validation, names: dict[int, str], max_dets: int = 100, tide: bool = True) -> EvaluationReport:

@@ -83,6 +83,8 @@ def _check_ground_truth(gt: Any, path: Path) -> tuple[list[dict], list[dict], di
         raise EvalInputError(f"{where}: every entry of 'images' needs an 'id' (a whole number or text)")
     if not all(isinstance(category, dict) and _is_id(category.get("id")) for category in gt["categories"]):
         raise EvalInputError(f"{where}: every entry of 'categories' needs an 'id' (a whole number or text)")
+    for key in ("images", "categories"):
+        _refuse_repeated_ids(gt[key], f"{where}: '{key}'")
     categories = {category["id"]: str(category.get("name", category["id"])) for category in gt["categories"]}
     image_ids = {image["id"] for image in images}
     annotations = []
@@ -97,6 +99,15 @@ def _check_ground_truth(gt: Any, path: Path) -> tuple[list[dict], list[dict], di
         area = float(area) if isinstance(area, (int, float)) and math.isfinite(area) else bbox[2] * bbox[3]
         annotations.append({"image_id": ann["image_id"], "category_id": ann["category_id"], "bbox": bbox, "area": area, "iscrowd": int(bool(ann.get("iscrowd", 0)))})
     return images, annotations, categories
+
+
+def _refuse_repeated_ids(entries: list[dict], where: str) -> None:
+    """Two categories (or images) with one id would be merged into one by the evaluators, without a word."""
+    first: dict[Any, int] = {}
+    for index, entry in enumerate(entries):
+        if entry["id"] in first:
+            raise EvalInputError(f"{where} #{first[entry['id']]} and #{index} both have id {entry['id']!r}, expected each id once")
+        first[entry["id"]] = index
 
 
 def _check_predictions(dets: Any, path: Path) -> list[dict]:
@@ -135,6 +146,8 @@ def _is_id(value: Any) -> bool:
 def _box(bbox: Any, where: str) -> list[float]:
     if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in bbox)):
         raise EvalInputError(f"{where} has bbox {bbox!r}, expected [x, y, width, height] as 4 finite numbers")
+    if bbox[2] < 0 or bbox[3] < 0:  # a corner pair (x1, y1, x2, y2) read as a size, or a sign error: AP would be 0 without a word
+        raise EvalInputError(f"{where} has bbox {bbox!r} with a negative width or height, expected [x, y, width, height] with width, height >= 0")
     return [float(v) for v in bbox]
 
 

@@ -11,10 +11,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.files import run_script, write_text_atomic
+from ..data.files import refuse_inside, run_script, write_text_atomic
 from .coco_metrics import COCO_MAX_DETS, CocoMetrics, check_options, coco_metrics
 from .inputs import CocoPair, EvalInputError, load_coco_pair
-from .tide import MAIN_ERRORS, SPECIAL_ERRORS, TideResult, tide_analysis
+from .tide import MAIN_ERRORS, PLOT_PARTS, SPECIAL_ERRORS, TideResult, plot_path, tide_analysis
 
 DEFAULT_SAVE_DIR = "coco_metrics"
 
@@ -44,12 +44,20 @@ def evaluate_predictions(
     """Evaluate a COCO results file against a COCO GT file; save metrics_maxDets<N>.json (and TIDE plots) in `save_dir`."""
     check_options(max_dets, backend)
     pair = load_coco_pair(pred_json, anno_json)
-    folder = _make_save_dir(pair.pred_path.parent / DEFAULT_SAVE_DIR if save_dir is None else Path(str(save_dir)))
+    folder = pair.pred_path.parent / DEFAULT_SAVE_DIR if save_dir is None else Path(str(save_dir))
+    outputs = [metrics_path(folder, max_dets), *(plot_path(folder, part, max_dets) for part in PLOT_PARTS)]
+    refuse_inside(outputs, (pair.pred_path, pair.anno_path), "--save_dir")
+    _make_save_dir(folder)
     coco = coco_metrics(pair, max_dets, backend)
     tide_result = tide_analysis(pair, max_dets, folder) if tide else None
-    report = EvaluationReport(pair, coco, tide_result, folder / f"metrics_maxDets{max_dets}.json")
+    report = EvaluationReport(pair, coco, tide_result, metrics_path(folder, max_dets))
     write_text_atomic(report.json_path, json.dumps(report.as_dict(), indent=2))
     return report
+
+
+def metrics_path(folder: Path, max_dets: int) -> Path:
+    """The JSON of every number, named by maxDets so that COCO's 100 and VisDrone's 500 runs sit side by side."""
+    return folder / f"metrics_maxDets{max_dets}.json"
 
 
 def format_report(report: EvaluationReport) -> str:

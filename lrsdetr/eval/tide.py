@@ -109,6 +109,11 @@ def _tidecv_sandbox(scratch: str) -> Iterator[None]:
         cv2.utils.logging.setLogLevel(opencv_level)
 
 
+def plot_path(plot_dir: Path, part: str, max_dets: int) -> Path:
+    """Where one of TIDE's plots is saved (the parts side by side for each maxDets)."""
+    return plot_dir / f"tide_{part}_maxDets{max_dets}.png"
+
+
 def _save_plots(tide, name: str, scratch: Path, plot_dir: Path, max_dets: int) -> list[Path]:
     """Draw in the scratch folder (inside `plot_dir`), then rename each file into place: no half-written PNG."""
     import matplotlib
@@ -121,7 +126,7 @@ def _save_plots(tide, name: str, scratch: Path, plot_dir: Path, max_dets: int) -
     drawn = {"summary": scratch / f"{name}_bbox_summary.png", **{part: scratch / "_tmp" / f"{name}_bbox_{part}.png" for part in PLOT_PARTS[1:]}}
     saved = []
     for part in PLOT_PARTS:
-        target = plot_dir / f"tide_{part}_maxDets{max_dets}.png"
+        target = plot_path(plot_dir, part, max_dets)
         os.replace(drawn[part], target)
         saved.append(target)
     return saved

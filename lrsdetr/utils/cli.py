@@ -4,13 +4,57 @@ The seed's habit is to edit a `param_dict` at the top of a script; ours keeps th
 `--name value` flags (one per key, typed from the default), so `python train.py --epochs 5` works too, as does
 Ultralytics' own `epochs=5`. Training scripts also take any other Ultralytics train argument as `name=value`
 (`python pruning.py lr0=5e-4 nbs=4`), checked against Ultralytics' list of arguments.
+
+A usage error (unknown flag, bad value) is one line on stderr and exit status 2, before anything is loaded or
+written. Flags are matched whole: argparse's prefix matching would let `--epoch 5` set `epochs`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
+
+SAHI_MERGES = ("NMS", "NMM", "GREEDYNMM", "LSNMS")  # sahi's postprocess types
+SAHI_MATCHES = ("IOU", "IOS")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# What a value must be, for the keys whose bad values Ultralytics or SAHI only reject (or silently bend) deep in a run.
+VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "imgsz": (lambda v: _whole(v) and v > 0, "a positive whole number of pixels, e.g. 640"),
+    "conf": (lambda v: _number(v) and 0 <= v <= 1, "a score threshold from 0 to 1"),
+    "slice_size": (lambda v: _whole(v) and v > 0, "a positive whole number of pixels, e.g. 640"),
+    "slice_overlap": (lambda v: _number(v) and 0 <= v < 1, "a share of a tile, at least 0 and below 1"),
+    "slice_merge": (lambda v: v in SAHI_MERGES, f"one of {', '.join(SAHI_MERGES)}"),
+    "slice_match": (lambda v: v in SAHI_MATCHES, f"one of {', '.join(SAHI_MATCHES)}"),
+}
+
+
+def usage_error(message: str, prog: str | None = None) -> None:
+    """One line on stderr and exit status 2, the convention for a command used wrongly."""
+    print(f"{prog + ': ' if prog else ''}error: {message} (see --help)", file=sys.stderr)
+    raise SystemExit(2)
+
+
+class ScriptParser(argparse.ArgumentParser):
+    """argparse with whole-word flags only and one-line usage errors (exit 2); they start with the command's name
+    when it has one (`lrsdetr val: error: ...`), as a root script's start with `error: `."""
+
+    def __init__(self, *args: Any, prog: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, prog=prog, allow_abbrev=False, **kwargs)
+        self.command = prog
+
+    def error(self, message: str) -> None:
+        usage_error(message, self.command)
 
 
 def _str2bool(text: str) -> bool:
@@ -66,7 +110,7 @@ def _awaits_value(word: str, param_dict: dict) -> bool:
     return key is not None and not isinstance(param_dict[key], bool)
 
 
-def _split_assignments(argv: list[str], param_dict: dict, passthrough: bool) -> tuple[list[str], dict]:
+def _split_assignments(argv: list[str], param_dict: dict, passthrough: bool, fail: Callable[[str], None]) -> tuple[list[str], dict]:
     """`name=value` words: param_dict keys become `--name value`; with `passthrough`, Ultralytics arguments are
     returned apart (typed like flags); anything else is a usage error naming the word."""
     from ultralytics.cfg import DEFAULT_CFG_DICT
@@ -82,10 +126,10 @@ def _split_assignments(argv: list[str], param_dict: dict, passthrough: bool) -> 
             try:
                 extra[name] = _flag_type(DEFAULT_CFG_DICT[name])(value)
             except argparse.ArgumentTypeError as error:
-                raise argparse.ArgumentError(None, f"{word!r}: {error}") from None
+                fail(f"{word!r}: {error}")
         else:
             known = "this script's flags" + (" or an Ultralytics train argument" if passthrough else "")
-            raise argparse.ArgumentError(None, f"{word!r}: {name!r} is not one of {known} (see --help)")
+            fail(f"{word!r}: {name!r} is not one of {known}")
     return flags, extra
 
 
@@ -94,7 +138,7 @@ def parse_overrides(param_dict: dict, description: str | None = None, argv: list
     """Return a copy of `param_dict` with the command-line flags applied (`--help` lists every key); with
     `passthrough`, plus the other Ultralytics arguments given as `name=value`. `prog`: the command's name in
     usage lines (default: the script's file name)."""
-    parser = argparse.ArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
+    parser = ScriptParser(prog=prog, description=description, formatter_class=_HelpFormatter)
     for key, default in param_dict.items():
         names = [f"--{key}"]
         if "_" in key:
@@ -104,8 +148,14 @@ def parse_overrides(param_dict: dict, description: str | None = None, argv: list
         flag = {"nargs": "?", "const": True} if isinstance(default, bool) else {}  # bare `--flag` means true
         metavar = type(default).__name__.upper() if default is not None else "VALUE"
         parser.add_argument(*names, dest=key, type=_flag_type(default), default=default, metavar=metavar, help=f"(param_dict['{key}'])", **flag)
-    try:
-        flags, extra = _split_assignments(sys.argv[1:] if argv is None else argv, param_dict, passthrough)
-    except argparse.ArgumentError as error:
-        parser.error(str(error))  # usage and message on stderr, exit status 2, like a bad flag
-    return {**vars(parser.parse_args(flags)), **extra}
+    flags, extra = _split_assignments(sys.argv[1:] if argv is None else argv, param_dict, passthrough, parser.error)
+    params = {**vars(parser.parse_args(flags)), **extra}
+    check_values(params, prog)
+    return params
+
+
+def check_values(params: dict, prog: str | None = None) -> None:
+    """A usage error for the first value `VALUE_RULES` refuses (from a flag or from an edited param_dict)."""
+    for key, value in params.items():
+        if key in VALUE_RULES and not VALUE_RULES[key][0](value):
+            usage_error(f"--{key} {value!r}: expected {VALUE_RULES[key][1]}", prog)

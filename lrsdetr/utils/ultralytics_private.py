@@ -79,21 +79,25 @@ DISTILLATION_MODEL_ATTRIBUTES = frozenset({
 
 TENSORRT_FORMATS = frozenset({"engine", "tensorrt", "trt"})
 
-# Whether the user chose YOLO_OFFLINE before `import lrsdetr` set its default.
+# Whether the user chose YOLO_OFFLINE / YOLO_AUTOINSTALL before `import lrsdetr` set their defaults.
 USER_SET_YOLO_OFFLINE = "YOLO_OFFLINE" in os.environ
+USER_SET_YOLO_AUTOINSTALL = "YOLO_AUTOINSTALL" in os.environ
 
 
 def offline_by_default() -> None:
     """YOLO_OFFLINE=1 unless the user set it: nothing here needs the network (no weight, font or telemetry
-    downloads). Ultralytics reads it once, when first imported."""
+    downloads). Ultralytics reads it once, when first imported. Offline, its pip install of a missing package can
+    only fail after saying "attempting AutoUpdate", so YOLO_AUTOINSTALL defaults to False then."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
+    if os.environ["YOLO_OFFLINE"].strip().lower() in ("1", "true", "yes", "on", "y", "t"):
+        os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 
 
 @contextlib.contextmanager
 def online_for_installs(export_format: str) -> Iterator[None]:
-    """Ultralytics' online state as if we had not set YOLO_OFFLINE, for a TensorRT export: Ultralytics then
-    pip-installs a missing `tensorrt`, which our offline default would refuse. A YOLO_OFFLINE the user set, and
-    every other format, keep the state as it is."""
+    """Ultralytics' online and auto-install state as if we had not set YOLO_OFFLINE (nor YOLO_AUTOINSTALL), for a
+    TensorRT export: Ultralytics then pip-installs a missing `tensorrt`, which our offline default would refuse.
+    A YOLO_OFFLINE the user set, and every other format, keep the state as it is."""
     if export_format.lower() not in TENSORRT_FORMATS or USER_SET_YOLO_OFFLINE:
         yield
         return
@@ -101,5 +105,6 @@ def online_for_installs(export_format: str) -> Iterator[None]:
 
     with mock.patch.dict(os.environ, {"YOLO_OFFLINE": "0"}):
         online = is_online()
-    with mock.patch.object(checks, "ONLINE", online):
+    autoinstall = checks.AUTOINSTALL if USER_SET_YOLO_AUTOINSTALL else True
+    with mock.patch.object(checks, "ONLINE", online), mock.patch.object(checks, "AUTOINSTALL", autoinstall):
         yield
