@@ -19,6 +19,7 @@ SMALL = {
     "SPDConv": ((16, 32), 16, 32, 2),
     "ResNetStem": ((3, 32), 3, 32, 4),
     "BasicStage": ((16, 32, 2, 2), 16, 32, 2),
+    "BottleneckStage": ((16, 64, 2, 2), 16, 64, 2),
 }
 # Feature-map sizes a stride-8..32 layer meets for inputs whose sides are multiples of 32 (square, rectangular, tiny).
 MAP_SIZES = [(8, 8), (15, 20), (21, 21), (2, 3), (1, 1)]
