@@ -35,6 +35,7 @@ param_dict = {
     # Logical distillation parameters
     "logical_loss_type": "mlssd",  # mlssd, logical
     "logical_loss_ratio": 0.0001,
+    "mlssd_level_weights": "",  # '' = levels weigh equally (what the authors ran); "0.2, 0.5, 0.5, 1.0" = the paper's
     # Feature distillation parameters
     "teacher_kd_layers": "21, 24, 27",
     "student_kd_layers": "21, 24, 27",
