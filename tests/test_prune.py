@@ -169,7 +169,7 @@ def test_local_pruning_cuts_every_layer_by_the_same_share(model):
 
 def test_the_argument_is_left_unpruned(model):
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    prune(model, "l1", speed_up=1.1, imgsz=IMGSZ, iterative_steps=20)
+    prune(model, "l1", speed_up=1.1, imgsz=IMGSZ, iterative_steps=20, scope="blocks")
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
