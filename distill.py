@@ -1,4 +1,4 @@
-"""Distil a pruned LRS-DETR (the student, from pruning.py) from the unpruned LRS-DETR-B (the teacher): MLSSD.
+"""Distil a pruned LRS-DETR (the student) from the unpruned LRS-DETR-B (the teacher): MLSSD, features, or both.
 
 Edit param_dict below, or override it with flags; `python distill.py --help` lists every flag, its
 default and examples (the same command is `lrsdetr distill` for pip installs).
@@ -27,6 +27,7 @@ param_dict = {
     # Logical distillation parameters
     "logical_loss_type": "mlssd",  # mlssd, logical
     "logical_loss_ratio": 0.0001,
+    "mlssd_level_weights": "",  # '' = levels weigh equally (what the authors ran); "0.2, 0.5, 0.5, 1.0" = the paper's
     # Feature distillation parameters
     "teacher_kd_layers": "21, 24, 27",
     "student_kd_layers": "21, 24, 27",

@@ -1,4 +1,4 @@
-"""Class-activation heatmaps (Grad-CAM, Grad-CAM++, XGrad-CAM, EigenCAM, ...) of a trained detector on images.
+"""Class-activation heatmaps (Grad-CAM, Grad-CAM++, EigenCAM, ...) of a trained detector on images, with its detections.
 
 Edit param_dict below, or override it with flags; `python heatmap.py --help` lists every flag, its
 default and examples (the same command is `lrsdetr heatmap` for pip installs).

@@ -1,4 +1,4 @@
-"""Output channels per layer of a base model and its pruned version, as a bar chart (PNG) and a list of the.
+"""Output channels per layer of a base model and its pruned version: a bar chart (PNG) and the layers that changed.
 
 Edit param_dict below, or override it with flags; `python plot_channel_image.py --help` lists every flag, its
 default and examples (the same command is `lrsdetr channels` for pip installs).

@@ -1,4 +1,4 @@
-"""Prune a trained LRS-DETR-B to LRS-DETR-T (LAMP, speed-up 1.35 by default), then fine-tune it with the training.
+"""Prune a trained LRS-DETR-B to LRS-DETR-T (LAMP, speed-up 1.35 by default), then fine-tune it with the training recipe.
 
 Edit param_dict below, or override it with flags; `python pruning.py --help` lists every flag, its
 default and examples (the same command is `lrsdetr prune` for pip installs).
@@ -27,6 +27,7 @@ param_dict = {
     "sl_epochs": 500,  # sparse-learning epochs before pruning (those methods only; 0 skips it)
     "sl_hyp": "hyp.scratch.sl.yaml",  # sparse-learning train arguments: a YAML path, or a file in lrsdetr/cfg
     "iterative_steps": 50,  # pruning steps at most; each removes at most 1/iterative_steps of the channels
+    "scope": "paper",  # paper: what the authors pruned (DPRA, SPDConv, SME, DEF modules kept whole); blocks: finer
 }
 
 if __name__ == "__main__":

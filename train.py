@@ -1,4 +1,4 @@
-"""Train LRS-DETR-B with the authors' recipe (AdamW, lr 1e-4 constant, 2000 warm-up iterations, no AMP, no mosaic.
+"""Train LRS-DETR-B with the authors' recipe (AdamW, lr 1e-4, 2000 warm-up iterations, no AMP, no mosaic), or resume.
 
 Edit param_dict below, or override it with flags; `python train.py --help` lists every flag, its
 default and examples (the same command is `lrsdetr train` for pip installs).

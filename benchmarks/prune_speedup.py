@@ -4,6 +4,7 @@ GFLOPs (49.2 by this counter).
 
     python benchmarks/prune_speedup.py            # B freshly initialised (seed 0), nc=10
     python benchmarks/prune_speedup.py --weights runs/train/lrs-detr-b/weights/best.pt --speed_up 1.35
+    python benchmarks/prune_speedup.py --scope blocks   # the finer scope (see lrsdetr/compress/prune_blocks.py)
 
 Torch-pruning's counter (multiply-accumulates of conv/linear/norm layers) decides the speed-up; Ultralytics'
 `get_flops` (thop, 2 x MACs, more op kinds) gives the GFLOPs the paper's tables use.
@@ -32,9 +33,9 @@ def fused_figures(model: torch.nn.Module) -> tuple[float, float]:
     return sum(p.numel() for p in fused.parameters()) / 1e6, get_flops(fused, IMGSZ)
 
 
-def timed_prune(model: torch.nn.Module, speed_up: float) -> tuple[torch.nn.Module, float]:
+def timed_prune(model: torch.nn.Module, speed_up: float, scope: str) -> tuple[torch.nn.Module, float]:
     start = time.perf_counter()
-    pruned = prune(model, "lamp", speed_up=speed_up, imgsz=IMGSZ, iterative_steps=50)
+    pruned = prune(model, "lamp", speed_up=speed_up, imgsz=IMGSZ, iterative_steps=50, scope=scope)
     return pruned, time.perf_counter() - start
 
 
@@ -50,21 +51,23 @@ def report(name: str, model: torch.nn.Module, seconds: float | None = None) -> f
 param_dict = {
     "weights": "",  # a trained LRS-DETR-B checkpoint ('' = seed-0 initialisation, nc=10)
     "speed_up": 1.35,
+    "scope": "paper",  # paper (what the authors kept whole) or blocks
 }
 
 
 def main(params: dict) -> None:
     torch.manual_seed(0)
     base = RTDETR(params["weights"]).model if params["weights"] else build_model("lrs-detr-b.yaml", nc=10)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; LAMP, global, 50 iterative steps, {IMGSZ} px")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; LAMP, global, 50 iterative steps, {IMGSZ} px, "
+          f"{params['scope']} scope")
     report("LRS-DETR-B", base)
-    pruned, seconds = timed_prune(base, params["speed_up"])
+    pruned, seconds = timed_prune(base, params["speed_up"], params["scope"])
     gflops = report(f"LAMP {params['speed_up']}", pruned, seconds)
 
     # The speed-up that brings T to the paper's GFLOPs: Ultralytics' GFLOPs shrink about in proportion.
     speed_up = math.ceil(params["speed_up"] * gflops / PAPER_T_GFLOPS * 200) / 200
     while True:
-        pruned, seconds = timed_prune(base, speed_up)
+        pruned, seconds = timed_prune(base, speed_up, params["scope"])
         if report(f"LAMP {speed_up}", pruned, seconds) <= PAPER_T_GFLOPS:
             break
         speed_up = round(speed_up + 0.005, 3)

@@ -277,6 +277,7 @@ PRUNE = {
     "sl_epochs": 500,
     "sl_hyp": "hyp.scratch.sl.yaml",
     "iterative_steps": 50,
+    "scope": "paper",
 }
 
 SETTINGS = DistillationSettings()
@@ -294,6 +295,7 @@ DISTILL = {
     "kd_loss_epoch": SETTINGS.kd_loss_epoch,
     "logical_loss_type": SETTINGS.logical_loss_type,
     "logical_loss_ratio": SETTINGS.logical_loss_ratio,
+    "mlssd_level_weights": SETTINGS.mlssd_level_weights,
     "teacher_kd_layers": SETTINGS.teacher_kd_layers,
     "student_kd_layers": SETTINGS.student_kd_layers,
     "feature_loss_type": SETTINGS.feature_loss_type,

@@ -101,3 +101,72 @@ def test_teacher_of_another_kind_is_refused(checkpoints, tiny_data, tmp_path, te
 
 def test_settings_travel_as_trainer_arguments():
     assert set(LRSDETRDistillTrainer.extra_args) == set(asdict(DistillationSettings()))
+
+
+# The seed README's distillation param_dict, copied as it is
+SEED_DISTILL_PARAM_DICT = {
+    # Basic parameters
+    'model': 'runs/prune/lamp_speedup1.35/weights/best.pt',  # Pruned model
+    'data': 'dataset/data.yaml',
+    'imgsz': 640,
+    'epochs': 300,
+    'batch': 8,
+    'workers': 8,
+    'device': '6',
+    'project': 'runs/distill',
+    'name': 'lamp1.35_logical_mlssd_0.0001',
+
+    # Distillation parameters
+    'prune_model': True,
+    'teacher_weights': 'runs/train/lrs-detr-b/weights/best.pt',
+    'teacher_cfg': 'ultralytics/cfg/models/lrs-detr/lrs-detr-b.yaml',
+    'kd_loss_type': 'feature',  # Options: 'logical', 'feature', 'all'
+    'kd_loss_decay': 'constant',  # Options: 'cosine', 'linear', 'cosine_epoch', 'linear_epoch', 'constant'
+    'kd_loss_epoch': 1.0,
+
+    # Logical distillation parameters
+    'logical_loss_type': 'mlssd',  # Use MLSSD, option: logical
+    'logical_loss_ratio': 0.0001,
+
+    # Feature distillation parameters
+    'teacher_kd_layers': '21, 24, 27',
+    'student_kd_layers': '21, 24, 27',
+    'feature_loss_type': 'cwd',  # Options: mimic, mgd, cwd, chsim, sp
+    'feature_loss_ratio': 0.05
+}
+
+
+@pytest.mark.slow
+def test_the_seed_readmes_distillation_param_dict_runs_as_it_is(checkpoints, tiny_data, tmp_path, monkeypatch):
+    """Only this machine's files and a tiny run replace the seed's values; prune_model and teacher_cfg stay."""
+    monkeypatch.chdir(tmp_path)
+    here = {"model": str(checkpoints[1]), "teacher_weights": str(checkpoints[0]), "data": str(tiny_data),
+            "imgsz": IMGSZ, "epochs": 1, "batch": 4, "workers": 0, "device": "cpu"}
+    run = distill({**SEED_DISTILL_PARAM_DICT, **here})
+    assert run == tmp_path / "runs" / "distill" / "lamp1.35_logical_mlssd_0.0001"
+    header, row = (run / "results.csv").read_text().splitlines()
+    assert float(row.split(",")[header.split(",").index("train/kd_loss")]) > 0
+
+
+def test_mlssd_level_weights_must_fit_the_levels(checkpoints, tiny_data, tmp_path):
+    with pytest.raises(DataError, match="mlssd_level_weights has 3 weights; MLSSD distils 4 levels"):
+        distill(params(checkpoints, tiny_data, tmp_path, mlssd_level_weights="0.5, 0.5, 1.0"))
+    with pytest.raises(DataError, match="mlssd_level_weights 'a, b': expected numbers"):
+        distill(params(checkpoints, tiny_data, tmp_path, mlssd_level_weights="a, b"))
+
+
+def test_distillation_adds_the_batch_size_times_the_kd_loss(checkpoints):
+    """The authors' trainer: detection loss + batch size x (ratio-weighted) distillation loss."""
+    student, teacher = loaded(checkpoints[1]).float(), loaded(checkpoints[0]).float()
+    student.nc = 3
+    model = LRSDETRDistillationModel(student, teacher, DistillationSettings(kd_loss_type="logical"), IMGSZ).train()
+    batch = {"img": torch.rand(3, 3, IMGSZ, IMGSZ), "cls": torch.tensor([[0.0], [2.0]]),
+             "bboxes": torch.tensor([[0.5, 0.5, 0.3, 0.3], [0.4, 0.6, 0.2, 0.2]]), "batch_idx": torch.tensor([0.0, 2.0])}
+    torch.manual_seed(0)
+    loss, items = model(batch)
+    torch.manual_seed(0)
+    detection, _ = student.loss(batch)
+    assert items["kd_loss"].item() > 0
+    assert loss.item() == pytest.approx(detection.item() + items["kd_loss"].item(), rel=1e-5)
+    kd_alone = model.kd_loss(*[model._student_feats[3], model._teacher_feats[3]], None, None, 2)[0]
+    assert items["kd_loss"].item() == pytest.approx(3 * kd_alone.item(), rel=1e-5)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lrsdetr.compress.kd_feature import FEATURE_LOSS_TYPES, FeatureKDLoss
 from lrsdetr.compress.kd_logical import MLSSDLoss, PlainLogicalLoss, giou_confidence_weight, matching_query_levels
-from lrsdetr.compress.kd_losses import build_kd_loss
+from lrsdetr.compress.kd_losses import MLSSD_PAPER_LEVEL_WEIGHTS, build_kd_loss
 from lrsdetr.compress.kd_schedule import KD_LOSS_DECAYS, kd_weight
 
 # ---------------------------------------------------------------- hand-built decoder outputs
@@ -53,42 +55,94 @@ def one_query_pair(teacher_confidence: float, levels: int = 4):
     return decoder_output(s_boxes, s_logits), decoder_output(t_boxes, t_logits)
 
 
-def test_mlssd_hand_computed_value():
-    student, teacher = one_query_pair(0.75)
-    loss, parts = MLSSDLoss()(student, teacher, num_gts=2)
-    level_sum, num_gts = 0.2 + 0.5 + 0.5 + 1.0, 2
-    l1 = 0.1 * 0.75  # |0.5 - 0.6| times s
-    bce = -(0.75 * math.log(0.5) + 0.25 * math.log(0.5))  # sigmoid(0) = 0.5 against target 0.75
-    giou = (1 - 1 / 3) * math.sqrt(0.75)  # p(s) = sqrt(s) for s >= 0.5
-    assert parts["l1"].item() == pytest.approx(l1 * level_sum / num_gts, rel=1e-5)
-    assert parts["bce"].item() == pytest.approx(bce * level_sum / num_gts, rel=1e-5)
-    assert parts["giou"].item() == pytest.approx(giou * level_sum / num_gts, rel=1e-5)
-    assert loss.item() == pytest.approx(sum(p.item() for p in parts.values()), rel=1e-6)
+# The authors' formulas, worked out element by element in plain Python (no code of the package): per query, with the
+# teacher's confidence c (its highest class probability), 5 * c * L1 + 2 * p(c) * (1 - GIoU) + BCE over classes.
+
+
+def hand_giou(a, b):
+    """GIoU of two (cx, cy, w, h) boxes."""
+    ax1, ay1, ax2, ay2 = a[0] - a[2] / 2, a[1] - a[3] / 2, a[0] + a[2] / 2, a[1] + a[3] / 2
+    bx1, by1, bx2, by2 = b[0] - b[2] / 2, b[1] - b[3] / 2, b[0] + b[2] / 2, b[1] + b[3] / 2
+    inter = max(0.0, min(ax2, bx2) - max(ax1, bx1)) * max(0.0, min(ay2, by2) - max(ay1, by1))
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    hull = (max(ax2, bx2) - min(ax1, bx1)) * (max(ay2, by2) - min(ay1, by1))
+    return inter / union - (hull - union) / hull
+
+
+def hand_query_terms(s_box, s_logit, t_box, t_logit):
+    """(5 c L1, 2 p(c) (1 - GIoU), BCE) of one query pair, from Python lists."""
+    sigmoid = lambda x: 1 / (1 + math.exp(-x))
+    probs = [sigmoid(x) for x in t_logit]
+    c = max(probs)
+    l1 = 5 * c * sum(abs(u - v) for u, v in zip(s_box, t_box))
+    giou = 2 * (c**2 if c < 0.5 else math.sqrt(c)) * (1 - hand_giou(s_box, t_box))
+    bce = -sum(p * math.log(sigmoid(x)) + (1 - p) * math.log(1 - sigmoid(x)) for x, p in zip(s_logit, probs))
+    return l1, giou, bce
+
+
+def hand_level_image_sums(student_levels, teacher_levels):
+    """{level: {image: the three terms summed over queries}} from (boxes, logits) level tensors."""
+    (s_boxes, s_logits), (t_boxes, t_logits) = student_levels, teacher_levels
+    sums = {}
+    for level in range(s_boxes.shape[0]):
+        for image in range(s_boxes.shape[1]):
+            terms = [hand_query_terms(s_boxes[level, image, q].tolist(), s_logits[level, image, q].tolist(),
+                                      t_boxes[level, image, q].tolist(), t_logits[level, image, q].tolist())
+                     for q in range(s_boxes.shape[2])]
+            sums.setdefault(level, {})[image] = [sum(t[i] for t in terms) for i in range(3)]
+    return sums
+
+
+@pytest.fixture
+def random_pair():
+    """Student and teacher training outputs: 4 levels, 2 images, 3 queries, 2 classes, denoising queries in front."""
+    student, teacher = random_levels(bs=2, nq=3, nc=2, seed=4), random_levels(bs=2, nq=3, nc=2, seed=5)
+    torch.manual_seed(0)
+    return student, teacher, decoder_output(*student, num_dn=4), decoder_output(*teacher, num_dn=2)
+
+
+def test_mlssd_equals_the_authors_formula(random_pair):
+    """As their code ran with batch 8: every level, each term over the number of boxes, mean over images, sum over
+    levels."""
+    student, teacher, student_out, teacher_out = random_pair
+    sums, num_gts, images = hand_level_image_sums(student, teacher), 5, 2
+    expected = [sum(sums[level][image][i] for level in sums for image in range(images)) / num_gts / images for i in range(3)]
+    total, parts = build_kd_loss("logical", "mlssd", "cwd", 1.0, 1.0)(student_out, teacher_out, None, None, num_gts)
+    assert [parts["logical_l1"].item(), parts["logical_giou"].item(), parts["logical_bce"].item()] == pytest.approx(expected, rel=1e-4)
+    assert total.item() == pytest.approx(sum(expected), rel=1e-4)
+
+
+def test_mlssd_with_the_papers_level_weights(random_pair):
+    student, teacher, student_out, teacher_out = random_pair
+    sums, weights = hand_level_image_sums(student, teacher), (0.2, 0.5, 0.5, 1.0)
+    expected = sum(weights[level] * sum(sums[level][image]) for level in sums for image in range(2)) / 5 / 2
+    loss = build_kd_loss("logical", "mlssd", "cwd", 1.0, 1.0, mlssd_level_weights=MLSSD_PAPER_LEVEL_WEIGHTS)
+    assert loss(student_out, teacher_out, None, None, 5)[0].item() == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match="3 MLSSD level weights for 4 levels"):
+        MLSSDLoss((1.0, 1.0, 1.0))(student_out, teacher_out, 5)
+
+
+def test_plain_logical_equals_the_authors_formula(random_pair):
+    """Their plain logical loss: the last decoder layer only, summed over images (no mean)."""
+    student, teacher, student_out, teacher_out = random_pair
+    last = hand_level_image_sums(student, teacher)[3]
+    expected = sum(sum(last[image]) for image in range(2)) / 5
+    total, _ = build_kd_loss("logical", "logical", "cwd", 1.0, 1.0)(student_out, teacher_out, None, None, 5)
+    assert total.item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_batch_without_boxes_gives_no_logical_loss(random_pair):
+    _, _, student_out, teacher_out = random_pair
+    assert MLSSDLoss()(student_out, teacher_out, 0)[0].item() == 0.0
 
 
 @pytest.mark.parametrize("confidence, expected_weight", [(0.3, 0.09), (0.5, math.sqrt(0.5)), (0.81, 0.9)])
 def test_giou_weight_on_both_sides_of_one_half(confidence, expected_weight):
     assert giou_confidence_weight(torch.tensor(confidence)).item() == pytest.approx(expected_weight, rel=1e-5)
-    student, teacher = one_query_pair(confidence, levels=2)  # 2 levels: mean over levels
-    _, parts = MLSSDLoss()(student, teacher, num_gts=1)
-    assert parts["giou"].item() == pytest.approx((1 - 1 / 3) * expected_weight, rel=1e-5)
-    assert parts["l1"].item() == pytest.approx(0.1 * confidence, rel=1e-5)
-
-
-def test_mlssd_level_weights():
-    s_boxes, s_logits = random_levels()
-    s_logits = s_logits[:1].repeat(4, 1, 1, 1)  # the same teacher confidences at every level
-    t_boxes, t_logits = s_boxes.clone(), s_logits.clone()
-    loss = MLSSDLoss()
-
-    def l1_with_difference_at(level):
-        shifted = t_boxes.clone()
-        shifted[level, ..., 0] += 0.05
-        return loss(decoder_output(s_boxes, s_logits), decoder_output(shifted, t_logits), 1)[1]["l1"].item()
-
-    first, last = l1_with_difference_at(0), l1_with_difference_at(3)
-    assert first > 0 and last / first == pytest.approx(1.0 / 0.2, rel=1e-4)
-    assert l1_with_difference_at(1) / first == pytest.approx(0.5 / 0.2, rel=1e-4)
+    student, teacher = one_query_pair(confidence)  # 4 levels, 1 image, 1 query
+    _, parts = MLSSDLoss()(student, teacher, num_gts=2)
+    assert parts["giou"].item() == pytest.approx(4 * 2 * (1 - 1 / 3) * expected_weight / 2, rel=1e-5)
+    assert parts["l1"].item() == pytest.approx(4 * 5 * 0.1 * confidence / 2, rel=1e-5)
 
 
 def test_equal_outputs_give_the_minimum():
@@ -117,18 +171,6 @@ def test_logical_sgd_step_reduces_loss(loss_fn):
         s_logits -= 1e-2 * s_logits.grad
     after, _ = loss_fn(decoder_output(s_boxes, s_logits), teacher, 4)
     assert after.item() < before.item()
-
-
-def test_plain_logical_uses_last_level_without_confidence():
-    student, teacher = one_query_pair(0.2)
-    _, parts = PlainLogicalLoss()(student, teacher, num_gts=1)
-    assert parts["l1"].item() == pytest.approx(0.1, rel=1e-5)  # not weighted by s, one level
-    assert parts["giou"].item() == pytest.approx(2 / 3, rel=1e-5)
-    s_boxes, s_logits = random_levels()
-    t_boxes, t_logits = random_levels(seed=3)
-    t_boxes[-1], t_logits[-1] = s_boxes[-1], s_logits[-1]  # only the earlier levels differ
-    _, parts = PlainLogicalLoss()(decoder_output(s_boxes, s_logits), decoder_output(t_boxes, t_logits), 1)
-    assert parts["l1"].item() == 0.0
 
 
 def test_denoising_queries_are_dropped():
@@ -174,7 +216,7 @@ def test_feature_loss_zero_when_equal_positive_otherwise(loss_type):
 @pytest.mark.parametrize("loss_type", list(FEATURE_LOSS_TYPES))
 def test_feature_sgd_step_reduces_loss(loss_type):
     torch.manual_seed(0)
-    loss = FeatureKDLoss([3, 6], CHANNELS, loss_type)  # level 0 goes through an adapter (except for sp)
+    loss = FeatureKDLoss([3, 6], CHANNELS, loss_type)  # level 0 goes through an adapter
     teacher = feature_maps()
     student = [f.requires_grad_() for f in feature_maps([3, 6], seed=1)]
     torch.manual_seed(1)  # same MGD mask before and after the step
@@ -188,11 +230,77 @@ def test_feature_sgd_step_reduces_loss(loss_type):
     assert loss(student, teacher).item() < before.item()
 
 
-def test_cwd_hand_computed_value():
-    student = [torch.tensor([[[[0.0, 0.0]], [[1.0, 2.0]]]])]  # N=1, C=2, H=1, W=2
-    teacher = [torch.tensor([[[[0.0, math.log(3.0)]], [[1.0, 2.0]]]])]  # channel 0: p = (0.25, 0.75) vs (0.5, 0.5)
-    kl = 0.25 * math.log(0.25 / 0.5) + 0.75 * math.log(0.75 / 0.5)
-    assert FeatureKDLoss([2], [2], "cwd")(student, teacher).item() == pytest.approx(kl / 2, rel=1e-5)
+# The authors' feature losses worked out with NumPy: both maps standardised per channel over the batch (BatchNorm
+# without affine parameters, batch statistics, eps 1e-5), then the loss, summed over levels.
+
+
+def standardised(x: np.ndarray) -> np.ndarray:
+    mean = x.mean(axis=(0, 2, 3), keepdims=True)
+    return (x - mean) / np.sqrt(x.var(axis=(0, 2, 3), keepdims=True) + 1e-5)
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def row_normalised_gram(rows: np.ndarray) -> np.ndarray:
+    gram = rows @ rows.T
+    return gram / np.linalg.norm(gram, axis=1, keepdims=True)
+
+
+def hand_cwd(s, t):
+    n, c = s.shape[:2]
+    log_p_s, log_p_t = log_softmax(s.reshape(n * c, -1)), log_softmax(t.reshape(n * c, -1))
+    return (np.exp(log_p_t) * (log_p_t - log_p_s)).sum() / (c * n)
+
+
+def hand_mimic(s, t):
+    return ((s - t) ** 2).mean()
+
+
+def hand_chsim(s, t):
+    n, c = s.shape[:2]
+    return sum(((row_normalised_gram(s[i].reshape(c, -1)) - row_normalised_gram(t[i].reshape(c, -1))) ** 2).sum()
+               for i in range(n)) / (c * n**3)
+
+
+def hand_sp(s, t):
+    n = s.shape[0]
+    return ((row_normalised_gram(s.reshape(n, -1)) - row_normalised_gram(t.reshape(n, -1))) ** 2).sum() / n
+
+
+HAND_FEATURE_LOSSES = {"cwd": hand_cwd, "mimic": hand_mimic, "chsim": hand_chsim, "sp": hand_sp}
+
+
+@pytest.mark.parametrize("loss_type", list(HAND_FEATURE_LOSSES))
+def test_feature_loss_equals_the_authors_formula(loss_type):
+    """Two levels; the first with fewer student channels, through the loss's 1x1 adapter (applied here by hand)."""
+    student, teacher = feature_maps([2, 3], seed=6, size=(2, 3)), feature_maps([3, 3], seed=7, size=(2, 3))
+    loss = build_kd_loss("feature", "mlssd", loss_type, 1.0, 1.0, [2, 3], [3, 3])
+    adapter = loss.feature.adapters[0]
+    weight, bias = adapter.weight.detach().numpy()[:, :, 0, 0], adapter.bias.detach().numpy()
+    adapted = np.einsum("oc,nchw->nohw", weight, student[0].numpy()) + bias[None, :, None, None]
+    expected = sum(HAND_FEATURE_LOSSES[loss_type](standardised(s), standardised(t.numpy()))
+                   for s, t in ((adapted, teacher[0]), (student[1].numpy(), teacher[1])))
+    total, parts = loss(None, None, student, teacher, 3)
+    assert total.item() == pytest.approx(float(expected), rel=1e-4) and parts["feature"].item() == pytest.approx(total.item())
+
+
+def test_mgd_equals_the_authors_formula():
+    """MGD: a random share lambda = 0.65 of the positions masked (the authors' draw: a position stays where
+    rand <= 1 - lambda), the teacher regenerated by conv3x3-ReLU-conv3x3, alpha * squared error summed / N."""
+    student, teacher = feature_maps([3], seed=8, size=(4, 4)), feature_maps([3], seed=9, size=(4, 4))
+    loss = build_kd_loss("feature", "mlssd", "mgd", 1.0, 1.0, [3], [3])
+    torch.manual_seed(0)
+    actual = loss(None, None, student, teacher, 3)[0].item()
+    torch.manual_seed(0)
+    keep = (torch.rand(2, 1, 4, 4) <= 0.35).float()
+    first, _, second = loss.feature.level_losses[0].generation
+    s = torch.from_numpy(standardised(student[0].numpy())).float()
+    generated = F.conv2d(F.conv2d(s * keep, first.weight, first.bias, padding=1).clamp(min=0), second.weight, second.bias, padding=1)
+    expected = 2e-5 * ((generated.detach().numpy() - standardised(teacher[0].numpy())) ** 2).sum() / 2
+    assert 0 < keep.mean() < 1 and actual == pytest.approx(float(expected), rel=1e-4)
 
 
 def test_adapters_only_where_channels_differ():
@@ -201,7 +309,7 @@ def test_adapters_only_where_channels_differ():
     adapter = loss.adapters[1]
     assert (adapter.in_channels, adapter.out_channels, adapter.kernel_size) == (8, 12, (1, 1))
     assert len(list(FeatureKDLoss([4, 8], [4, 8], "mimic").parameters())) == 0
-    assert all(isinstance(a, nn.Identity) for a in FeatureKDLoss([4, 8], [6, 12], "sp").adapters)  # N x N Gram
+    assert all(isinstance(a, nn.Conv2d) for a in FeatureKDLoss([4, 8], [6, 12], "sp").adapters)  # as the authors'
     mgd = FeatureKDLoss([4, 8], [4, 12], "mgd")
     assert len(mgd.level_losses[1].generation) == 3 and mgd.level_losses[1].generation[0].in_channels == 12
     loss([torch.randn(1, c, 3, 3) for c in (4, 8, 16)], [torch.randn(1, c, 3, 3) for c in (4, 12, 16)]).backward()

@@ -15,7 +15,8 @@ from lrsdetr.compress.prune import count_flops, is_pruned, next_pruning_ratio, p
 from lrsdetr.compress.prune_blocks import LEAF_PRUNERS, Twin, from_pruning_view, pruning_view, to_pruning_view
 from lrsdetr.compress.prune_methods import PRUNE_METHODS, build_pruner
 from lrsdetr.nn.detection_model import LRSDETRDetectionModel
-from lrsdetr.nn.modules import FrequencyGatingModule, LocalFeatureAggregation
+from lrsdetr.nn.modules import DPRA, DEFModule, FrequencyGatingModule, LocalFeatureAggregation, SMEModule, SPDConv
+from ultralytics.nn.modules import RTDETRDecoder
 
 IMGSZ = 96
 
@@ -93,7 +94,7 @@ def batch():
 
 @pytest.mark.parametrize("method", PRUNE_METHODS)
 def test_every_method_reaches_the_speed_up_and_overshoots_by_at_most_3_percent(model, batch, method):
-    pruned = prune(model, method, speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, example_inputs=batch)
+    pruned = prune(model, method, speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, example_inputs=batch, scope="blocks")
     record = pruned.yaml["pruned"]
     flops, params = count_flops(pruned, IMGSZ)
     assert 1.2 <= count_flops(model, IMGSZ)[0] / flops <= 1.2 * 1.03
@@ -104,14 +105,71 @@ def test_every_method_reaches_the_speed_up_and_overshoots_by_at_most_3_percent(m
     assert params < sum(p.numel() for p in model.parameters())
 
 
+def parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_paper_scope_keeps_the_authors_blocks_whole_and_rounds_to_8(model):
+    """Default scope: DPRA, SPDConv, SME, every DEF module, the decoder and the lateral convs before the upsamples
+    (layers 11 and 16) keep all their output channels; every conv that lost channels has a multiple of 8 left."""
+    pruned = prune(model, "lamp", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20)
+    assert pruned.yaml["pruned"]["scope"] == "paper" and parameters(pruned) < parameters(model)
+    whole = (DPRA, SPDConv, SMEModule, DEFModule, RTDETRDecoder)
+    kept = {f"{name}." for name, m in model.named_modules() if isinstance(m, whole)} | {"model.11.", "model.16."}
+    before, after = model.state_dict(), pruned.state_dict()
+    in_kept = [k for k in before if any(k.startswith(prefix) for prefix in kept)]
+    assert len(in_kept) > 100 and all(after[k].shape[:1] == before[k].shape[:1] for k in in_kept)
+    cut = [m.out_channels for name, m in pruned.named_modules() if isinstance(m, torch.nn.Conv2d)
+           and m.out_channels != model.get_submodule(name).out_channels]
+    assert cut and all(channels % 8 == 0 for channels in cut)
+
+
+def test_blocks_scope_also_cuts_inside_the_blocks(model):
+    pruned = prune(model, "lamp", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, scope="blocks")
+    assert pruned.yaml["pruned"]["scope"] == "blocks"
+    inside = [m for m in pruned.modules() if isinstance(m, (DEFModule, SMEModule))]
+    originals = [m for m in model.modules() if isinstance(m, (DEFModule, SMEModule))]
+    assert any(parameters(a) < parameters(b) for a, b in zip(inside, originals))
+
+
+def test_the_callers_ignored_layers_are_kept(model):
+    """By object of the caller's model (prune works on a copy) or by name; layer 3 is cut when not ignored."""
+    width = model.model[3].conv.out_channels
+    free = prune(model, "l1", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20)
+    assert free.model[3].conv.out_channels < width
+    for ignored in ([model.model[3]], ["model.3"]):
+        kept = prune(model, "l1", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, ignored_layers=ignored)
+        assert kept.model[3].conv.out_channels == width
+
+
+@pytest.mark.parametrize("ignored, message", [
+    ([torch.nn.Conv2d(1, 1, 1)], r"ignored_layers\[0\] \(Conv2d\) is not a module of the model"),
+    (["model.99"], r"ignored_layers\[0\] 'model.99' names no module of the model"),
+    (["model.2.cv1"], "is split in two while pruning"),
+])
+def test_ignored_layers_that_cannot_be_kept_are_refused(model, ignored, message):
+    with pytest.raises(ValueError, match=message):
+        prune(model, "l1", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, ignored_layers=ignored)
+
+
+@pytest.mark.slow
+def test_lamp_135_of_lrs_detr_b_has_the_papers_lrs_detr_t_size():
+    """The paper: LRS-DETR-T (LAMP 1.35 of B, nc=10, 640 px) has 11.0M parameters."""
+    torch.manual_seed(0)
+    base = build_model("lrs-detr-b.yaml", nc=10)
+    pruned = prune(base, "lamp", speed_up=1.35, imgsz=640)
+    assert parameters(pruned) == pytest.approx(11.0e6, rel=0.02)
+    assert pruned.yaml["pruned"]["achieved_speed_up"] >= 1.35
+
+
 def test_local_pruning_cuts_every_layer_by_the_same_share(model):
-    pruned = prune(model, "l1", speed_up=1.2, imgsz=IMGSZ, global_pruning=False, iterative_steps=20)
+    pruned = prune(model, "l1", speed_up=1.2, imgsz=IMGSZ, global_pruning=False, iterative_steps=20, scope="blocks")
     assert 1.2 <= pruned.yaml["pruned"]["achieved_speed_up"] <= 1.2 * 1.03
 
 
 def test_the_argument_is_left_unpruned(model):
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    prune(model, "l1", speed_up=1.1, imgsz=IMGSZ, iterative_steps=20)
+    prune(model, "l1", speed_up=1.1, imgsz=IMGSZ, iterative_steps=20, scope="blocks")
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
@@ -145,7 +203,7 @@ def test_pruned_channels_that_nothing_reads_leave_the_output_unchanged():
     zeroed: if any coupling (split, concat, residual, LFA, FGM, input projections) were mapped wrong, a live
     channel would go and the output would change."""
     model, x = small_model(seed=2), torch.rand(1, 3, 64, 96)
-    with pruning_view(model) as setup:
+    with pruning_view(model, scope="blocks") as setup:
         pruner = build_pruner("l1", setup, model)
         DG, selected = pruner.DG, []
         for group in DG.get_all_groups(ignored_layers=pruner.ignored_layers, root_module_types=pruner.root_module_types):
@@ -166,7 +224,7 @@ def test_pruned_channels_that_nothing_reads_leave_the_output_unchanged():
 
 def test_lfa_attended_channels_and_the_sme_quarter_prune_with_their_split():
     model = small_model(seed=3)
-    pruned = prune(model, "lamp", speed_up=1.6, imgsz=IMGSZ, iterative_steps=20)
+    pruned = prune(model, "lamp", speed_up=1.6, imgsz=IMGSZ, iterative_steps=20, scope="blocks")
     lfas = [m for m in pruned.modules() if isinstance(m, LocalFeatureAggregation)]
     assert any(m.norm.num_channels < 16 for m in lfas)  # some attended channels went
     for lfa in lfas:
@@ -183,6 +241,9 @@ def test_next_ratio_takes_the_largest_step_until_the_goal_is_near():
     # the steepest slope seen so far (1 per ratio, not the last step's 0.2)
     assert next_pruning_ratio([0.0, 0.2, 0.25], [1.0, 1.2, 1.21], 1.31, 0.2) == pytest.approx(0.3)
     assert next_pruning_ratio([0.0, 0.98], [1.0, 2.0], 9.0, 0.1) == 1.0
+    # coarse widths (round_to): within 3% of the goal, only the smallest steps (1/16 of the largest)
+    assert next_pruning_ratio([0.0, 0.2, 0.3], [1.0, 1.15, 1.32], 1.35, 0.16, coarse=True) == pytest.approx(0.31)
+    assert next_pruning_ratio([0.0, 0.2, 0.3], [1.0, 1.15, 1.25], 1.35, 0.16, coarse=True) > 0.31
 
 
 def test_unknown_method_and_bad_speed_up_fail_before_any_work(model):
@@ -192,6 +253,8 @@ def test_unknown_method_and_bad_speed_up_fail_before_any_work(model):
         prune(model, "lamp", speed_up=1.0)
     with pytest.raises(ValueError, match="pass a training batch"):
         prune(model, "group_taylor", speed_up=1.1, imgsz=IMGSZ)
+    with pytest.raises(ValueError, match="unknown pruning scope 'all'; valid: paper, blocks"):
+        prune(model, "lamp", scope="all")
 
 
 def run_ddp_worker(trainer) -> None:
@@ -210,6 +273,6 @@ def write_small_checkpoints(folder, data, **cfg):
     """teacher.pt (the small model) and student.pt (it, pruned to a 1.3x speed-up): checkpoints as the trainer
     writes them, for the fine-tuning and distillation tests."""
     teacher = small_model(**cfg)
-    student = prune(teacher, "lamp", speed_up=1.3, imgsz=IMGSZ, iterative_steps=10)
+    student = prune(teacher, "lamp", speed_up=1.3, imgsz=IMGSZ, iterative_steps=10, scope="blocks")
     args = {"data": str(data), "imgsz": IMGSZ}
     return save_checkpoint(teacher, folder / "teacher.pt", args), save_checkpoint(student, folder / "student.pt", args)

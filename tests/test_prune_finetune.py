@@ -10,9 +10,11 @@ import torch
 from test_prune import IMGSZ, run_ddp_worker, small_model, write_small_checkpoints
 
 from lrsdetr import RTDETR
-from lrsdetr.compress.finetune import sparse_learning
+from lrsdetr.cfg import CFG_DIR
+from lrsdetr.compress.finetune import prune_and_finetune, sl_hyp_file, sparse_learning
 from lrsdetr.compress.prune import is_pruned, prune
 from lrsdetr.compress.prune_blocks import Twin
+from lrsdetr.data.files import DataError
 from lrsdetr.models import LRSDETRTrainer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,7 +35,7 @@ def pruning_run(checkpoints, tiny_data, tmp_path_factory):
     """python pruning.py on the small model: l1 to a 1.3x speed-up, one fine-tuning epoch."""
     workdir = tmp_path_factory.mktemp("prune")
     flags = {"model": checkpoints[0], "data": tiny_data, "imgsz": IMGSZ, "epochs": 1, "batch": 4, "workers": 0,
-             "device": "cpu", "project": "runs/prune", "name": "l1", "prune_method": "l1", "speed_up": 1.3,
+             "device": "cpu", "project": "runs/prune", "name": "l1", "prune_method": "l1", "speed_up": 1.3, "scope": "blocks",
              "iterative_steps": 10, "warmup_iters": 2}  # a relative project lands where the script runs
     command = [sys.executable, str(REPO / "pruning.py"), *(f"--{k}={v}" for k, v in flags.items())]
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600)
@@ -45,7 +47,7 @@ def pruning_run(checkpoints, tiny_data, tmp_path_factory):
 @pytest.mark.slow
 def test_pruning_script_prunes_then_fine_tunes(pruning_run, checkpoints):
     project, stdout = pruning_run
-    assert "l1: speed-up 1.3" in stdout
+    assert "l1 (blocks scope): speed-up 1.3" in stdout
     pruned = torch.load(project / "l1-pruning" / "pruned.pt", weights_only=False)["model"]
     best = torch.load(project / "l1" / "weights" / "best.pt", weights_only=False)["model"]
     assert is_pruned(best) and parameters(best) == parameters(pruned) < parameters(small_model())
@@ -106,7 +108,7 @@ def test_ddp_worker_trains_the_pruned_model_from_its_checkpoint(checkpoints, tin
 
 
 def test_a_pruned_model_for_other_classes_is_refused(checkpoints, tiny_data, tmp_path):
-    other = prune(small_model(nc=5), "l1", speed_up=1.1, imgsz=IMGSZ, iterative_steps=10)
+    other = prune(small_model(nc=5), "l1", speed_up=1.1, imgsz=IMGSZ, iterative_steps=10, scope="blocks")
     trainer = LRSDETRTrainer(overrides={"model": str(checkpoints[1]), "data": str(tiny_data), **TRAIN, "project": str(tmp_path)})
     with pytest.raises(ValueError, match="detects 5 classes but .* has 3"):
         trainer.get_model(cfg=other.yaml, weights=other)
@@ -116,8 +118,55 @@ def test_a_pruned_model_for_other_classes_is_refused(checkpoints, tiny_data, tmp
 def test_sparse_learning_trains_in_the_pruning_view_and_gives_back_a_plain_model(checkpoints, tiny_data, tmp_path):
     model = torch.load(checkpoints[0], weights_only=False)["model"].float()
     args = {"model": str(checkpoints[0]), "data": str(tiny_data), **TRAIN, "project": str(tmp_path), "name": "sl", "amp": False}
-    sparse = sparse_learning(model, "growing_reg", 1e-3, args)
+    sparse = sparse_learning(model, "growing_reg", 1e-3, args, scope="blocks")
     assert not any(isinstance(m, Twin) for m in sparse.modules())
     assert sparse.state_dict().keys() == model.state_dict().keys()
-    pruned = prune(sparse, "growing_reg", speed_up=1.2, imgsz=IMGSZ, iterative_steps=10)
+    pruned = prune(sparse, "growing_reg", speed_up=1.2, imgsz=IMGSZ, iterative_steps=10, scope="blocks")
     assert parameters(pruned) < parameters(model)
+
+
+# The seed README's pruning param_dict, copied as it is
+SEED_PRUNING_PARAM_DICT = {
+    # Basic parameters
+    'model': 'runs/train/lrs-detr-b/weights/best.pt',
+    'data': './dataset/data.yaml',
+    'imgsz': 640,
+    'epochs': 300,
+    'batch': 8,
+    'workers': 8,
+    'cache': False,
+    'device': '1',
+    'project': 'runs/prune',
+    'name': 'lamp_speedup1.35',
+
+    # Pruning parameters
+    'prune_method': 'lamp',  # Options: 'random', 'l1', 'lamp', 'slim', 'group_slim', 'group_norm', 'group_sl', 'growing_reg', 'group_hessian', 'group_taylor'
+    'global_pruning': True,  # Whether to use global pruning
+    'speed_up': 1.35,  # Pruning speedup ratio (pre-pruning FLOPs / post-pruning FLOPs)
+    'reg': 0.0005,  # Regularization coefficient
+    'sl_epochs': 500,  # Sparse learning iterations
+    'sl_hyp': 'ultralytics/cfg/hyp.scratch.sl.yaml',  # Sparse learning hyperparameters
+    'iterative_steps': 50  # Iterative pruning steps
+}
+
+
+@pytest.mark.slow
+def test_the_seed_readmes_pruning_param_dict_runs_as_it_is(checkpoints, tiny_data, tmp_path, monkeypatch):
+    """Only this machine's files and a tiny run replace the seed's values; every key stays."""
+    monkeypatch.chdir(tmp_path)
+    here = {"model": str(checkpoints[0]), "data": str(tiny_data), "imgsz": IMGSZ, "epochs": 1, "batch": 4,
+            "workers": 0, "device": "cpu"}
+    run = prune_and_finetune({**SEED_PRUNING_PARAM_DICT, **here})
+    assert run == tmp_path / "runs" / "prune" / "lamp_speedup1.35"
+    best = torch.load(run / "weights" / "best.pt", weights_only=False)["model"]
+    record = best.yaml["pruned"]
+    assert record["method"] == "lamp" and record["scope"] == "paper" and record["achieved_speed_up"] >= 1.35
+
+
+def test_the_seeds_sl_hyp_path_is_the_packaged_file(tmp_path):
+    assert sl_hyp_file("ultralytics/cfg/hyp.scratch.sl.yaml") == CFG_DIR / "hyp.scratch.sl.yaml"
+    own = tmp_path / "hyp.yaml"
+    own.write_text("lr0: 0.01\n")
+    assert sl_hyp_file(str(own)) == own
+    with pytest.raises(DataError, match="sl_hyp nope/hyp.yaml: no such file"):
+        sl_hyp_file("nope/hyp.yaml")

@@ -5,7 +5,8 @@ Ultralytics 8.4 trains distillation through a wrapper model (`ultralytics.nn.dis
 its trainer knows: the teacher's weights stay frozen (and its BN in eval), the EMA and the final checkpoints keep
 only the student, and DDP syncs the student and the distillation's own layers. Its loss is YOLO's; ours
 (`LRSDETRDistillationModel`) subclasses it for RT-DETR: the teacher's decoder gives every layer's predictions, and
-the loss adds `kd_losses.build_kd_loss`'s MLSSD and/or feature terms, weighted by `kd_schedule.kd_weight`.
+the loss adds `kd_losses.build_kd_loss`'s MLSSD and/or feature terms, weighted by `kd_schedule.kd_weight` and, as
+in the authors' trainer, multiplied by the number of images in the batch (RT-DETR's detection loss is not).
 
 The distillation settings are trainer arguments Ultralytics does not know; `LRSDETRDistillTrainer.extra_args`
 carries them through Ultralytics' checks and its DDP launch (see `LRSDETRTrainer`).
@@ -27,16 +28,28 @@ from ultralytics.utils.torch_utils import copy_attr, unwrap_model
 
 from ..data.files import DataError
 from ..engine.checks import require_checkpoint, require_data
-from ..engine.recipe import TRAIN_RECIPE
+from ..engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from ..engine.train import train
 from ..models import RTDETR, LRSDETRTrainer
 from .kd_losses import FEATURE_LOSS_TYPES, KD_LOSS_TYPES, LOGICAL_LOSS_TYPES, build_kd_loss
 from .kd_schedule import KD_LOSS_DECAYS, kd_weight
 
 
+# The seed's distill keys that the checkpoints make unneeded: the student's and the teacher's architectures are
+# in their checkpoints (prune_model: the student is a pruned checkpoint; teacher_cfg: the teacher's YAML).
+UNNEEDED_SEED_KEYS = ("prune_model", "teacher_cfg")
+
+
 def _layer_list(layers: str | list[int]) -> tuple[int, ...]:
     """'21, 24, 27' (the seed's form) or [21, 24, 27] -> (21, 24, 27)."""
     return tuple(int(i) for i in (layers.split(",") if isinstance(layers, str) else layers))
+
+
+def _weight_list(weights: str | list[float]) -> tuple[float, ...]:
+    """'0.2, 0.5, 0.5, 1.0' or a list -> a tuple of floats; '' -> () (equal weights)."""
+    if isinstance(weights, str):
+        weights = [w for w in weights.split(",") if w.strip()]
+    return tuple(float(w) for w in weights)
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,9 @@ class DistillationSettings:
     student_kd_layers: str = "21, 24, 27"
     kd_loss_decay: str = "constant"  # constant, cosine, linear, cosine_epoch, linear_epoch
     kd_loss_epoch: float = 1.0  # share of the epochs over which distillation applies
+    # MLSSD's level weights (encoder top-k, decoder layers): '' weighs levels equally, as the authors' code ran with
+    # batch 8; '0.2, 0.5, 0.5, 1.0' is the paper's weighting (their code applied it only at batch size 4).
+    mlssd_level_weights: str = ""
 
     def __post_init__(self):
         for name, valid in (("kd_loss_type", KD_LOSS_TYPES), ("logical_loss_type", LOGICAL_LOSS_TYPES),
@@ -65,6 +81,15 @@ class DistillationSettings:
                              f"{list(self.student_layers)} must list the same number of layers")
         if not 0 < self.kd_loss_epoch <= 1:
             raise DataError(f"kd_loss_epoch must be in (0, 1], got {self.kd_loss_epoch}")
+        try:
+            _weight_list(self.mlssd_level_weights)
+        except (TypeError, ValueError):
+            raise DataError(f"mlssd_level_weights {self.mlssd_level_weights!r}: expected numbers separated by commas, "
+                            "e.g. '0.2, 0.5, 0.5, 1.0', or '' for equal weights") from None
+
+    @property
+    def level_weights(self) -> tuple[float, ...] | None:
+        return _weight_list(self.mlssd_level_weights) or None
 
     @property
     def teacher_layers(self) -> tuple[int, ...]:
@@ -97,6 +122,10 @@ def check_pair(student: nn.Module, teacher: nn.Module, settings: DistillationSet
     if s_head.nc != t_head.nc:
         raise DataError(f"the teacher detects {t_head.nc} classes, the student {s_head.nc}: they must be the same")
     if settings.logical:
+        weights = settings.level_weights
+        if settings.logical_loss_type == "mlssd" and weights and len(weights) != s_head.num_decoder_layers + 1:
+            raise DataError(f"mlssd_level_weights has {len(weights)} weights; MLSSD distils "
+                             f"{s_head.num_decoder_layers + 1} levels (the encoder's top-k and each decoder layer)")
         if s_head.num_decoder_layers != t_head.num_decoder_layers:
             raise DataError(f"logical distillation compares decoder layer by layer: the student has "
                              f"{s_head.num_decoder_layers} decoder layers, the teacher {t_head.num_decoder_layers}")
@@ -142,7 +171,7 @@ class LRSDETRDistillationModel(DistillationModel):
         copy_attr(self, student)
         self.kd_loss = build_kd_loss(settings.kd_loss_type, settings.logical_loss_type, settings.feature_loss_type,
                                      settings.logical_loss_ratio, settings.feature_loss_ratio,
-                                     student_channels, teacher_channels).to(device)
+                                     student_channels, teacher_channels, settings.level_weights).to(device)
         self.steps, self.steps_per_epoch, self.epochs = 0, 1, 1
 
     @property
@@ -190,7 +219,7 @@ class LRSDETRDistillationModel(DistillationModel):
             [self._student_feats[i] for i in range(decoder)], [self._teacher_feats[i] for i in range(decoder)],
             num_gts=batch["cls"].shape[0],
         )
-        distilled = distilled * self.kd_weight()
+        distilled = distilled * self.kd_weight() * batch["img"].shape[0]  # the authors' trainer: x batch size
         self.steps += 1
         return loss + distilled, {**items, "kd_loss": distilled.detach()}
 
@@ -226,7 +255,9 @@ def schedule_distillation(trainer: LRSDETRDistillTrainer) -> None:
 
 def distill(params: dict) -> Path:
     """distill.py: train `params['model']` (the student) with the recipe and the distillation `params` ask for.
-    Every mismatch between student, teacher and settings is reported before training starts."""
+    Every mismatch between student, teacher and settings is reported before training starts. The seed's
+    `prune_model` and `teacher_cfg` are accepted and not needed (the checkpoints hold both architectures)."""
+    params = {"warmup_iters": WARMUP_ITERATIONS, **{k: v for k, v in params.items() if k not in UNNEEDED_SEED_KEYS}}
     settings = DistillationSettings.from_args(params)
     require_data(params["data"])
     student = RTDETR(require_checkpoint(params["model"], "--model"))

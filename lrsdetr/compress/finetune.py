@@ -27,7 +27,8 @@ from ultralytics.utils.torch_utils import select_device, unwrap_model
 from ..cfg import CFG_DIR
 from ..engine.checks import require_checkpoint, require_data
 from ..engine.outputs import project_folder
-from ..engine.recipe import TRAIN_RECIPE
+from ..data.files import DataError
+from ..engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from ..engine.train import train
 from ..models import RTDETR, LRSDETRTrainer
 from .prune import prune
@@ -35,7 +36,12 @@ from .prune_blocks import from_pruning_view, pruning_setup, to_pruning_view
 from .prune_methods import DEFAULT_REG, build_pruner, get_method
 
 # pruning.py's keys that are not Ultralytics train arguments
-PRUNING_KEYS = ("model", "prune_method", "global_pruning", "speed_up", "reg", "sl_epochs", "sl_hyp", "iterative_steps", "warmup_iters")
+PRUNING_KEYS = (
+    "model", "prune_method", "global_pruning", "speed_up", "reg", "sl_epochs", "sl_hyp", "iterative_steps",
+    "warmup_iters", "scope",
+)
+# What pruning.py uses where the seed's param_dict lacks a key (it has neither warm-up nor scope)
+PRUNING_DEFAULTS = {"warmup_iters": WARMUP_ITERATIONS, "scope": "paper", "reg": DEFAULT_REG}
 
 
 class SparseLearningTrainer(LRSDETRTrainer):
@@ -47,7 +53,7 @@ class SparseLearningTrainer(LRSDETRTrainer):
     once per epoch.
     """
 
-    extra_args = {"prune_method": "slim", "reg": DEFAULT_REG}
+    extra_args = {"prune_method": "slim", "reg": DEFAULT_REG, "scope": "paper"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,13 +81,14 @@ def build_regularizer(trainer: SparseLearningTrainer) -> None:
     """The pruner whose regulariser the steps apply, once the model is set up for training (its EMA and DDP wrapper
     exist): a callback at the end of Ultralytics' training set-up."""
     model = unwrap_model(trainer.model)
-    trainer.regularizer = build_pruner(trainer.args.prune_method, pruning_setup(model), model, reg=trainer.args.reg)
+    trainer.regularizer = build_pruner(trainer.args.prune_method, pruning_setup(model, scope=trainer.args.scope), model,
+                                       reg=trainer.args.reg)
 
 
-def sparse_learning(model: nn.Module, method: str, reg: float, train_args: dict) -> nn.Module:
+def sparse_learning(model: nn.Module, method: str, reg: float, train_args: dict, scope: str = "paper") -> nn.Module:
     """`model` trained with `method`'s regulariser (`train_args`: Ultralytics arguments, e.g. the sl_hyp file's and
     epochs); returns the run's best weights, out of the pruning view."""
-    trainer = SparseLearningTrainer(overrides={**train_args, "prune_method": method, "reg": reg})
+    trainer = SparseLearningTrainer(overrides={**train_args, "prune_method": method, "reg": reg, "scope": scope})
     trainer.model = to_pruning_view(deepcopy(model))
     trainer.train()
     best, _ = load_checkpoint(trainer.best)
@@ -107,8 +114,19 @@ def save_checkpoint(model: nn.Module, path: Path, train_args: dict) -> Path:
     return path
 
 
+def sl_hyp_file(sl_hyp: str) -> Path:
+    """The sparse-learning hyper-parameter file: a path, or a file shipped in lrsdetr/cfg by its name (the seed's
+    'ultralytics/cfg/hyp.scratch.sl.yaml' is the packaged hyp.scratch.sl.yaml)."""
+    for path in (Path(sl_hyp), CFG_DIR / Path(sl_hyp).name):
+        if path.is_file():
+            return path
+    raise DataError(f"sl_hyp {sl_hyp}: no such file (give a YAML path, or the name of one in {CFG_DIR})")
+
+
 def prune_and_finetune(params: dict) -> Path:
-    """pruning.py: prune `params['model']` as its param_dict says, fine-tune it; returns the fine-tuning run folder."""
+    """pruning.py: prune `params['model']` as its param_dict says, fine-tune it; returns the fine-tuning run folder.
+    The seed's param_dict runs as it is (keys it lacks take `PRUNING_DEFAULTS`)."""
+    params = {**PRUNING_DEFAULTS, **params}
     train_args = {key: value for key, value in params.items() if key not in PRUNING_KEYS}
     run = increment_path(Path(project_folder(params["project"])) / params["name"])
     outputs = run.with_name(f"{run.name}-pruning")
@@ -118,13 +136,12 @@ def prune_and_finetune(params: dict) -> Path:
     method = get_method(params["prune_method"])
 
     if method.sparse_learning and params["sl_epochs"] > 0:
-        hyp_file = Path(params["sl_hyp"]) if Path(params["sl_hyp"]).is_file() else CFG_DIR / params["sl_hyp"]
-        hyp = {**YAML.load(hyp_file), **train_args, "epochs": params["sl_epochs"],
+        hyp = {**YAML.load(sl_hyp_file(params["sl_hyp"])), **train_args, "epochs": params["sl_epochs"],
                "model": params["model"], "project": str(outputs), "name": "sparse_learning", "exist_ok": True}
-        model = sparse_learning(model, params["prune_method"], params["reg"], hyp).to(device)
+        model = sparse_learning(model, params["prune_method"], params["reg"], hyp, params["scope"]).to(device)
     batch = training_batch(params["data"], params["imgsz"], params["batch"], device) if method.gradients else None
     pruned = prune(model, params["prune_method"], params["speed_up"], params["imgsz"], params["global_pruning"],
-                   params["iterative_steps"], example_inputs=batch, reg=params["reg"])
+                   params["iterative_steps"], example_inputs=batch, reg=params["reg"], scope=params["scope"])
     checkpoint = save_checkpoint(pruned, outputs / "pruned.pt", {**train_args, "model": params["model"]})
     print(describe_pruning(pruned))
 
@@ -135,6 +152,6 @@ def prune_and_finetune(params: dict) -> Path:
 def describe_pruning(model: nn.Module) -> str:
     """One line: method, speed-up and the FLOPs/parameters before and after, from the model's pruning record."""
     record = model.yaml["pruned"]
-    return (f"{record['method']}: speed-up {record['achieved_speed_up']:.4f} (asked {record['speed_up']}) in "
+    return (f"{record['method']} ({record.get('scope', 'blocks')} scope): speed-up {record['achieved_speed_up']:.4f} (asked {record['speed_up']}) in "
             f"{record['steps']} steps; {record['flops_before'] / 1e9:.2f} -> {record['flops_after'] / 1e9:.2f} GMACs "
             f"at {record['imgsz']} (torch-pruning), {record['params_before'] / 1e6:.2f}M -> {record['params_after'] / 1e6:.2f}M parameters")

@@ -1,7 +1,8 @@
 """Feature distillation between the teacher's and the student's neck outputs (one feature map per level).
 
-Each level loss takes a student map already brought to the teacher's channel count (by a learnable 1x1 adapter,
-when the counts differ and the loss compares channels one to one) and the teacher map of the same spatial size.
+As the authors' code does, each student map is first brought to the teacher's channel count (by a learnable 1x1
+adapter, where the counts differ), then both maps are standardised per channel over the batch (a BatchNorm without
+affine parameters, always on the batch's statistics) before a level loss compares them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from torch import nn
 
 class LevelFeatureLoss(nn.Module):
     """A distillation loss between one student and one teacher feature map, both (N, C, H, W)."""
-
-    needs_matching_channels = True  # False where the loss is defined for any pair of channel counts
 
 
 class ChannelWiseDistillation(LevelFeatureLoss):
@@ -52,7 +51,7 @@ class MaskedGenerativeDistillation(LevelFeatureLoss):
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         n, _, h, w = student.shape
-        keep = torch.rand(n, 1, h, w, device=student.device) >= self.mask_ratio
+        keep = torch.rand(n, 1, h, w, device=student.device) <= 1 - self.mask_ratio  # masks about mask_ratio
         generated = self.generation(student * keep)
         return self.alpha * F.mse_loss(generated, teacher, reduction="sum") / n
 
@@ -64,34 +63,28 @@ class FeatureMimic(LevelFeatureLoss):
         return F.mse_loss(student, teacher)
 
 
-def _channel_similarity(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, C) cosine similarity between the channels' flattened spatial maps."""
-    channels = F.normalize(x.flatten(2), dim=2)
-    return channels @ channels.transpose(1, 2)
+def _row_normalised_gram(x: torch.Tensor) -> torch.Tensor:
+    """x (..., R, D) -> its (..., R, R) Gram matrix x x^T with each row L2-normalised."""
+    return F.normalize(x @ x.transpose(-1, -2), dim=-1)
 
 
 class ChannelSimilarity(LevelFeatureLoss):
-    """Channel-similarity distillation: mean squared error between the student's and teacher's channel-by-channel
-    cosine-similarity (Gram) matrices, so the student keeps the teacher's inter-channel correlations."""
+    """Inter-channel correlation (ICKD, Liu et al., ICCV 2021), as the authors normalise it: per image the C x C Gram
+    matrix of the channels' flattened maps, rows L2-normalised; the squared difference summed, divided by C * N^3."""
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(_channel_similarity(student), _channel_similarity(teacher))
-
-
-def _batch_similarity(x: torch.Tensor) -> torch.Tensor:
-    """(N, N) Gram matrix of the flattened samples, each row L2-normalised."""
-    samples = x.flatten(1)
-    return F.normalize(samples @ samples.T, dim=1)
+        n, c = student.shape[:2]
+        difference = _row_normalised_gram(student.flatten(2)) - _row_normalised_gram(teacher.flatten(2))
+        return difference.square().sum() / (c * n**3)
 
 
 class SimilarityPreserving(LevelFeatureLoss):
     """SP (Tung & Mori, ICCV 2019): samples that the teacher finds similar should be similar for the student;
-    ||G_s - G_t||_F^2 / N^2 between the row-normalised batch Gram matrices. Works for any channel counts."""
-
-    needs_matching_channels = False
+    ||G_s - G_t||_F^2 / N between the row-normalised N x N Gram matrices of the flattened samples."""
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(_batch_similarity(student), _batch_similarity(teacher))
+        difference = _row_normalised_gram(student.flatten(1)) - _row_normalised_gram(teacher.flatten(1))
+        return difference.square().sum() / student.shape[0]
 
 
 FEATURE_LOSS_TYPES: dict[str, Callable[[int], LevelFeatureLoss]] = {
@@ -104,10 +97,16 @@ FEATURE_LOSS_TYPES: dict[str, Callable[[int], LevelFeatureLoss]] = {
 """Each feature loss by its seed option name, built from the teacher's channel count at one level."""
 
 
+def batch_standardised(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Each channel to zero mean and unit variance over the batch and positions (BatchNorm2d(affine=False) in train
+    mode, which the authors' feature losses always ran in: their norms sat in a plain list, out of eval())."""
+    return F.batch_norm(x, None, None, training=True, eps=eps)
+
+
 class FeatureKDLoss(nn.Module):
     """Sum over levels of one feature-distillation loss, with learnable 1x1 conv adapters (student -> teacher
-    channels) where the channel counts differ. Its parameters (adapters, MGD's generation blocks) belong in the
-    student's optimizer."""
+    channels) where the channel counts differ, both maps batch-standardised first. Its parameters (adapters, MGD's
+    generation blocks) belong in the student's optimizer."""
 
     def __init__(self, student_channels: Sequence[int], teacher_channels: Sequence[int], loss_type: str):
         super().__init__()
@@ -117,8 +116,7 @@ class FeatureKDLoss(nn.Module):
             raise ValueError(f"{len(student_channels)} student levels but {len(teacher_channels)} teacher levels")
         self.level_losses = nn.ModuleList(FEATURE_LOSS_TYPES[loss_type](c) for c in teacher_channels)
         self.adapters = nn.ModuleList(
-            nn.Conv2d(cs, ct, 1) if cs != ct and loss.needs_matching_channels else nn.Identity()
-            for cs, ct, loss in zip(student_channels, teacher_channels, self.level_losses)
+            nn.Conv2d(cs, ct, 1) if cs != ct else nn.Identity() for cs, ct in zip(student_channels, teacher_channels)
         )
 
     def forward(self, student_feats: Sequence[torch.Tensor], teacher_feats: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -129,6 +127,6 @@ class FeatureKDLoss(nn.Module):
                 f"and {len(teacher_feats)} teacher feature maps"
             )
         return sum(
-            loss(adapter(s).float(), t.detach().float())
+            loss(batch_standardised(adapter(s).float()), batch_standardised(t.detach().float()))
             for loss, adapter, s, t in zip(self.level_losses, self.adapters, student_feats, teacher_feats)
         )

@@ -27,7 +27,11 @@ from ultralytics.utils.metrics import bbox_iou
 
 DecoderTrainOutput = Sequence[Any]  # (dec_bboxes, dec_scores, enc_bboxes, enc_scores, dn_meta)
 
-MLSSD_LEVEL_WEIGHTS = (0.2, 0.5, 0.5, 1.0)  # encoder top-k, then decoder layers 1..3
+L1_GAIN, GIOU_GAIN = 5.0, 2.0  # the authors' gains on the box terms (RT-DETR's own L1 and GIoU gains)
+# The paper's MLSSD level weights (encoder top-k, decoder layers 1..3). The authors' code applies them only when the
+# batch holds 4 images (it compares the batch size, not the level count, with 4, and then weights images); with
+# their batch of 8 every level weighed 1. `MLSSDLoss` therefore defaults to equal weights, what ran.
+MLSSD_PAPER_LEVEL_WEIGHTS = (0.2, 0.5, 0.5, 1.0)
 
 
 def matching_query_levels(out: DecoderTrainOutput) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,26 +62,26 @@ def giou_confidence_weight(confidence: torch.Tensor) -> torch.Tensor:
 
 
 class QueryDistillationLoss(nn.Module, ABC):
-    """Per-query L1 + GIoU + soft-label BCE between student and teacher predictions, summed over queries and divided
-    by the number of ground-truth boxes (at least 1), as Ultralytics' RT-DETR loss normalises its own terms.
+    """The authors' per-query terms between student and teacher predictions, query i against query i: with the
+    teacher's confidence s (its highest class probability), 5 * L1 * s + 2 * (1 - GIoU) * p(s) + BCE against the
+    teacher's probabilities (every class), each summed over queries and divided by the number of ground-truth boxes
+    in the batch. A batch without boxes gives 0 (the authors skip the loss there).
 
-    Subclasses choose the levels compared and whether the teacher's confidence weights the box terms.
+    Subclasses choose the levels compared and how levels and images add up.
     """
-
-    confidence_weighted: bool
 
     @abstractmethod
     def select_levels(self, boxes: torch.Tensor, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The levels (first dimension) this loss compares."""
 
     @abstractmethod
-    def level_weights(self, num_levels: int) -> torch.Tensor:
-        """Weight of each selected level in the sum."""
+    def reduce(self, per_image: torch.Tensor) -> torch.Tensor:
+        """One number from a term's (levels, B) sums over queries."""
 
     def forward(
         self, student_out: DecoderTrainOutput, teacher_out: DecoderTrainOutput, num_gts: int | torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Return the loss and its detached parts {"l1", "giou", "bce"} (level-weighted and normalised)."""
+        """Return the loss and its detached parts {"l1", "giou", "bce"} (gains, reduction and normalisation applied)."""
         s_boxes, s_logits = self.select_levels(*matching_query_levels(student_out))
         t_boxes, t_logits = self.select_levels(*matching_query_levels(teacher_out))
         if s_logits.shape != t_logits.shape:
@@ -89,51 +93,46 @@ class QueryDistillationLoss(nn.Module, ABC):
         t_boxes, t_logits = t_boxes.detach().float(), t_logits.detach().float()
 
         t_probs = t_logits.sigmoid()
-        l1 = (s_boxes - t_boxes).abs().sum(-1)  # (levels, B, K)
-        giou = 1.0 - bbox_iou(s_boxes, t_boxes, xywh=True, GIoU=True).squeeze(-1)
-        if self.confidence_weighted:
-            confidence = t_probs.amax(-1)
-            l1 = l1 * confidence
-            giou = giou * giou_confidence_weight(confidence)
+        confidence = t_probs.amax(-1)  # (levels, B, K)
+        l1 = L1_GAIN * (s_boxes - t_boxes).abs().sum(-1) * confidence
+        giou = GIOU_GAIN * (1.0 - bbox_iou(s_boxes, t_boxes, xywh=True, GIoU=True).squeeze(-1)) * giou_confidence_weight(confidence)
         bce = F.binary_cross_entropy_with_logits(s_logits, t_probs, reduction="none").sum(-1)
 
-        weights = self.level_weights(len(s_boxes)).to(s_boxes.device) / max(float(num_gts), 1.0)
-        terms = {"l1": l1, "giou": giou, "bce": bce}  # each (levels, B, K)
-        parts = {name: (term.flatten(1).sum(1) * weights).sum() for name, term in terms.items()}
+        per_box = 1.0 / float(num_gts) if float(num_gts) > 0 else 0.0
+        parts = {name: self.reduce(term.sum(-1)) * per_box for name, term in (("l1", l1), ("giou", giou), ("bce", bce))}
         loss = sum(parts.values())
         return loss, {name: value.detach() for name, value in parts.items()}
 
 
 class MLSSDLoss(QueryDistillationLoss):
     """Multi-level supervised self-distillation (LRS-DETR): every level (encoder top-k and each decoder layer) is
-    distilled, weighted 0.2, 0.5, 0.5, 1.0 for the usual 4 levels (the mean over levels for any other count); the
-    teacher's confidence s = max class probability weights L1 by s and GIoU by p(s), so unsure teacher queries
-    teach less.
+    distilled; the sum over levels of the mean over the batch's images, as the authors' code ran. `level_weights`
+    (one per level, e.g. `MLSSD_PAPER_LEVEL_WEIGHTS`) weighs the levels as the paper describes instead.
     """
 
-    confidence_weighted = True
-
-    def __init__(self, level_weights: Sequence[float] = MLSSD_LEVEL_WEIGHTS):
+    def __init__(self, level_weights: Sequence[float] | None = None):
         super().__init__()
-        self.weights = tuple(level_weights)
+        self.level_weights = tuple(level_weights) if level_weights else None
 
     def select_levels(self, boxes: torch.Tensor, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return boxes, logits
 
-    def level_weights(self, num_levels: int) -> torch.Tensor:
-        if num_levels == len(self.weights):
-            return torch.tensor(self.weights)
-        return torch.full((num_levels,), 1.0 / num_levels)
+    def reduce(self, per_image: torch.Tensor) -> torch.Tensor:
+        per_level = per_image.mean(1)
+        if self.level_weights is None:
+            return per_level.sum()
+        if len(self.level_weights) != len(per_level):
+            raise ValueError(f"{len(self.level_weights)} MLSSD level weights for {len(per_level)} levels "
+                             "(the encoder's top-k and each decoder layer)")
+        return (per_level * per_level.new_tensor(self.level_weights)).sum()
 
 
 class PlainLogicalLoss(QueryDistillationLoss):
-    """The seed's `logical_loss_type='logical'`: the same three terms on the last decoder layer only, every query
-    weighted equally (no teacher-confidence weighting)."""
-
-    confidence_weighted = False
+    """The seed's `logical_loss_type='logical'`: the same confidence-weighted terms on the last decoder layer only,
+    summed over the batch's images (not averaged, as the authors' code does)."""
 
     def select_levels(self, boxes: torch.Tensor, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return boxes[-1:], logits[-1:]
 
-    def level_weights(self, num_levels: int) -> torch.Tensor:
-        return torch.ones(num_levels)
+    def reduce(self, per_image: torch.Tensor) -> torch.Tensor:
+        return per_image.sum()

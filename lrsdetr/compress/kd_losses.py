@@ -9,7 +9,9 @@ import torch
 from torch import nn
 
 from .kd_feature import FEATURE_LOSS_TYPES, FeatureKDLoss
-from .kd_logical import DecoderTrainOutput, MLSSDLoss, PlainLogicalLoss, QueryDistillationLoss
+from .kd_logical import MLSSD_PAPER_LEVEL_WEIGHTS, DecoderTrainOutput, MLSSDLoss, PlainLogicalLoss, QueryDistillationLoss
+
+__all__ = ("build_kd_loss", "KDLoss", "MLSSD_PAPER_LEVEL_WEIGHTS", "KD_LOSS_TYPES", "LOGICAL_LOSS_TYPES", "FEATURE_LOSS_TYPES")
 
 KD_LOSS_TYPES = ("logical", "feature", "all")
 LOGICAL_LOSS_TYPES: dict[str, type[QueryDistillationLoss]] = {"mlssd": MLSSDLoss, "logical": PlainLogicalLoss}
@@ -70,13 +72,18 @@ def build_kd_loss(
     feature_loss_ratio: float,
     student_channels: Sequence[int] | None = None,
     teacher_channels: Sequence[int] | None = None,
+    mlssd_level_weights: Sequence[float] | None = None,
 ) -> KDLoss:
     """The distillation loss for the seed's options. All option names are checked, used or not, so that a typo
-    fails at start-up; the channel lists (of the distilled neck levels) are needed for feature distillation only."""
+    fails at start-up; the channel lists (of the distilled neck levels) are needed for feature distillation only.
+    `mlssd_level_weights`: None for equal levels (what the authors' code ran), or one weight per level, e.g.
+    `MLSSD_PAPER_LEVEL_WEIGHTS` (the paper's 0.2, 0.5, 0.5, 1.0)."""
     _check_option("kd_loss_type", kd_loss_type, KD_LOSS_TYPES)
     _check_option("logical_loss_type", logical_loss_type, tuple(LOGICAL_LOSS_TYPES))
     _check_option("feature_loss_type", feature_loss_type, tuple(FEATURE_LOSS_TYPES))
-    logical = LOGICAL_LOSS_TYPES[logical_loss_type]() if kd_loss_type in ("logical", "all") else None
+    logical = None
+    if kd_loss_type in ("logical", "all"):
+        logical = MLSSDLoss(mlssd_level_weights) if logical_loss_type == "mlssd" else PlainLogicalLoss()
     feature = None
     if kd_loss_type in ("feature", "all"):
         if student_channels is None or teacher_channels is None:

@@ -7,6 +7,10 @@ FLOPs(after) by torch-pruning's counter at `imgsz`, reaches `speed_up`. Near the
 by the speed-ups measured so far, so the result overshoots it by about 1%. The result has real, smaller layers (no
 masks) and records what was done under `model.yaml["pruned"]`; trainers read that key to keep the pruned
 architecture instead of rebuilding the model from its YAML.
+
+What may be cut is the `scope` (see `prune_blocks`): "paper", the default, keeps whole what the authors kept whole
+(DPRA, SPDConv, SME, every DEF module, the decoder, the two lateral convs) and rounds to 8 channels: LAMP 1.35 on
+LRS-DETR-B then gives the paper's 11.0M parameters. "blocks" also cuts inside DEF, SME, FGM and LFA.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import torch.nn as nn
 import torch_pruning as tp
 from ultralytics.utils import LOGGER
 
-from .prune_blocks import pruning_view
+from .prune_blocks import check_scope, pruning_view
 from .prune_methods import DEFAULT_REG, accumulate_gradients, build_pruner, get_method
 
 __all__ = ("prune", "count_flops", "is_pruned", "PRUNED_KEY")
@@ -27,6 +31,7 @@ __all__ = ("prune", "count_flops", "is_pruned", "PRUNED_KEY")
 PRUNED_KEY = "pruned"  # model.yaml entry: how the model was pruned from the architecture the YAML describes
 AIM_ABOVE_TARGET = 1.015  # steps near the end aim 1.5% past the target speed-up: the last one lands just above it
 SMALLEST_STEP = 1 / 16  # of the largest step (1/iterative_steps): a step always removes some channels
+NEAR_GOAL = 0.97  # coarse pruning takes only the smallest steps from this share of the goal on
 
 
 def is_pruned(model: nn.Module) -> bool:
@@ -42,15 +47,38 @@ def count_flops(model: nn.Module, imgsz: int) -> tuple[float, float]:
     return float(flops), float(params)
 
 
-def next_pruning_ratio(ratios: Sequence[float], speed_ups: Sequence[float], goal: float, largest_step: float) -> float:
+def next_pruning_ratio(
+    ratios: Sequence[float], speed_ups: Sequence[float], goal: float, largest_step: float, coarse: bool = False
+) -> float:
     """The pruned share of channels to ask for next: `largest_step` more, or half the way to `goal` at the steepest
     speed-up per ratio seen so far (steepest and halved: the speed-up grows in jumps, where a step empties a
-    costly layer or, in local pruning, where many layers round down to one channel less at once)."""
+    costly layer or, in local pruning, where many layers round down to one channel less at once).
+
+    `coarse`: widths go in multiples (round_to), so one step can cut many layers by a whole multiple at once; within
+    3% of the goal every step is the smallest, so that the last one lands near the goal, not far past it (rounding
+    swallows some of those steps: they cost steps, not accuracy)."""
+    if coarse and speed_ups[-1] >= goal * NEAR_GOAL:
+        return min(ratios[-1] + largest_step * SMALLEST_STEP, 1.0)
     slopes = [(s1 - s0) / (r1 - r0) for r0, r1, s0, s1 in zip(ratios, ratios[1:], speed_ups, speed_ups[1:]) if s1 > s0]
     step = largest_step
     if slopes:
         step = min(step, max((goal - speed_ups[-1]) / max(slopes) / 2, largest_step * SMALLEST_STEP))
     return min(ratios[-1] + step, 1.0)
+
+
+def on_copy(model: nn.Module, copy: nn.Module, layers: Sequence[nn.Module | str]) -> list[nn.Module]:
+    """The copy's modules matching `layers` of `model` (given as modules or by name)."""
+    names = {id(m): name for name, m in model.named_modules()}
+    found = []
+    for i, layer in enumerate(layers):
+        name = layer if isinstance(layer, str) else names.get(id(layer))
+        if name is None:
+            raise ValueError(f"ignored_layers[{i}] ({type(layer).__name__}) is not a module of the model")
+        try:
+            found.append(copy.get_submodule(name))
+        except AttributeError:
+            raise ValueError(f"ignored_layers[{i}] {name!r} names no module of the model") from None
+    return found
 
 
 def prune(
@@ -60,9 +88,10 @@ def prune(
     imgsz: int = 640,
     global_pruning: bool = True,
     iterative_steps: int = 50,
-    ignored_layers: Sequence[nn.Module] | None = None,
+    ignored_layers: Sequence[nn.Module | str] | None = None,
     example_inputs: dict | None = None,
     reg: float = DEFAULT_REG,
+    scope: str = "paper",
 ) -> nn.Module:
     """A pruned copy of `model` (an LRS-DETR detection model; the argument is left as it is).
 
@@ -70,7 +99,9 @@ def prune(
         growing_reg, group_hessian, group_taylor). Sparse-learning methods expect a model already trained with
         their regulariser (`finetune.sparse_learning`); here they only rank and cut.
     speed_up: FLOPs(before) / FLOPs(after) to reach, counted by torch-pruning at imgsz x imgsz.
-    ignored_layers: more modules whose output channels must stay (besides DPRA's attention and the decoder).
+    ignored_layers: more modules of `model` whose output channels must stay, besides the scope's; as modules of
+        `model` or by name ("model.3"). They are kept in the pruned copy.
+    scope: "paper" (what the authors kept whole, round to 8 channels) or "blocks" (finer, see `prune_blocks`).
     example_inputs: a training batch (dict of img, cls, bboxes, batch_idx, as Ultralytics' trainer feeds the
         model) for group_taylor and group_hessian, whose importance is the gradient of the detection loss on it.
     """
@@ -79,16 +110,19 @@ def prune(
     if iterative_steps < 1:
         raise ValueError(f"iterative_steps must be >= 1, got {iterative_steps}")
     get_method(method)
-    model = deepcopy(model).float().eval()
+    check_scope(scope)
+    copy = deepcopy(model).float().eval()
+    ignored = on_copy(model, copy, ignored_layers or ())
+    model = copy
     for parameter in model.parameters():
         parameter.requires_grad_(True)  # tp traces autograd; checkpoints come frozen
     flops_before, params_before = count_flops(model, imgsz)
     ratios, speed_ups = [0.0], [1.0]
-    with pruning_view(model, ignored_layers or ()) as setup:
+    with pruning_view(model, ignored, scope) as setup:
         pruner = build_pruner(method, setup, model, global_pruning=global_pruning, iterative_steps=iterative_steps, reg=reg)
         for step in range(1, iterative_steps + 1):
             pruner.per_step_pruning_ratio[step] = next_pruning_ratio(
-                ratios, speed_ups, speed_up * AIM_ABOVE_TARGET, 1 / iterative_steps
+                ratios, speed_ups, speed_up * AIM_ABOVE_TARGET, 1 / iterative_steps, coarse=setup.round_to is not None
             )
             accumulate_gradients(method, pruner, model, example_inputs)
             pruner.step()
@@ -99,10 +133,11 @@ def prune(
             if speed_ups[-1] >= speed_up:
                 break
         else:
-            raise RuntimeError(f"{method} reached a speed-up of {speed_ups[-1]:.3f} < {speed_up} in {iterative_steps} steps")
+            raise RuntimeError(f"{method} reached a speed-up of {speed_ups[-1]:.3f} < {speed_up} in {iterative_steps} steps; "
+                               "allow more iterative_steps")
     model.zero_grad(set_to_none=True)
     model.yaml = {**model.yaml, PRUNED_KEY: {
-        "method": method, "speed_up": speed_up, "achieved_speed_up": round(speed_ups[-1], 4), "steps": step,
+        "method": method, "scope": scope, "speed_up": speed_up, "achieved_speed_up": round(speed_ups[-1], 4), "steps": step,
         "imgsz": imgsz, "flops_before": flops_before, "flops_after": flops, "params_before": params_before,
         "params_after": params,
     }}

@@ -9,7 +9,14 @@ model defeat that walk, and each has its rule here:
   whose split is two convolutions holding the same weights; the twins merge back into the original blocks.
 - Ops tp cannot follow: LFA's attention (q, k, v split from one flattened, transposed projection) and FGM's
   spectra. Both are pruned as one unit by a custom pruner (`LEAF_PRUNERS`) and are opaque to the tracer.
-- Widths that must stay fixed (`fixed_width_layers`): DPRA's attention and FRFN, and the decoder.
+- Widths that must stay fixed, by the pruning scope (`PRUNING_SCOPES`):
+  - "paper" (default, what the authors ran): every DPRA, SPDConv, SMEModule and DEFModule, the decoder, and the
+    lateral 1x1 convs before each upsample (layers 11 and 16 of LRS-DETR-B) stay whole; channel counts are
+    rounded to multiples of 8; a RepConv is one unit (`RepConvPruner`, a group root of its own) whose weights do
+    not count in the channel ranking, as in the authors' set-up. What is left to cut: the stem and C2f convs, the
+    DEFBlocks' outer convs, the neck's other convs and RepC3 blocks.
+  - "blocks" (finer): only DPRA's attention and FRFN and the decoder stay whole (`fixed_width_layers`); the
+    channels inside DEF, SME (its Omni-Kernel quarter), FGM and LFA are cut too, by the rules above, unrounded.
 
 `pruning_view(model)` applies all three for the length of a `with` block.
 """
@@ -17,6 +24,7 @@ model defeat that walk, and each has its rule here:
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
@@ -25,14 +33,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch_pruning as tp
-from ultralytics.nn.modules import C2f, Conv, RTDETRDecoder
+from ultralytics.nn.modules import C2f, Conv, RepConv, RTDETRDecoder
 
-from ..nn.modules import DPRA, ConvGLU, FrequencyGatingModule, LocalFeatureAggregation, SMEModule
+from ..nn.modules import DPRA, ConvGLU, DEFModule, FrequencyGatingModule, LocalFeatureAggregation, SMEModule, SPDConv
 
-__all__ = ("pruning_view", "to_pruning_view", "from_pruning_view", "PruningSetup", "fixed_width_layers", "LEAF_PRUNERS")
+__all__ = (
+    "pruning_view", "to_pruning_view", "from_pruning_view", "PruningSetup", "PRUNING_SCOPES", "fixed_width_layers",
+    "paper_fixed_layers", "LEAF_PRUNERS",
+)
 
 # The graph is traced on a small input: channel couplings do not depend on the image size.
 TRACE_IMGSZ = 64
+PRUNING_SCOPES = ("paper", "blocks")  # what stays whole: see the module docstring
 # Attributes Ultralytics' layer loop reads on each top-level layer; a twin standing in for a layer carries them.
 LAYER_ATTRIBUTES = ("i", "f", "type", "np")
 
@@ -207,6 +219,30 @@ class FGMPruner(tp.pruner.BasePruningFunc):
     get_in_channels = get_out_channels
 
 
+class RepConvPruner(tp.pruner.BasePruningFunc):
+    """RepConv (3x3 and 1x1 branches added) as one unit, the authors' paper-scope rule: both branches lose the same
+    output (and input) channels. Only RepConv without the identity BN branch (RepC3's) is supported."""
+
+    def prune_out_channels(self, layer: RepConv, idxs: Sequence[int]) -> RepConv:
+        for branch in (layer.conv1, layer.conv2):
+            tp.prune_conv_out_channels(branch.conv, idxs)
+            tp.prune_batchnorm_out_channels(branch.bn, idxs)
+        layer.c2 = layer.conv1.conv.out_channels
+        return layer
+
+    def prune_in_channels(self, layer: RepConv, idxs: Sequence[int]) -> RepConv:
+        for branch in (layer.conv1, layer.conv2):
+            tp.prune_conv_in_channels(branch.conv, idxs)
+        layer.c1 = layer.conv1.conv.in_channels
+        return layer
+
+    def get_out_channels(self, layer: RepConv) -> int:
+        return layer.conv1.conv.out_channels
+
+    def get_in_channels(self, layer: RepConv) -> int:
+        return layer.conv1.conv.in_channels
+
+
 LEAF_PRUNERS: dict[type[nn.Module], tp.pruner.BasePruningFunc] = {
     LocalFeatureAggregation: LFAPruner(),
     FrequencyGatingModule: FGMPruner(),
@@ -228,6 +264,26 @@ def fixed_width_layers(model: nn.Module) -> list[nn.Module | nn.Parameter]:
             fixed += [attention.q, attention.kv, attention.proj, attention.rel_pos_bias, attention.path_logits]
             # FRFN's hidden width: a channels-last chunk, which tp's index mapping (channel dim 1 only) cannot follow.
             fixed.append(module.assa.ffn.fc1)
+    return fixed
+
+
+TP_ROOT_TYPES = [tp.ops.TORCH_CONV, tp.ops.TORCH_LINEAR, tp.ops.TORCH_LSTM]  # tp's default group roots
+PAPER_ROUND_TO = 8  # the authors' round_to: pruned channel counts are multiples of 8
+PAPER_WHOLE_BLOCKS = (DPRA, RTDETRDecoder, SPDConv, SMEModule, DEFModule)
+
+
+def _is_block(module: nn.Module, blocks: tuple[type[nn.Module], ...]) -> bool:
+    """isinstance, seeing through a twin to the block it stands for."""
+    return isinstance(module.block if isinstance(module, Twin) else module, blocks)
+
+
+def paper_fixed_layers(model: nn.Module) -> list[nn.Module]:
+    """The authors' `ignored_layers`: every DPRA, SPDConv, SMEModule and DEFModule, the decoder, and the lateral
+    1x1 convs that feed an upsample (Y5 and Y4: layers 11 and 16 of LRS-DETR-B, which their code names by index)."""
+    fixed = [m for m in model.modules() if _is_block(m, PAPER_WHOLE_BLOCKS)]
+    layers = model.model
+    fixed += [layer for layer, after in zip(layers, layers[1:])
+              if isinstance(layer, Conv) and isinstance(after, nn.Upsample) and after.f == -1]
     return fixed
 
 
@@ -273,8 +329,8 @@ class _Opaque(torch.autograd.Function):
 
 
 @contextlib.contextmanager
-def _opaque_leaves(model: nn.Module) -> Iterator[None]:
-    leaves = [m for m in model.modules() if isinstance(m, tuple(LEAF_PRUNERS))]
+def _opaque_leaves(model: nn.Module, leaf_types: tuple[type[nn.Module], ...]) -> Iterator[None]:
+    leaves = [m for m in model.modules() if isinstance(m, leaf_types)]
     for leaf in leaves:
         leaf.forward = lambda x, run=leaf.forward: _Opaque.apply(x, run)
     try:
@@ -284,13 +340,16 @@ def _opaque_leaves(model: nn.Module) -> Iterator[None]:
             del leaf.forward
 
 
-def trace_to_decoder_inputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+def trace_to_decoder_inputs(
+    model: nn.Module, x: torch.Tensor, leaf_types: tuple[type[nn.Module], ...] = tuple(LEAF_PRUNERS)
+) -> list[torch.Tensor]:
     """tp's forward: backbone and neck, then only the decoder's input projections (the rest of the decoder is
-    fixed, and its token-level concatenations would read to tp as channel concatenations)."""
+    fixed, and its token-level concatenations would read to tp as channel concatenations). Layers of
+    `leaf_types` (those with their own pruner) are single ops to the tracer."""
     head = model.model[-1]
     head.forward = lambda feats, batch=None: [projection(f) for projection, f in zip(head.input_proj, feats)]
     try:
-        with _opaque_leaves(model):
+        with _opaque_leaves(model, leaf_types):
             return model.predict(x)  # Ultralytics' own layer walk; the head gets its input maps
     finally:
         del head.forward
@@ -304,29 +363,57 @@ class PruningSetup:
     forward_fn: Callable
     ignored_layers: list
     customized_pruners: dict
+    round_to: int | None
+    root_module_types: list
 
     def kwargs(self) -> dict:
         return vars(self).copy()
 
 
-def pruning_setup(model: nn.Module, ignored_layers: Sequence[nn.Module] = ()) -> PruningSetup:
-    """tp arguments for a model in the pruning view; `ignored_layers` adds the caller's own fixed layers."""
+def check_scope(scope: str) -> None:
+    if scope not in PRUNING_SCOPES:
+        raise ValueError(f"unknown pruning scope {scope!r}; valid: {', '.join(PRUNING_SCOPES)}")
+
+
+def _check_in_view(model: nn.Module, ignored_layers: Sequence[nn.Module]) -> None:
+    """A caller's fixed layer must be in the pruning view: a split conv (C2f's cv1, SME's cv1, ConvGLU's fc1) is
+    replaced by two halves there, and tp would silently not keep it."""
+    present = {id(m) for m in model.modules()}
+    for layer in ignored_layers:
+        if id(layer) not in present:
+            raise ValueError(f"ignored layer {type(layer).__name__} is split in two while pruning (a channel split's "
+                             "conv); ignore the block that holds it instead")
+
+
+def pruning_setup(model: nn.Module, ignored_layers: Sequence[nn.Module] = (), scope: str = "paper") -> PruningSetup:
+    """tp arguments for a model in the pruning view; `ignored_layers` adds the caller's own fixed layers (modules
+    of this very model) to those of the `scope`."""
+    check_scope(scope)
     if not isinstance(model.model[-1], RTDETRDecoder):
         raise TypeError(f"pruning needs an RT-DETR decoder as the last layer, got {type(model.model[-1]).__name__}")
+    _check_in_view(model, ignored_layers)
     parameter = next(model.parameters())
+    paper = scope == "paper"
+    if paper and any(isinstance(m, RepConv) and m.bn is not None for m in model.modules()):
+        raise ValueError("the paper scope prunes RepConv as one unit, which needs RepConv without its identity BN")
+    pruners = {**LEAF_PRUNERS, RepConv: RepConvPruner()} if paper else dict(LEAF_PRUNERS)
     return PruningSetup(
         example_inputs=torch.zeros(1, 3, TRACE_IMGSZ, TRACE_IMGSZ, device=parameter.device, dtype=parameter.dtype),
-        forward_fn=trace_to_decoder_inputs,
-        ignored_layers=fixed_width_layers(model) + list(ignored_layers),
-        customized_pruners=dict(LEAF_PRUNERS),
+        forward_fn=functools.partial(trace_to_decoder_inputs, leaf_types=tuple(pruners)),
+        ignored_layers=(paper_fixed_layers(model) if paper else fixed_width_layers(model)) + list(ignored_layers),
+        customized_pruners=pruners,
+        round_to=PAPER_ROUND_TO if paper else None,
+        root_module_types=TP_ROOT_TYPES + [RepConv] if paper else TP_ROOT_TYPES,
     )
 
 
 @contextlib.contextmanager
-def pruning_view(model: nn.Module, ignored_layers: Sequence[nn.Module] = ()) -> Iterator[PruningSetup]:
+def pruning_view(
+    model: nn.Module, ignored_layers: Sequence[nn.Module] = (), scope: str = "paper"
+) -> Iterator[PruningSetup]:
     """Put `model` in the pruning view, yield tp's arguments for it, and merge the twins back on exit."""
     to_pruning_view(model)
     try:
-        yield pruning_setup(model, ignored_layers)
+        yield pruning_setup(model, ignored_layers, scope)
     finally:
         from_pruning_view(model)

@@ -1,0 +1,37 @@
+"""benchmarks/compression.py --quick: the whole chain (teacher, pruning in both scopes, four student kinds) end to
+end on tiny synthetic images, its table, CSV and plot, and a second run that skips every finished step."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_quick_compression_benchmark_runs_the_chain_and_resumes(tmp_path):
+    out = tmp_path / "compression"
+    command = [sys.executable, str(REPO / "benchmarks" / "compression.py"), "--quick", "--out", str(out)]
+    first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=3000)
+    assert first.returncode == 0, first.stderr[-3000:]
+    rows = list(csv.DictReader((out / "runs.csv").open()))
+    stages = [row["stage"] for row in rows]
+    assert stages == ["teacher"] + (["pruned"] + ["student"] * 4) * 2
+    assert {(row["scope"], row["kind"]) for row in rows if row["stage"] == "student"} == {
+        (scope, kind) for scope in ("paper", "blocks") for kind in ("fine-tune", "MLSSD", "cwd", "MLSSD+cwd")}
+    teacher = rows[0]
+    assert all(float(row["params_M"]) < float(teacher["params_M"]) for row in rows[1:])
+    assert all(0 <= float(row[key]) <= 1 for row in rows for key in ("AP", "AP50"))
+    assert all((row["kd_over_det"] == "") == (row["kind"] in ("", "fine-tune")) for row in rows)
+    assert all(float(row["kd_over_det"]) > 0 for row in rows if row["kd_over_det"])
+    table = (out / "table.md").read_text()
+    assert "| LRS-DETR-B (teacher) | 1 |" in table and "| paper: MLSSD+cwd | 1 |" in table
+    assert (out / "compression.png").stat().st_size > 10_000
+
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("done before:") == 1 + 2 + 8
+    assert (out / "table.md").read_text() == table
