@@ -1,4 +1,4 @@
-"""val.py's logic: score a checkpoint on one split, save COCO-format predictions for get_COCO_metrics.py."""
+"""val.py's logic: score a checkpoint or an export on one split, save COCO-format predictions, print the COCO report."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from ultralytics.data.utils import img2label_paths
 from ultralytics.utils.metrics import DetMetrics
 
 from ..data.coco import write_coco_json, yolo_to_coco
-from ..eval import EvaluationReport, evaluate_predictions
+from ..eval import EvaluationReport, evaluate_predictions, format_report
 from ..models import RTDETR
-from .checks import require_checkpoint, require_data, require_same_classes
+from ..tools.formats import openvino_in_f32, require_weights, weights_format
+from .checks import require_data, require_same_classes
 from .outputs import describe_outputs, project_folder
 
 
@@ -31,9 +32,9 @@ class Validation:
 
 
 def validate(params: dict) -> Validation:
-    """`params`: `weights` plus Ultralytics val arguments (data, split, imgsz, batch, save_json, ...)."""
+    """`params`: `weights` (a .pt or any export AutoBackend runs) plus Ultralytics val arguments (data, split, imgsz, ...)."""
     val_args = dict(params)
-    weights = require_checkpoint(val_args.pop("weights"))
+    weights = require_weights(val_args.pop("weights"))
     if "project" in val_args:
         val_args["project"] = project_folder(val_args["project"])
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
@@ -41,17 +42,18 @@ def validate(params: dict) -> Validation:
     require_same_classes(model.names, data_info, weights, val_args["data"])
     save_dirs = []
     model.add_callback("on_val_end", lambda validator: save_dirs.append(Path(validator.save_dir)))
-    metrics = model.val(**val_args)
+    with openvino_in_f32(weights):
+        metrics = model.val(**val_args)
     images = Path(data_info[val_args.get("split", "val")])
     return Validation(metrics, save_dirs[-1], val_args["data"], images, Path(img2label_paths([str(images / "x.jpg")])[0]).parent)
 
 
-def coco_evaluation(validation: Validation, names: dict[int, str], max_dets: int = 100) -> EvaluationReport:
+def coco_evaluation(validation: Validation, names: dict[int, str], max_dets: int = 100, tide: bool = True) -> EvaluationReport:
     """What yolo2coco.py + get_COCO_metrics.py do, in one call: ground truth of the split, COCO metrics, TIDE."""
     ground_truth = validation.save_dir / "ground_truth.json"
     coco, _ = yolo_to_coco(validation.images, validation.labels, [names[i] for i in sorted(names)])
     write_coco_json(coco, ground_truth)
-    return evaluate_predictions(validation.predictions, ground_truth, max_dets=max_dets)
+    return evaluate_predictions(validation.predictions, ground_truth, max_dets=max_dets, tide=tide)
 
 
 def next_steps(validation: Validation, anno_json: Path) -> str:
@@ -72,5 +74,9 @@ def report(validation: Validation) -> str:
 
 
 def main(params: dict) -> None:
-    """val.py: validate, then print `report`."""
-    print(report(validate(params)))
+    """val.py: validate, print `report` and, with predictions.json, the COCO report (TIDE: get_COCO_metrics.py)."""
+    print(f"weights: {params['weights']}, {weights_format(require_weights(params['weights']))}")
+    validation = validate(params)
+    print(report(validation))
+    if validation.predictions.is_file():
+        print(format_report(coco_evaluation(validation, validation.metrics.names, tide=False)))
