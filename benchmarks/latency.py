@@ -13,6 +13,15 @@ Each round runs every entry once, in turn, and each entry reports the median ove
 processes then hits all entries alike, and the ratios stay meaningful on a busy machine (the absolute times
 do not: the table says how much CPU other processes took while timing). With CUDA, PyTorch fp32/fp16 and a
 TensorRT fp16 engine are timed too.
+
+Efficiency: each model's FLOPs are counted by torch's aten counter (torch.utils.flop_counter: convolutions,
+matrix products, attention; FGM's FFT is not counted), and the fastest of three n x n fp32 matrix products
+timed in the same rounds gives the machine's achievable peak under the same load: torch.mm (the BLAS torch
+links, MKL on x86, which takes a slower path on AMD processors), the same product as a 1x1 convolution on
+channels_last data (oneDNN, which the models' convolutions use) and an ONNX MatMul in ONNX Runtime (MLAS). Efficiency = FLOPs / (latency x peak) per runtime:
+how close a model comes to the hardware's dense-math limit. `--profile` adds a per-layer torch.profiler
+profile of LRS-DETR-B (channels_last, as Ultralytics runs it): time, FLOPs and efficiency of each layer, and
+the aten ops that take the most time.
 """
 
 from __future__ import annotations
@@ -27,10 +36,10 @@ from copy import deepcopy
 from pathlib import Path
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 from ultralytics.engine.exporter import Exporter
 from ultralytics.nn.tasks import RTDETRDetectionModel
 from ultralytics.utils import LOGGER
-from ultralytics.utils.torch_utils import get_flops
 
 from lrsdetr import build_model
 from lrsdetr.nn.modules import OmniKernel
@@ -44,11 +53,46 @@ param_dict = {
     "nc": 10,  # classes of every model
     "baseline": True,  # also time LRS-DETR-B without the speed work
     "onnx": True,  # also export to ONNX and time ONNX Runtime
+    "peak_size": 2048,  # n of the n x n fp32 matmul that measures the peak (2 n^3 FLOPs)
+    "profile": True,  # per-layer profile of LRS-DETR-B
 }
 
 MODELS = {"LRS-DETR-B": "lrs-detr-b.yaml", "RT-DETR-l (Ultralytics)": "rtdetr-l.yaml", "RT-DETR-R18": "rtdetr-r18.yaml"}
-OURS, REFERENCE, BASELINE = "LRS-DETR-B", "RT-DETR-l (Ultralytics)", "LRS-DETR-B, no speed work"
+OURS, REFERENCE, R18, BASELINE = "LRS-DETR-B", "RT-DETR-l (Ultralytics)", "RT-DETR-R18", "LRS-DETR-B, no speed work"
 TORCH_NCHW, TORCH_CL, ORT = "PyTorch NCHW", "PyTorch channels_last", "ONNX Runtime"
+PEAKS = {("fp32 matmul", "torch.mm"): "mm", ("fp32 matmul", "1x1 conv"): "conv", ("fp32 matmul", "onnxruntime"): "ort"}
+
+
+def aten_flops(model: torch.nn.Module, imgsz: int) -> FlopCounterMode:
+    """torch's aten FLOP counter after one forward pass at `imgsz` (total and per module)."""
+    with torch.inference_mode(), FlopCounterMode(display=False, depth=None) as counter:
+        model(torch.rand(1, 3, imgsz, imgsz))
+    return counter
+
+
+def matmul_call(n: int, kind: str) -> tuple[Callable[[], object], float]:
+    """A call of one n x n x n fp32 matrix product and its FLOPs: `mm` through torch.mm (BLAS), `conv` as a 1x1
+    convolution of n channels over n pixels in channels_last (oneDNN), `ort` as an ONNX MatMul in ONNX Runtime."""
+    if kind == "mm":
+        a, b, out = torch.rand(n, n), torch.rand(n, n), torch.empty(n, n)
+        return lambda: torch.mm(a, b, out=out), 2.0 * n**3
+    if kind == "ort":
+        import onnx
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+
+        weight = numpy_helper.from_array(torch.rand(n, n).numpy(), "b")
+        graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "matmul", [helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n])],
+                                  [helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])], [weight])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(helper.make_model(graph).SerializeToString(), options, providers=["CPUExecutionProvider"])
+        feed = {"a": torch.rand(n, n).numpy()}
+        return lambda: session.run(None, feed), 2.0 * n**3
+    x = torch.rand(1, n, n // 32, 32).contiguous(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(n, n, 1, bias=False).to(memory_format=torch.channels_last).eval()
+    return lambda: conv(x), 2.0 * n**3
 
 
 def without_speed_work(model: RTDETRDetectionModel) -> RTDETRDetectionModel:
@@ -160,21 +204,72 @@ def cuda_calls(models: dict, params: dict, folder: Path) -> dict[tuple[str, str]
     return calls
 
 
-def print_table(models: dict, medians: dict, load: float, params: dict) -> None:
-    columns = list(dict.fromkeys(column for _, column in medians))
+def print_table(models: dict, flops: dict, medians: dict, load: float, params: dict, peak: float | None) -> None:
+    """Latency (ms) and, with a measured `peak` (FLOP/s), efficiency per model and runtime; then B's ratios."""
+    columns = list(dict.fromkeys(column for name, column in medians if (name, column) not in PEAKS))
     print(f"\nbatch 1, {params['imgsz']}x{params['imgsz']}, fused, nc={params['nc']}, {params['threads']} threads, "
           f"median of {params['iterations']} interleaved rounds; other processes used {load:.2f} CPU cores meanwhile")
+    if peak:
+        size = params["peak_size"]
+        rates = ", ".join(f"{how} {2.0 * size**3 / (medians[key] / 1000) / 1e9:.1f}" for key in PEAKS for how in [key[1]])
+        print(f"achievable peak: {peak / 1e9:.1f} GFLOP/s (fp32 {size}^3 product, same rounds: {rates} GFLOP/s); "
+              "ms (efficiency = FLOPs / (latency x peak))")
     print(f"{'model':<28}{'params':>9}{'GFLOPs':>8}" + "".join(f"{c:>24}" for c in columns))
     for name, model in models.items():
         params_m = sum(p.numel() for p in model.parameters()) / 1e6
-        row = "".join(f"{medians[(name, c)]:>21.1f} ms" if (name, c) in medians else f"{'-':>24}" for c in columns)
-        print(f"{name:<28}{params_m:>8.2f}M{get_flops(model, params['imgsz']):>8.1f}{row}")
+        cells = []
+        for column in columns:
+            ms = medians.get((name, column))
+            efficiency = f" ({flops[name] / (ms / 1000 * peak):4.0%})" if ms and peak else ""
+            cells.append(f"{'-':>24}" if ms is None else f"{f'{ms:.1f} ms{efficiency}':>24}")
+        print(f"{name:<28}{params_m:>8.2f}M{flops[name] / 1e9:>8.1f}{''.join(cells)}")
+    print(f"work: LRS-DETR-B / RT-DETR-R18 = {flops[OURS] / flops[R18]:.2f} in FLOPs, LRS-DETR-B / RT-DETR-l = {flops[OURS] / flops[REFERENCE]:.2f}")
     for column in columns:
-        ratio = medians[(OURS, column)] / medians[(REFERENCE, column)]
-        line = f"{column}: LRS-DETR-B / RT-DETR-l = {ratio:.2f}"
+        line = f"{column}: LRS-DETR-B / RT-DETR-R18 = {medians[(OURS, column)] / medians[(R18, column)]:.2f}, "
+        line += f"LRS-DETR-B / RT-DETR-l = {medians[(OURS, column)] / medians[(REFERENCE, column)]:.2f}"
         if (BASELINE, column) in medians:
             line += f"; speed work: {medians[(BASELINE, column)] / medians[(OURS, column)]:.2f}x faster than without it"
         print(line)
+
+
+def profile_layers(model: torch.nn.Module, imgsz: int, runs: int, peak: float | None, top: int = 12) -> None:
+    """Per-layer torch.profiler profile of a fused Ultralytics-style model (its `model` list), channels_last.
+
+    Each top-level layer runs inside a `record_function` labelled with its index and class; per layer the table
+    gives time, share, aten FLOPs and efficiency against `peak`, sorted by time, then the slowest aten ops.
+    """
+    model = deepcopy(model).to(memory_format=torch.channels_last)
+    images = torch.rand(1, 3, imgsz, imgsz).contiguous(memory_format=torch.channels_last)
+    labels = {layer: f"{i:02d} {type(layer).__name__}" for i, layer in enumerate(model.model)}
+    open_ranges = {}
+
+    def enter(layer, args) -> None:
+        open_ranges[layer] = torch.autograd.profiler.record_function(labels[layer]).__enter__()
+
+    def leave(layer, args, output) -> None:
+        open_ranges.pop(layer).__exit__(None, None, None)
+
+    hooks = [hook for layer in labels for hook in (layer.register_forward_pre_hook(enter), layer.register_forward_hook(leave))]
+    counts = aten_flops(model, imgsz).get_flop_counts()
+    layer_flops = {labels[layer]: sum(counts.get(f"{type(model).__name__}.model.{i}", {}).values()) for i, layer in enumerate(model.model)}
+    with torch.inference_mode():
+        model(images)  # warm-up
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+            for _ in range(runs):
+                model(images)
+    for hook in hooks:
+        hook.remove()
+    events = profiler.key_averages()
+    layer_ms = {e.key: e.cpu_time_total / 1000 / runs for e in events if e.key in layer_flops}
+    total = sum(layer_ms.values())
+    print(f"\nLRS-DETR-B per layer (torch.profiler, channels_last, {imgsz}x{imgsz}, mean of {runs} runs; profiling adds overhead): {total:.1f} ms")
+    print(f"{'layer':<28}{'ms':>9}{'share':>7}{'GFLOPs':>8}{'GFLOP/s':>9}{'eff.':>6}")
+    for label, ms in sorted(layer_ms.items(), key=lambda item: -item[1]):
+        rate = layer_flops[label] / (ms / 1000) if ms else 0.0
+        efficiency = f"{rate / peak:6.0%}" if peak else f"{'-':>6}"
+        print(f"{label:<28}{ms:>9.2f}{ms / total:>7.1%}{layer_flops[label] / 1e9:>8.2f}{rate / 1e9:>9.1f}{efficiency}")
+    aten = sorted((e for e in events if e.key.startswith("aten::")), key=lambda e: -e.self_cpu_time_total)[:top]
+    print(f"\nslowest aten ops (self time, mean per forward): " + ", ".join(f"{e.key} {e.self_cpu_time_total / 1000 / runs:.1f} ms" for e in aten))
 
 
 def build(name: str, nc: int) -> torch.nn.Module:
@@ -190,16 +285,23 @@ def main(params: dict) -> None:
     models = {name: deepcopy(model).fuse(verbose=False) for name, model in unfused.items()}
     if params["baseline"]:
         models = {OURS: models.pop(OURS), BASELINE: without_speed_work(unfused[OURS]), **models}
+    flops = {name: aten_flops(model, params["imgsz"]).get_total_flops() for name, model in models.items()}
     with tempfile.TemporaryDirectory() as folder:
         calls = cpu_calls(models, params, Path(folder))
+        torch.set_num_threads(params["threads"])
+        for key, kind in PEAKS.items():
+            calls[key], peak_flops = matmul_call(params["peak_size"], kind)
         # after `import ultralytics` (OMP_NUM_THREADS=1 if unset) and the exporter (torch threads = cores - 1)
         torch.set_num_threads(params["threads"])
         medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], lambda: None)
-        print_table(models, medians, load, params)
+        peak = max(peak_flops / (medians[key] / 1000) for key in PEAKS)
+        print_table(models, flops, medians, load, params, peak)
+        if params["profile"]:
+            profile_layers(models[OURS], params["imgsz"], max(1, params["iterations"] // 4), peak)
         if torch.cuda.is_available():
             calls = cuda_calls(models, params, Path(folder))
             medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], torch.cuda.synchronize)
-            print_table(models, medians, load, params)
+            print_table(models, flops, medians, load, params, None)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,11 @@ Examples:
   python export.py --weights runs/train/lrs-detr-b/weights/best.pt --dynamic True --batch 8
   python export.py --weights runs/train/lrs-detr-b/weights/best.pt --format engine --half True --device 0
   python export.py --weights lrs-detr-b.yaml --imgsz 320   # an untrained config works too (file lands in the working folder)
-Prints where the file went; for ONNX also one line comparing ONNX Runtime's detections with PyTorch's.
+  python export.py --weights runs/train/lrs-detr-b/weights/best.pt --check_map True --data dataset/data.yaml
+  python export.py --weights runs/train/lrs-detr-b/weights/best.pt --int8 True --data dataset/data.yaml --format openvino
+Prints where the file went; for ONNX also one line comparing ONNX Runtime's detections with PyTorch's. With
+--check_map True it scores the export and the checkpoint on the val split of --data (val.py's validation and
+COCO summary) and warns when the export's AP50 is more than --map_tolerance below the checkpoint's.
 """
 
 PRUNE_DOC = """Prune a trained LRS-DETR-B to LRS-DETR-T (LAMP, speed-up 1.35 by default), then fine-tune it with the training
@@ -246,11 +250,16 @@ EXPORT = {
     "format": "onnx",
     "imgsz": 640,
     "half": False,
+    "int8": False,
+    "keep_float": "decoder,dft,attention",
     "dynamic": False,
     "simplify": True,
     "opset": None,
     "batch": 1,
     "device": None,
+    "data": "",
+    "check_map": False,
+    "map_tolerance": 0.01,
 }
 
 # pruning.py's fine-tuning and distill.py's training: the training recipe's length and size.

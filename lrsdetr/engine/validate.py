@@ -1,5 +1,5 @@
-"""val.py's logic: score a checkpoint on one split, save COCO-format predictions for get_COCO_metrics.py, and
-on VisDrone data the challenge-format results with both protocols side by side."""
+"""val.py's logic: score a checkpoint or an export on one split, save COCO-format predictions, print the COCO report,
+and on VisDrone data the challenge-format results with both protocols side by side."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from ultralytics.utils.metrics import DetMetrics
 from ..data.coco import write_coco_json, yolo_to_coco
 from ..data.files import DataError, refuse_inside, require_writable
 from ..data.visdrone import VISDRONE_NAMES
-from ..eval import EvaluationReport, evaluate_predictions
+from ..eval import EvaluationReport, evaluate_predictions, format_report
 from ..eval.visdrone import evaluate
 from ..eval.visdrone_report import protocols_table
 from ..eval.visdrone_results import ANNOTATIONS_DIR, RESULTS_DIR, annotations_from_labels, results_from_predictions
 from ..models import RTDETR
-from .checks import require_checkpoint, require_data, require_same_classes
+from ..tools.formats import openvino_in_f32, require_weights, weights_format
+from .checks import require_data, require_same_classes
 from .outputs import describe_outputs
 
 
@@ -45,9 +46,9 @@ class Validation:
 
 
 def validate(params: dict) -> Validation:
-    """`params`: `weights` plus Ultralytics val arguments (data, split, imgsz, batch, save_json, ...)."""
+    """`params`: `weights` (a .pt or any export AutoBackend runs) plus Ultralytics val arguments (data, split, imgsz, ...)."""
     val_args = {k: v for k, v in params.items() if k not in OUR_KEYS}
-    weights = require_checkpoint(val_args.pop("weights"))
+    weights = require_weights(val_args.pop("weights"))
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
     images = Path(data_info[val_args.get("split", "val")])
     labels = Path(img2label_paths([str(images / "x.jpg")])[0]).parent
@@ -59,7 +60,8 @@ def validate(params: dict) -> Validation:
     require_same_classes(model.names, data_info, weights, val_args["data"])
     save_dirs = []
     model.add_callback("on_val_end", lambda validator: save_dirs.append(Path(validator.save_dir)))
-    metrics = model.val(**val_args)
+    with openvino_in_f32(weights):
+        metrics = model.val(**val_args)
     return Validation(metrics, save_dirs[-1], val_args["data"], images, labels)
 
 
@@ -105,13 +107,18 @@ def report(validation: Validation) -> str:
 
 
 def main(params: dict) -> None:
-    """val.py: validate, print `report`; on VisDrone data (or with save_visdrone) write the challenge-format
-    results, and on VisDrone data print the COCO and VisDrone protocols side by side."""
+    """val.py: validate, print `report` and, with predictions.json, the COCO report (TIDE: get_COCO_metrics.py); on
+    VisDrone data (or with save_visdrone) write the challenge-format results, and on VisDrone data print the COCO
+    and VisDrone protocols side by side."""
+    print(f"weights: {params['weights']}, {weights_format(require_weights(params['weights']))}")
     validation = validate(params)
     print(report(validation))
     names = validation.metrics.names
+    coco = coco_evaluation(validation, names, tide=False) if validation.predictions.is_file() else None
+    if coco is not None:
+        print(format_report(coco))
     if is_visdrone(names) or params.get("save_visdrone"):
         visdrone = visdrone_evaluation(validation, params.get("visdrone_anno"))
         print(f"VisDrone submission files: {validation.visdrone_results}")
         if is_visdrone(names):
-            print(protocols_table(coco_evaluation(validation, names, tide=False).coco, visdrone))
+            print(protocols_table(coco.coco, visdrone))
