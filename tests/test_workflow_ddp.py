@@ -58,9 +58,10 @@ def test_torchrun_with_one_gpu_per_process_missing_is_one_clear_line(tiny_data):
 
 
 def _pruned_b(folder: Path) -> str:
-    """LRS-DETR-B pruned by LAMP to a 1.35x speed-up (LRS-DETR-T's pruning), counted at 64 px, as a checkpoint."""
+    """LRS-DETR-B pruned by LAMP to a 1.35x speed-up, counted at 64 px, as a checkpoint. The blocks scope: at 64 px the
+    paper scope's widths rounded to 8 stall below 1.35 (its 640-px goal is tested in test_prune)."""
     torch.manual_seed(0)
-    pruned = prune(build_model("lrs-detr-b.yaml", nc=3), "lamp", speed_up=1.35, imgsz=64, iterative_steps=5)
+    pruned = prune(build_model("lrs-detr-b.yaml", nc=3), "lamp", speed_up=1.35, imgsz=64, iterative_steps=5, scope="blocks")
     return str(save_checkpoint(pruned, folder / "pruned.pt", {}))
 
 
