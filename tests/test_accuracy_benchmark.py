@@ -47,6 +47,7 @@ def test_bad_arguments_are_one_line(tmp_path, flags, message):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # trains a chain of models: past the 900 s default, within its runs' own budget
 def test_quick_run_end_to_end_then_reused(tmp_path):
     """Two models over two seeds, and a YOLO row (Ultralytics' own trainer and validator) with one."""
     flags = ("--quick", "--others", "yolo11n", "--out", tmp_path)
