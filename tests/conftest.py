@@ -2,6 +2,7 @@
 
 import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -52,3 +53,16 @@ def tiny_data(tmp_path_factory):
     from tiny_data import write_tiny_dataset
 
     return write_tiny_dataset(tmp_path_factory.mktemp("tiny_data"))
+
+
+@pytest.fixture(scope="session")
+def trained_b(tiny_data, tmp_path_factory):
+    """One epoch of train.py (LRS-DETR-B, 128 px, batch 4, plots on) on `tiny_data`, trained once per session for the
+    tests that need a trained checkpoint: (run folder, train.py's stdout). Tests copy what they modify."""
+    project = tmp_path_factory.mktemp("trained_b")
+    flags = {"--data": tiny_data, "--epochs": 1, "--imgsz": 128, "--batch": 4, "--workers": 0, "--device": "cpu",
+             "--warmup_iters": 2, "--project": project, "--name": "b", "--plots": "true"}
+    command = [sys.executable, str(REPO / "train.py"), *(str(v) for flag in flags.items() for v in flag)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{' '.join(command)} exited {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return project / "b", done.stdout

@@ -93,7 +93,8 @@ def test_package_defaults_come_from_the_package_sources_of_truth():
     assert all(quick[key] == QUICK_SCHEDULE[key] for key in ("imgsz", "epochs", "batch", "lr0"))
 
 
-@pytest.mark.parametrize("name", ["train", "distill", "channels"])
+# Each is a fresh interpreter per side: fast runs check train, slow runs the others too.
+@pytest.mark.parametrize("name", ["train", pytest.param("distill", marks=pytest.mark.slow), pytest.param("channels", marks=pytest.mark.slow)])
 def test_command_help_is_the_script_help(name):
     """The same flags, defaults and text; the examples say `lrsdetr NAME` for `python SCRIPT`."""
     command = COMMANDS[name]

@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # trains a chain of models: past the 900 s default, within its runs' own budget
 def test_quick_compression_benchmark_runs_the_chain_and_resumes(tmp_path):
     out = tmp_path / "compression"
     command = [sys.executable, str(REPO / "benchmarks" / "compression.py"), "--quick", "--out", str(out)]

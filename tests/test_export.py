@@ -1,5 +1,6 @@
 """LRS-DETR-B exports through Ultralytics' `RTDETR(weights).export(format=...)`: ONNX (run in ONNX Runtime),
-OpenVINO (run in its CPU runtime) and Core ML (converted; running it needs an Apple system).
+OpenVINO (run in its CPU runtime) and Core ML (converted; running it needs an Apple system). The fast runs check
+the fixed-size ONNX export; the other formats, dynamic sizes and export.py are slow.
 
 The authors' model cannot export at all (`aten::fft_fft2` has no ONNX symbolic). Ours must give a graph
 without FFT ops whose detections are PyTorch's, at a fixed size and, exported dynamic, at other sizes.
@@ -80,6 +81,7 @@ def test_onnx_export_matches_pytorch(checkpoint, tmp_path):
     assert_matches_pytorch(onnx_runner(path), weights, (IMGSZ, IMGSZ))
 
 
+@pytest.mark.slow
 def test_dynamic_onnx_export_runs_at_other_sizes(checkpoint, tmp_path):
     """One graph for every size: DFT matrices and DPRA's window mask are built from the input's shape."""
     weights = copy_of(checkpoint, tmp_path)
@@ -91,6 +93,7 @@ def test_dynamic_onnx_export_runs_at_other_sizes(checkpoint, tmp_path):
         assert_matches_pytorch(onnx_runner(path), weights, hw)
 
 
+@pytest.mark.slow
 def test_openvino_export_matches_pytorch(checkpoint, tmp_path):
     """OpenVINO's own PyTorch frontend converts the model; run at fp32 it gives PyTorch's detections.
 
@@ -106,6 +109,7 @@ def test_openvino_export_matches_pytorch(checkpoint, tmp_path):
     assert_matches_pytorch(lambda images: compiled(images)[0], weights, (IMGSZ, IMGSZ))
 
 
+@pytest.mark.slow
 def test_coreml_converts_on_linux(checkpoint, tmp_path):
     """coremltools converts on Linux (running the package needs macOS/iOS): an ML program taking an RGB image of
     the export size and giving (1, 300, 6) detections (box, score, class), with no FFT op in it."""
@@ -121,6 +125,7 @@ def test_coreml_converts_on_linux(checkpoint, tmp_path):
     assert "matmul" in ops and not {op for op in ops if "fft" in op.lower()}
 
 
+@pytest.mark.slow
 def test_export_script_end_to_end(checkpoint, tmp_path):
     """export.py with flags, fp16 on CPU: the graph is converted to fp16 after export, its I/O stays fp32."""
     weights = copy_of(checkpoint, tmp_path)

@@ -8,6 +8,7 @@ a high AP50 on it, and an export whose boxes, scores or classes drift loses AP50
 """
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,15 +44,16 @@ def label_with_own_detections(checkpoint: Path, data_yaml: Path, per_image: int 
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """(checkpoint, data.yaml): one epoch of train.py on tiny images, the val split labelled by the checkpoint."""
-    from tiny_data import write_tiny_dataset
-
+def trained(trained_b, tiny_data, tmp_path_factory):
+    """(checkpoint, data.yaml): copies of the session's one-epoch train.py checkpoint and of the tiny images it was
+    trained on, the val split labelled by the checkpoint."""
     root = tmp_path_factory.mktemp("accuracy")
-    data_yaml = write_tiny_dataset(root / "data")
-    run("train.py", "--data", data_yaml, "--epochs", 1, "--imgsz", IMGSZ, "--batch", 4, "--workers", 0, "--device", "cpu",
-        "--warmup_iters", 2, "--project", root / "runs", "--name", "b", "--plots", "false")
+    shutil.copytree(tiny_data.parent, root / "data", ignore=shutil.ignore_patterns("*.cache"))
+    data_yaml = root / "data" / "data.yaml"
+    data_yaml.write_text(data_yaml.read_text().replace(f"path: {tiny_data.parent}\n", f"path: {root / 'data'}\n", 1))
     checkpoint = root / "runs" / "b" / "weights" / "best.pt"
+    checkpoint.parent.mkdir(parents=True)
+    shutil.copyfile(trained_b[0] / "weights" / "best.pt", checkpoint)
     label_with_own_detections(checkpoint, data_yaml)
     return checkpoint, data_yaml
 

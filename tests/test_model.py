@@ -35,9 +35,10 @@ def test_layer_table():
     assert decoder.num_queries == 300 and len(decoder.decoder.layers) == 3 and decoder.nc == 10
 
 
-@pytest.mark.parametrize("shape", [(1, 3, 480, 640), (1, 3, 672, 672), (2, 3, 320, 320)])
+@pytest.mark.parametrize("shape", [(1, 3, 96, 160)] + [pytest.param(s, marks=pytest.mark.slow) for s in [(1, 3, 480, 640), (1, 3, 672, 672), (2, 3, 320, 320)]])
 def test_forward_any_shape(shape):
-    """The authors' model crashes on the first two (their DPRA needs square maps, a multiple of the window)."""
+    """The authors' model crashes on the first three (their DPRA needs square maps, a multiple of the window).
+    Fast runs take the small rectangle only."""
     model = build_model("lrs-detr-b.yaml", nc=10)
     x = torch.rand(shape)
     model.eval()
@@ -71,6 +72,7 @@ def test_fused_model_computes_the_same():
         torch.testing.assert_close(after[i], before[i], atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.slow  # fuse itself is checked fast by test_fused_model_computes_the_same
 def test_fused_model_runs_channels_last_with_its_own_in_place_activations():
     """fuse() lays the model out for inference; an unfused model in the same process keeps the shared activation."""
     from ultralytics.nn.modules import Conv
@@ -100,25 +102,28 @@ def test_ultralytics_rtdetr_is_ours_after_import():
     assert FromUltralytics is lrsdetr.RTDETR
 
 
-@pytest.mark.parametrize("cfg", ["rtdetr-l.yaml", "yolov8n.yaml"])
-def test_stock_models_still_work(cfg):
+@pytest.mark.parametrize(("cfg", "shape"), [("rtdetr-l.yaml", (1, 300, 6)), ("yolov8n.yaml", (1, 84, 16**2 + 8**2 + 4**2))])
+def test_stock_models_still_work(cfg, shape):
+    """RT-DETR: 300 rows of box, score, class; YOLO: box and 80 class scores for each cell of strides 8, 16, 32."""
     from ultralytics import YOLO
 
     wrapper = RTDETR(cfg) if cfg.startswith("rtdetr") else YOLO(cfg)
     model = wrapper.model.eval()
     with torch.no_grad():
-        out = model(torch.rand(1, 3, 128, 128))
-    assert out is not None
+        y = model(torch.rand(1, 3, 128, 128))[0]
+    assert y.shape == shape and torch.isfinite(y).all()
+    scores = y[0, :, 4] if cfg.startswith("rtdetr") else y[0, 4:]
+    assert 0 <= scores.min() and scores.max() <= 1  # sigmoid class scores
 
 
 def test_rtdetr_r18_baseline_size():
-    """The paper's baseline: 19.9M parameters for nc=10 (57.0 GFLOPs by the older counter)."""
+    """The paper's baseline: 19.9M parameters and 57.0 GFLOPs for nc=10 (Ultralytics 8.4's counter gives 2% more)."""
     model = build_model("rtdetr-r18.yaml", nc=10).eval().fuse(verbose=False)
     params = sum(p.numel() for p in model.parameters())
     assert abs(params - 19.9e6) / 19.9e6 < 0.03, params
     gflops = get_flops(model, 640)
     print(f"rtdetr-r18 nc=10 @640: {params / 1e6:.2f}M params, {gflops:.1f} GFLOPs (Ultralytics 8.4 counter)")
-    assert gflops > 0
+    assert abs(gflops - 57.0) / 57.0 < 0.03, gflops
 
 
 def test_profile_prints_every_layer_but_the_head():
@@ -145,4 +150,4 @@ def test_profile_prints_every_layer_but_the_head():
     table = [line.split() for line in rows.lines[1:]]
     assert "GFLOPs" in rows.lines[0] and len(table) == len(model.model.model) - 1
     assert [row[-1].split(".")[-1] for row in table[:2]] == ["Conv", "Conv"]
-    assert all(float(row[0]) >= 0 for row in table) and sum(float(row[1]) for row in table) > 0
+    assert [int(row[2]) for row in table] == [sum(p.numel() for p in m.parameters()) for m in model.model.model[:-1]]

@@ -92,7 +92,11 @@ def batch():
             "batch_idx": torch.tensor([0.0, 1.0, 1.0])}
 
 
-@pytest.mark.parametrize("method", PRUNE_METHODS)
+# Fast runs check one method of each kind (magnitude: the paper's lamp; sparse learning; gradients); the slow runs all.
+FAST_METHODS = ("lamp", "slim", "group_taylor")
+
+
+@pytest.mark.parametrize("method", [m if m in FAST_METHODS else pytest.param(m, marks=pytest.mark.slow) for m in PRUNE_METHODS])
 def test_every_method_reaches_the_speed_up_and_overshoots_by_at_most_3_percent(model, batch, method):
     pruned = prune(model, method, speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, example_inputs=batch, scope="blocks")
     record = pruned.yaml["pruned"]

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from lrsdetr import RTDETR
 from lrsdetr.engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
@@ -47,13 +48,16 @@ def test_checkpoint_reloads_in_a_fresh_process(trained, tiny_data, importer):
 
 @pytest.mark.slow
 def test_val_info_fuse_through_the_wrapper(trained, tiny_data, tmp_path):
-    weights, _ = trained
+    """val() scores every box of the val labels and gives best.pt the mAP its training's final validation gave it."""
+    weights, train_metrics = trained
     model = RTDETR(str(weights / "best.pt"))
     layers, params, *_ = model.info()
     assert layers > 0 and params > 10_000_000
     metrics = model.val(data=str(tiny_data), imgsz=128, batch=4, workers=0, device="cpu", plots=False, verbose=False,
                         project=str(tmp_path))  # not Ultralytics' default, a folder inside the installed package
-    assert 0.0 <= metrics.box.map <= 1.0
+    boxes = sum(len(f.read_text().splitlines()) for f in (tiny_data.parent / "labels" / "val").glob("*.txt"))
+    assert metrics.nt_per_class.sum() == boxes
+    assert metrics.box.map == pytest.approx(train_metrics.results_dict["metrics/mAP50-95(B)"], abs=1e-6)
     model.fuse()
     assert model.model.is_fused()
 
@@ -80,6 +84,14 @@ def test_python_training_of_our_config_takes_the_recipe_and_runs_train(tiny_data
     assert trainer.save_dir == tmp_path / "runs" / "train" / "b"  # as the seed's scripts, not runs/detect/runs/train
     assert {key: getattr(trainer.args, key) for key in TRAIN_RECIPE} == {**TRAIN_RECIPE, "epochs": 1, "imgsz": 64, "batch": 4}
     assert trainer.args.warmup_epochs == pytest.approx(WARMUP_ITERATIONS / len(trainer.train_loader))
+    # What Ultralytics builds from it (ARCHITECTURE.md section 4): AdamW at 1e-4, beta1 0.9, weight decay 1e-4 once
+    # Ultralytics has scaled it by batch and accumulation, a constant rate, fp32, no early stop.
+    optimizer = trainer.optimizer
+    assert type(optimizer) is torch.optim.AdamW
+    assert [(g["initial_lr"], g["betas"][0]) for g in optimizer.param_groups] == [(1e-4, 0.9)] * len(optimizer.param_groups)
+    assert sorted(g["weight_decay"] for g in optimizer.param_groups)[-1] == pytest.approx(1e-4)
+    assert [trainer.lf(epoch) for epoch in range(trainer.epochs + 1)] == [1.0] * (trainer.epochs + 1)
+    assert not trainer.amp and trainer.stopper.patience == float("inf")
 
 
 def test_python_training_keeps_what_the_caller_gives(tiny_data, tmp_path):

@@ -36,7 +36,9 @@ def test_interrupted_run_resumes_at_the_next_epoch(tiny_data, tmp_path):
         train(params, callbacks={"on_model_save": [interrupt_after_first_checkpoint]})
     last = tmp_path / "run" / "weights" / "last.pt"
     checkpoint = torch.load(last, map_location="cpu", weights_only=False)
-    assert checkpoint["epoch"] == 0 and checkpoint["optimizer"] is not None
+    assert checkpoint["epoch"] == 0
+    groups = checkpoint["optimizer"]["param_groups"]  # the recipe's AdamW, saved for the resume to continue
+    assert [(g["initial_lr"], g["betas"]) for g in groups] == [(1e-4, (0.9, 0.999))] * len(groups) and len(groups) >= 2
 
     out = subprocess.run([sys.executable, "train.py", "--resume", str(last)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]

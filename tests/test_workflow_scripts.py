@@ -1,6 +1,7 @@
 """The root scripts end to end, as a user runs them (subprocesses, CPU, offline, tiny data at 128 px).
 
-One train.py run (module fixture) gives the checkpoint that val.py, detect.py, get_FPS.py and heatmap.py use.
+One train.py run (conftest's session fixture `trained_b`) gives the checkpoint that val.py, detect.py, get_FPS.py
+and heatmap.py use.
 """
 
 import json
@@ -25,13 +26,11 @@ def run(script: str, *flags: object, expect: int = 0) -> subprocess.CompletedPro
 
 
 @pytest.fixture(scope="module")
-def trained(tiny_data, tmp_path_factory):
-    """train.py for one epoch, plots on (fonts offline); returns the run folder."""
-    project = tmp_path_factory.mktemp("runs")
-    out = run("train.py", "--data", tiny_data, "--epochs", 1, "--imgsz", 128, "--batch", 4, "--workers", 0, "--device", "cpu",
-              "--warmup_iters", 2, "--project", project, "--name", "b", "--plots", "true")
-    assert f"Results in {project / 'b'}" in out.stdout
-    return project / "b"
+def trained(trained_b):
+    """train.py for one epoch, plots on (fonts offline; conftest's session run); returns the run folder."""
+    run_dir, stdout = trained_b
+    assert f"Results in {run_dir}" in stdout
+    return run_dir
 
 
 def test_train_writes_weights_results_and_plots(trained):
