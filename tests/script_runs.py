@@ -1,15 +1,26 @@
-"""Root scripts run in-process, as `python script.py ...` runs them, for tests of what a user sees."""
+"""Root scripts run as `python script.py ...` runs them (in-process, or in a child process), for tests of what a
+user sees."""
 
 from __future__ import annotations
 
 import importlib
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_in_subprocess(script: str | Path, *flags: object, expect: int = 0, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`python script --flag value ...` from the repository root in a child process; fails the test unless it exits
+    `expect`, showing the ends of its output."""
+    args = [sys.executable, str(REPO / script), *map(str, flags)]
+    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == expect, f"{' '.join(args)} exited {out.returncode}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return out
 
 
 def run_main(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str]:

@@ -4,21 +4,18 @@ import csv
 import json
 import math
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from script_runs import run_in_subprocess
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "accuracy.py"
 
 
 def run(*flags: object, expect: int = 0) -> subprocess.CompletedProcess:
-    args = [sys.executable, str(SCRIPT), *map(str, flags)]
-    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=1500)
-    assert out.returncode == expect, f"{' '.join(args)} exited {out.returncode}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
-    return out
+    return run_in_subprocess(SCRIPT, *flags, expect=expect, timeout=1500)
 
 
 def assert_row_summarises_its_runs(row: dict, out: Path) -> None:

@@ -2,12 +2,11 @@
 and the same numbers by every route, on the synthetic VisDrone-native set."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from script_runs import run_in_subprocess
 import torch
 
 from lrsdetr.data.files import DataError
@@ -16,12 +15,6 @@ from lrsdetr.eval.visdrone_results import result_lines, results_from_predictions
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def run(script: str, *flags: object, expect: int = 0) -> subprocess.CompletedProcess:
-    args = [sys.executable, str(REPO / script), *map(str, flags)]
-    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert out.returncode == expect, f"{' '.join(args)} exited {out.returncode}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
-    return out
 
 
 def test_result_lines_sorted_by_score_capped_at_500_in_challenge_format():
@@ -57,7 +50,7 @@ def test_get_visdrone_metrics_mistakes_are_one_line(tmp_path):
     (anno / "a.txt").write_text("0,0,10,10,1,1,0,0\n")
     (res / "a.txt").write_text("0,0,10,10,0.9,1,-1,-1\n0,0,10\n")
     for flags, message in (((), "give --res_dir"), (("--anno_dir", anno, "--res_dir", res), "results/a.txt:2: expected at least 6 numbers")):
-        out = run("get_VisDrone_metrics.py", *flags, expect=2)
+        out = run_in_subprocess("get_VisDrone_metrics.py", *flags, expect=2)
         assert message in out.stderr and "Traceback" not in out.stderr
 
 
@@ -84,7 +77,7 @@ def visdrone_named(tmp_path_factory):
 def test_val_save_visdrone_equals_get_visdrone_metrics_from_predictions(visdrone_named, tmp_path):
     data, weights = visdrone_named
     images, labels = data.parent / "images" / "val", data.parent / "labels" / "val"
-    out = run("val.py", "--weights", weights, "--data", data, "--split", "val", "--imgsz", 128, "--batch", 4, "--device", "cpu",
+    out = run_in_subprocess("val.py", "--weights", weights, "--data", data, "--split", "val", "--imgsz", 128, "--batch", 4, "--device", "cpu",
               "--plots", False, "--project", tmp_path, "--name", "v", "--save_visdrone", True)
     assert "Both protocols" in out.stdout and "VisDrone toolkit (maxDets 500)" in out.stdout
     run_dir = tmp_path / "v"
@@ -95,7 +88,7 @@ def test_val_save_visdrone_equals_get_visdrone_metrics_from_predictions(visdrone
     copy = tmp_path / "copy"
     copy.mkdir()
     (copy / "predictions.json").write_bytes((run_dir / "predictions.json").read_bytes())
-    out = run("get_VisDrone_metrics.py", "--pred_json", copy / "predictions.json", "--img_dir", images, "--label_dir", labels)
+    out = run_in_subprocess("get_VisDrone_metrics.py", "--pred_json", copy / "predictions.json", "--img_dir", images, "--label_dir", labels)
     assert "no ignored regions" in out.stdout and "Average Precision  (AP) @[ IoU=0.50:0.95 | maxDets=500 ]" in out.stdout
     scripted = json.loads((copy / "visdrone_metrics.json").read_text())["visdrone"]
     assert all(scripted[key] == pytest.approx(submitted[key], abs=1e-9) for key in METRIC_KEYS)
@@ -105,7 +98,7 @@ def test_val_save_visdrone_equals_get_visdrone_metrics_from_predictions(visdrone
 def test_detect_save_visdrone_sliced_writes_a_file_per_image(visdrone_named, tmp_path):
     data, weights = visdrone_named
     images = data.parent / "images" / "val"
-    run("detect.py", "--weights", weights, "--source", images, "--imgsz", 128, "--conf", 0.0, "--device", "cpu", "--project", tmp_path,
+    run_in_subprocess("detect.py", "--weights", weights, "--source", images, "--imgsz", 128, "--conf", 0.0, "--device", "cpu", "--project", tmp_path,
         "--name", "d", "--save", False, "--slice", True, "--slice_size", 96, "--slice_overlap", 0.25, "--save_visdrone", True)
     files = sorted((tmp_path / "d" / "visdrone_results").glob("*.txt"))
     assert [p.stem for p in files] == sorted(p.stem for p in images.glob("*.jpg"))

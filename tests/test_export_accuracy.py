@@ -9,12 +9,11 @@ a high AP50 on it, and an export whose boxes, scores or classes drift loses AP50
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import onnx
 import pytest
+from script_runs import run_in_subprocess
 
 from lrsdetr import RTDETR
 from lrsdetr.tools.export import export_model
@@ -24,12 +23,6 @@ REPO = Path(__file__).resolve().parents[1]
 IMGSZ = 128
 pytestmark = pytest.mark.slow
 
-
-def run(script: str, *flags: object, expect: int = 0) -> subprocess.CompletedProcess:
-    args = [sys.executable, str(REPO / script), *map(str, flags)]
-    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert out.returncode == expect, f"{' '.join(args)} exited {out.returncode}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
-    return out
 
 
 def label_with_own_detections(checkpoint: Path, data_yaml: Path, per_image: int = 5) -> None:
@@ -60,7 +53,7 @@ def trained(trained_b, tiny_data, tmp_path_factory):
 
 def val_ap50(weights: Path, data_yaml: Path, project: Path) -> tuple[float, str]:
     """val.py on `weights`: the COCO AP50 of its report (saved metrics file) and its printed output."""
-    out = run("val.py", "--weights", weights, "--data", data_yaml, "--split", "val", "--imgsz", IMGSZ, "--batch", 4,
+    out = run_in_subprocess("val.py", "--weights", weights, "--data", data_yaml, "--split", "val", "--imgsz", IMGSZ, "--batch", 4,
               "--device", "cpu", "--plots", "false", "--project", project, "--name", weights.name)
     metrics = json.loads((project / weights.name / "coco_metrics" / "metrics_maxDets100.json").read_text())
     return metrics["coco"]["summary"]["AP50"], out.stdout
@@ -85,7 +78,7 @@ def test_export_check_map_prints_both_and_warns_past_tolerance(trained, tmp_path
     weights.parent.mkdir(exist_ok=True)
     weights.write_bytes(checkpoint.read_bytes())
     # a negative tolerance warns whatever the export scores: the warning path runs
-    out = run("export.py", "--weights", weights, "--imgsz", IMGSZ, "--check_map", True, "--data", data_yaml, "--map_tolerance", -1)
+    out = run_in_subprocess("export.py", "--weights", weights, "--imgsz", IMGSZ, "--check_map", True, "--data", data_yaml, "--map_tolerance", -1)
     assert "PyTorch fp32" in out.stdout and "ONNX fp32" in out.stdout and "WARNING: best.onnx loses" in out.stdout
     rows = [line.split() for line in out.stdout.splitlines() if "PyTorch fp32 (" in line or "ONNX fp32 (" in line]
     assert len(rows) == 2 and abs(float(rows[0][1]) - float(rows[1][1])) <= 0.005, rows

@@ -5,24 +5,16 @@ and heatmap.py use.
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import pytest
+from script_runs import run_in_subprocess
 from source_tree import unchanged
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
-
-def run(script: str, *flags: object, expect: int = 0) -> subprocess.CompletedProcess:
-    """`python script --flag value ...` from the repository root; fails the test unless it exits `expect`."""
-    args = [sys.executable, str(REPO / script), *map(str, flags)]
-    out = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert out.returncode == expect, f"{' '.join(args)} exited {out.returncode}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +33,13 @@ def test_train_writes_weights_results_and_plots(trained):
 def test_val_predictions_give_coco_metrics_and_tide(trained, tiny_data, tmp_path):
     root = tiny_data.parent
     with unchanged(root / "images" / "val", root / "labels" / "val"):  # Ultralytics adds its labels/val.cache beside them
-        out = run("val.py", "--weights", trained / "weights/best.pt", "--data", tiny_data, "--split", "val", "--imgsz", 128,
+        out = run_in_subprocess("val.py", "--weights", trained / "weights/best.pt", "--data", tiny_data, "--split", "val", "--imgsz", 128,
                   "--batch", 4, "--device", "cpu", "--project", tmp_path, "--name", "v")
     predictions = tmp_path / "v" / "predictions.json"
     assert predictions.is_file() and "python get_COCO_metrics.py --pred_json" in out.stdout
     ground_truth = tmp_path / "gt.json"
-    run("dataset/yolo2coco.py", "--image_path", root / "images/val", "--label_path", root / "labels/val", "--out", ground_truth, "--data", tiny_data)
-    out = run("get_COCO_metrics.py", "--pred_json", predictions, "--anno_json", ground_truth, "--save_dir", tmp_path / "coco")
+    run_in_subprocess("dataset/yolo2coco.py", "--image_path", root / "images/val", "--label_path", root / "labels/val", "--out", ground_truth, "--data", tiny_data)
+    out = run_in_subprocess("get_COCO_metrics.py", "--pred_json", predictions, "--anno_json", ground_truth, "--save_dir", tmp_path / "coco")
     assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]" in out.stdout and "TIDE errors" in out.stdout
     assert json.loads((tmp_path / "coco" / "metrics_maxDets100.json").read_text())["images"] == 4
 
@@ -61,7 +53,7 @@ def test_user_mistakes_are_one_line_without_traceback(trained, tiny_data, tmp_pa
         ("train.py", "--data", tmp_path / "missing.yaml"),
         ("detect.py", "--weights", trained / "weights/best.pt", "--source", tmp_path / "no_images"),
     ]
-    errors = [run(*case, expect=2).stderr.strip() for case in cases]
+    errors = [run_in_subprocess(*case, expect=2).stderr.strip() for case in cases]
     for err in errors:
         assert err.startswith("error: --") and "\n" not in err and "Traceback" not in err, err
     assert "predicts nc=3 classes" in errors[0] and "nc=10" in errors[0]
@@ -85,27 +77,27 @@ def test_detect_images_and_video(trained, frames, tmp_path, sliced):
     common = ("--weights", trained / "weights/best.pt", "--imgsz", 128, "--conf", 0.0, "--device", "cpu", "--project", tmp_path,
               "--slice", sliced, "--slice_size", 96, "--slice_overlap", 0.25)
     with unchanged(images[0].parent, video):
-        out = run("detect.py", "--source", images[0].parent, "--name", "images", *common)
+        out = run_in_subprocess("detect.py", "--source", images[0].parent, "--name", "images", *common)
     assert "4 image(s)/frame(s)" in out.stdout
     assert {p.name for p in (tmp_path / "images").glob("*.jpg")} == {p.name for p in images}
     assert len(list((tmp_path / "images" / "labels").glob("*.txt"))) == 4
     records = json.loads((tmp_path / "images" / "predictions.json").read_text())
     assert records and {"image_id", "category_id", "bbox", "score"} <= set(records[0])
     with unchanged(video):
-        run("detect.py", "--source", video, "--name", "video", *common)
+        run_in_subprocess("detect.py", "--source", video, "--name", "video", *common)
     assert (tmp_path / "video" / "clip.mp4").stat().st_size > 0
     assert len(list((tmp_path / "video" / "labels").glob("clip_*.txt"))) == 4
 
 
 def test_get_fps(trained):
-    out = run("get_FPS.py", "--weights", trained / "weights/best.pt", "--imgsz", 128, "--batch", 2, "--warmup", 1, "--iterations", 3, "--device", "cpu", "--threads", 1)
+    out = run_in_subprocess("get_FPS.py", "--weights", trained / "weights/best.pt", "--imgsz", 128, "--batch", 2, "--warmup", 1, "--iterations", 3, "--device", "cpu", "--threads", 1)
     assert "batch 2, fp32, cpu, 1 thread, 3 timed iterations" in out.stdout and "FPS" in out.stdout
 
 
 def test_heatmap(trained, frames, tmp_path):
     images, _ = frames
     with unchanged(images[0]):
-        out = run("heatmap.py", "--weights", trained / "weights/best.pt", "--source", images[0], "--imgsz", 128, "--method", "GradCAM",
+        out = run_in_subprocess("heatmap.py", "--weights", trained / "weights/best.pt", "--source", images[0], "--imgsz", 128, "--method", "GradCAM",
                   "--layers", "20,21", "--conf", 0.0, "--device", "cpu", "--project", tmp_path)
     heatmap = cv2.imread(str(tmp_path / "exp" / f"{images[0].stem}.png"))
     assert "1 heatmap(s) (GradCAM, layers 20,21" in out.stdout and heatmap.shape == (128, 128, 3)
@@ -113,7 +105,7 @@ def test_heatmap(trained, frames, tmp_path):
 
 def test_quickstart_from_nothing_to_coco_metrics(tmp_path):
     """The main job on a CPU-test budget: synthetic data, one epoch, validation, COCO metrics, TIDE, plots."""
-    out = run("quickstart.py", "--workdir", tmp_path, "--n_train", 8, "--n_val", 4, "--imgsz", 128, "--epochs", 1, "--device", "cpu")
+    out = run_in_subprocess("quickstart.py", "--workdir", tmp_path, "--n_train", 8, "--n_val", 4, "--imgsz", 128, "--epochs", 1, "--device", "cpu")
     for text in ("Drawing 8 train + 4 val synthetic drone images", "COCO bbox metrics for", "Per-class AP", "TIDE errors", "Both protocols", "Quick start done"):
         assert text in out.stdout, text
     assert (tmp_path / "train" / "results.png").is_file() and (tmp_path / "val" / "coco_metrics" / "metrics_maxDets100.json").is_file()
