@@ -37,10 +37,9 @@ from lrsdetr.compress.prune import prune  # noqa: E402
 from lrsdetr.compress.prune_blocks import PRUNING_SCOPES  # noqa: E402
 from lrsdetr.data.files import run_script, write_text_atomic  # noqa: E402
 from lrsdetr.data.synth import make_yolo_dataset  # noqa: E402
-from lrsdetr.engine.checks import require_data  # noqa: E402
 from lrsdetr.engine.quickstart import QUICK_SCHEDULE  # noqa: E402
 from lrsdetr.engine.train import train  # noqa: E402
-from lrsdetr.engine.validate import coco_evaluation, validate  # noqa: E402
+from lrsdetr.tools.export import coco_scores  # noqa: E402
 from lrsdetr.tools.fps import measure_latency  # noqa: E402
 from lrsdetr.utils.cli import parse_overrides  # noqa: E402
 
@@ -96,10 +95,7 @@ def schedule(params: dict, data: str, seed: int) -> dict:
 
 def scores(weights: Path, data: str, params: dict, folder: Path) -> dict:
     """COCO AP, AP50 and APs of `weights` on the validation images."""
-    validation = validate({"weights": str(weights), "data": data, "split": "val", "imgsz": params["imgsz"],
-                           "batch": params["batch"], "conf": 0.001, "device": "cpu", "save_json": True,
-                           "project": str(folder), "name": "val", "exist_ok": True, "plots": False})
-    stats = coco_evaluation(validation, require_data(data)["names"]).coco.stats()
+    _, stats = coco_scores(weights, data, params["imgsz"], folder, device="cpu", batch=params["batch"])
     return {"AP": stats["AP"], "AP50": stats["AP50"], "APs": stats["APs"]}
 
 

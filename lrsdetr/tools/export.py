@@ -107,11 +107,13 @@ def onnx_sanity_check(onnx_path: Path, weights: str, imgsz: int, batch: int = 1,
     )
 
 
-def coco_scores(weights: str | Path, data: str, imgsz: int, project: Path, device: str = "", split: str = "val") -> tuple[WeightsFormat, dict[str, float]]:
-    """val.py's validation and COCO summary (maxDets 100) of `weights` on `split`, quietly, outputs in `project`."""
+def coco_scores(weights: str | Path, data: str, imgsz: int, project: Path, device: str = "", split: str = "val",
+                batch: int = 1) -> tuple[WeightsFormat, dict[str, float]]:
+    """val.py's validation and COCO summary (maxDets 100) of `weights` on `split`, quietly, outputs in
+    `project`/val_<weights name> (beside the weights too: the run folder never takes the weights' own name)."""
     validation = validate(
-        {"weights": str(weights), "data": data, "split": split, "imgsz": imgsz, "batch": 1, "conf": 0.001, "max_det": 300, "device": device,
-         "save_json": True, "plots": False, "verbose": False, "project": str(project), "name": Path(weights).name, "exist_ok": True}
+        {"weights": str(weights), "data": data, "split": split, "imgsz": imgsz, "batch": batch, "conf": 0.001, "max_det": 300, "device": device,
+         "save_json": True, "plots": False, "verbose": False, "project": str(project), "name": f"val_{Path(weights).name}", "exist_ok": True}
     )
     return weights_format(weights), coco_evaluation(validation, validation.metrics.names, tide=False).coco.stats()
 
