@@ -7,7 +7,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from lrsdetr.nn.build import CUSTOM_BLOCKS
+from lrsdetr.nn.build import custom_blocks
 from lrsdetr.nn.modules import OmniKernel
 from lrsdetr.nn.modules.dft import modulated_spectrum_magnitude_fft, modulated_spectrum_magnitude_matmul
 
@@ -26,13 +26,13 @@ MAP_SIZES = [(8, 8), (15, 20), (21, 21), (2, 3), (1, 1)]
 
 
 def test_every_registered_block_is_swept():
-    assert set(SMALL) == set(CUSTOM_BLOCKS)
+    assert set(SMALL) == set(custom_blocks())
 
 
 def make(name):
     torch.manual_seed(0)
     args, c_in, c_out, stride = SMALL[name]
-    return CUSTOM_BLOCKS[name](*args), c_in, c_out, stride
+    return custom_blocks()[name](*args), c_in, c_out, stride
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))

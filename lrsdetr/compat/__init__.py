@@ -1,5 +1,5 @@
 """Interoperability with the authors' implementation."""
 
-from .original import UNUSED_ORIGINAL_KEYS, import_original_checkpoint, load_original_state_dict, map_original_state_dict
+from .original import import_original_checkpoint, load_original_state_dict, map_original_state_dict
 
-__all__ = ("load_original_state_dict", "import_original_checkpoint", "map_original_state_dict", "UNUSED_ORIGINAL_KEYS")
+__all__ = ("load_original_state_dict", "import_original_checkpoint", "map_original_state_dict")

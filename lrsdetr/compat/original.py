@@ -1,8 +1,8 @@
 """Import weights of the authors' LRS-DETR implementation (their Ultralytics 8.0.201 fork).
 
 Their state dict names our blocks' parts differently (`mixer.fn.qkv.c` for our `lfa.qkv.conv`, ...).
-We map names per block type, layer by layer, so a name is only ever rewritten inside the block it
-belongs to, and we refuse to load unless every learned tensor of both sides is accounted for.
+We map names layer by layer, by each block's registered `original_names` (nn/registry.py), so a name is only ever
+rewritten inside the block it belongs to, and we refuse to load unless every learned tensor of both sides is accounted for.
 Their best.pt is a pickle of whole model objects: we unpickle it without their code and without trusting it
 (`_OriginalUnpickler`: tensors and plain data only, their classes as inert stand-ins, anything else refused).
 """
@@ -23,45 +23,12 @@ import torch.nn as nn
 from ultralytics.nn.modules import RTDETRDecoder
 
 from ..data.files import DataError
-from ..nn.modules import DPRA, DEFBlock, SMEModule
-from ..nn.modules.dpra import ORIGINAL_KEYS as DPRA_KEYS
+from ..nn import modules  # noqa: F401  (registers our blocks)
+from ..nn.registry import spec_of
 
-__all__ = ("load_original_state_dict", "import_original_checkpoint", "map_original_state_dict", "UNUSED_ORIGINAL_KEYS",
-           "is_original_checkpoint", "original_to_ultralytics_checkpoint")
+__all__ = ("load_original_state_dict", "import_original_checkpoint", "map_original_state_dict", "is_original_checkpoint",
+           "original_to_ultralytics_checkpoint")
 
-# (pattern on the key inside a layer, replacement), per block type; first match wins.
-_DEF_RENAMES = [
-    (r"^m\.(\d+)\.conv\.fn\.c\.", r"m.\1.local_conv.conv."),
-    (r"^m\.(\d+)\.conv\.fn\.bn\.", r"m.\1.local_conv.bn."),
-    (r"^m\.(\d+)\.mixer\.fn\.pre_norm\.", r"m.\1.lfa.norm."),
-    (r"^m\.(\d+)\.mixer\.fn\.qkv\.c\.", r"m.\1.lfa.qkv.conv."),
-    (r"^m\.(\d+)\.mixer\.fn\.qkv\.bn\.", r"m.\1.lfa.qkv.bn."),
-    (r"^m\.(\d+)\.mixer\.fn\.proj\.1\.c\.", r"m.\1.lfa.proj.conv."),
-    (r"^m\.(\d+)\.mixer\.fn\.proj\.1\.bn\.", r"m.\1.lfa.proj.bn."),
-    (r"^m\.(\d+)\.ffn\.dwconv\.0\.", r"m.\1.conv_glu.dwconv."),
-    (r"^m\.(\d+)\.ffn\.", r"m.\1.conv_glu."),
-]
-_SME_RENAMES = [
-    (r"^m\.in_conv\.0\.", "m.in_proj."),
-    (r"^m\.out_conv\.", "m.out_proj."),
-    (r"^m\.dw_13\.", "m.dw_1xk."),
-    (r"^m\.dw_31\.", "m.dw_kx1."),
-    (r"^m\.dw_33\.", "m.dw_kxk."),
-    (r"^m\.dw_11\.", "m.dw_1x1."),
-    (r"^m\.conv\.", "m.sca_conv."),
-    (r"^m\.fac_conv\.", "m.fca_conv."),
-    (r"^m\.fgm\.dwconv1\.", "m.fgm.modulator."),
-    (r"^m\.fgm\.dwconv2\.", "m.fgm.signal."),
-]
-_DPRA_RENAMES = [(f"^{re.escape(theirs)}$", ours) for theirs, ours in DPRA_KEYS.items()]
-RENAMES: dict[type[nn.Module], list[tuple[str, str]]] = {
-    DEFBlock: _DEF_RENAMES,
-    SMEModule: _SME_RENAMES,
-    DPRA: _DPRA_RENAMES,
-}
-
-# Their FGM declares a grouped 3x3 conv its forward never calls; nothing reads it, so we do not build it.
-UNUSED_ORIGINAL_KEYS = re.compile(r"\.m\.fgm\.conv\.(weight|bias)$")
 # Integer bookkeeping, rebuilt by our modules (BN batch counters, DPRA's relative-position index).
 _BOOKKEEPING = re.compile(r"(num_batches_tracked|relative_position_index)$")
 
@@ -74,11 +41,18 @@ def _layer_of(key: str) -> tuple[int, str]:
 
 
 def _rename(inner: str, layer: nn.Module) -> str:
-    for pattern, replacement in RENAMES.get(type(layer), []):
+    """Our name for their key `inner` of `layer`, by the layer's registered `original_names`."""
+    for pattern, replacement in getattr(spec_of(layer), "original_names", ()):
         new, count = re.subn(pattern, replacement, inner)
         if count:
             return new
     return inner
+
+
+def _unused(inner: str, layer: nn.Module) -> bool:
+    """Their key `inner` of `layer` names a tensor our block does not build (its registered `original_unused`)."""
+    pattern = getattr(spec_of(layer), "original_unused", None)
+    return bool(pattern and re.search(pattern, inner))
 
 
 def map_original_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -86,12 +60,14 @@ def map_original_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor
     layers = model.model
     mapped = {}
     for key, tensor in state_dict.items():
-        if UNUSED_ORIGINAL_KEYS.search(key) or _BOOKKEEPING.search(key):
+        if _BOOKKEEPING.search(key):
             continue
         index, inner = _layer_of(key)
         if index >= len(layers):
             raise KeyError(f"'{key}' names layer {index}, but the model has {len(layers)} layers")
         layer = layers[index]
+        if _unused(inner, layer):
+            continue
         if isinstance(layer, RTDETRDecoder) and inner == "denoising_class_embed.weight":
             # 8.0.201 keeps an extra padding row (index nc) that denoising never samples; 8.4 has nc rows
             tensor = tensor[: layer.denoising_class_embed.num_embeddings]

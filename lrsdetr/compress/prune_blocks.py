@@ -9,13 +9,14 @@ model defeat that walk, and each has its rule here:
   whose split is two convolutions holding the same weights; the twins merge back into the original blocks.
 - Ops tp cannot follow: LFA's attention (q, k, v split from one flattened, transposed projection) and FGM's
   spectra. Both are pruned as one unit by a custom pruner (`LEAF_PRUNERS`) and are opaque to the tracer.
-- Widths that must stay fixed, by the pruning scope (`PRUNING_SCOPES`):
+- Widths that must stay fixed, by the pruning scope (`PRUNING_SCOPES`), as each block declares in its registration
+  (nn/registry.py, `whole_in_paper_scope` and `fixed_in_blocks_scope`):
   - "paper" (default, what the authors ran): every DPRA, SPDConv, SMEModule and DEFModule, the decoder, and the
     lateral 1x1 convs before each upsample (layers 11 and 16 of LRS-DETR-B) stay whole; channel counts are
     rounded to multiples of 8; a RepConv is one unit (`RepConvPruner`, a group root of its own) whose weights do
     not count in the channel ranking, as in the authors' set-up. What is left to cut: the stem and C2f convs, the
     DEFBlocks' outer convs, the neck's other convs and RepC3 blocks.
-  - "blocks" (finer): only DPRA's attention and FRFN and the decoder stay whole (`fixed_width_layers`); the
+  - "blocks" (finer): only DPRA's attention and FRFN and the decoder stay whole; the
     channels inside DEF, SME (its Omni-Kernel quarter), FGM and LFA are cut too, by the rules above, unrounded.
 
 `pruning_view(model)` applies all three for the length of a `with` block.
@@ -35,7 +36,8 @@ import torch.nn.functional as F
 import torch_pruning as tp
 from ultralytics.nn.modules import C2f, Conv, RepConv, RTDETRDecoder
 
-from ..nn.modules import DPRA, ConvGLU, DEFModule, FrequencyGatingModule, LocalFeatureAggregation, SMEModule, SPDConv
+from ..nn.modules import ConvGLU, FrequencyGatingModule, LocalFeatureAggregation, SMEModule
+from ..nn.registry import spec_of
 
 __all__ = (
     "pruning_view", "to_pruning_view", "from_pruning_view", "PruningSetup", "PRUNING_SCOPES", "fixed_width_layers",
@@ -250,37 +252,31 @@ LEAF_PRUNERS: dict[type[nn.Module], tp.pruner.BasePruningFunc] = {
 
 
 def fixed_width_layers(model: nn.Module) -> list[nn.Module | nn.Parameter]:
-    """Layers and parameters whose output width must stay as built, for tp's `ignored_layers`."""
+    """The "blocks" scope's fixed layers and parameters, for tp's `ignored_layers`: what each block's registered
+    `fixed_in_blocks_scope` names (DPRA's attention and FRFN, the whole decoder)."""
     fixed: list[nn.Module | nn.Parameter] = []
     for module in model.modules():
-        if isinstance(module, RTDETRDecoder):
-            # The hidden width is shared by the input projections, every decoder layer and the query heads. The
-            # projections' input channels still follow the pruned neck (tp prunes ignored layers' inputs).
-            fixed.append(module)
-        elif isinstance(module, DPRA):
-            attention = module.assa.attn
-            # Attention width: 8 heads of width/8 and a relative-position table per head; all of DPRA's residual
-            # stream (norms, FRFN's input split at a width stored at construction) is tied to it.
-            fixed += [attention.q, attention.kv, attention.proj, attention.rel_pos_bias, attention.path_logits]
-            # FRFN's hidden width: a channels-last chunk, which tp's index mapping (channel dim 1 only) cannot follow.
-            fixed.append(module.assa.ffn.fc1)
+        rule = getattr(spec_of(module), "fixed_in_blocks_scope", None)
+        if rule is not None:
+            fixed += rule(module)
     return fixed
 
 
 TP_ROOT_TYPES = [tp.ops.TORCH_CONV, tp.ops.TORCH_LINEAR, tp.ops.TORCH_LSTM]  # tp's default group roots
 PAPER_ROUND_TO = 8  # the authors' round_to: pruned channel counts are multiples of 8
-PAPER_WHOLE_BLOCKS = (DPRA, RTDETRDecoder, SPDConv, SMEModule, DEFModule)
 
 
-def _is_block(module: nn.Module, blocks: tuple[type[nn.Module], ...]) -> bool:
-    """isinstance, seeing through a twin to the block it stands for."""
-    return isinstance(module.block if isinstance(module, Twin) else module, blocks)
+def _whole_in_paper_scope(module: nn.Module) -> bool:
+    """The block's registered rule, seeing through a twin to the block it stands for."""
+    spec = spec_of(module.block if isinstance(module, Twin) else module)
+    return spec is not None and spec.whole_in_paper_scope
 
 
 def paper_fixed_layers(model: nn.Module) -> list[nn.Module]:
-    """The authors' `ignored_layers`: every DPRA, SPDConv, SMEModule and DEFModule, the decoder, and the lateral
-    1x1 convs that feed an upsample (Y5 and Y4: layers 11 and 16 of LRS-DETR-B, which their code names by index)."""
-    fixed = [m for m in model.modules() if _is_block(m, PAPER_WHOLE_BLOCKS)]
+    """The authors' `ignored_layers`: every block registered whole in the paper scope (DPRA, SPDConv, SMEModule,
+    DEFModule, the decoder), and the lateral 1x1 convs that feed an upsample (Y5 and Y4: layers 11 and 16 of
+    LRS-DETR-B, which their code names by index)."""
+    fixed = [m for m in model.modules() if _whole_in_paper_scope(m)]
     layers = model.model
     fixed += [layer for layer, after in zip(layers, layers[1:])
               if isinstance(layer, Conv) and isinstance(after, nn.Upsample) and after.f == -1]

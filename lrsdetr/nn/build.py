@@ -1,15 +1,14 @@
-"""Build a model's layers from an Ultralytics-style YAML, with a table of channel rules.
+"""Build a model's layers from an Ultralytics-style YAML, with each block's channel rule from the registry.
 
 Ultralytics' `parse_model` keeps its channel rules in local sets, so a block it does not know gets no
-input-channel argument. Rather than patch it, we build YAMLs that use our blocks here: one rule per
-block kind says how the YAML arguments become constructor arguments and what the output width is.
+input-channel argument. Rather than patch it, we build YAMLs that use our blocks here: each block's registered
+rule (nn/registry.py) says how the YAML arguments become constructor arguments and what the output width is.
 YAMLs made only of Ultralytics blocks (rtdetr-l, lrs-detr-b-plain, ...) still go through Ultralytics' own builder.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 from pathlib import Path
 
 import torch.nn as nn
@@ -17,80 +16,32 @@ import ultralytics.nn.modules as ul
 from ultralytics.utils import LOGGER
 from ultralytics.utils.ops import make_divisible
 
-from .modules import DPRA, BasicStage, BottleneckStage, DEFBlock, ResNetStem, SMEModule, SPDConv
-
-# Our blocks, by the names the YAML files use.
-CUSTOM_BLOCKS: dict[str, type[nn.Module]] = {
-    b.__name__: b for b in (DEFBlock, DPRA, SMEModule, SPDConv, ResNetStem, BasicStage, BottleneckStage)
-}
-
-# A rule maps (input channels, YAML args, repeats, width) to (constructor args, output channels, repeats left).
-ChannelRule = Callable[[list[int], list, int, Callable[[int], int]], tuple[list, int, int]]
+from . import modules  # noqa: F401  (registers our blocks)
+from .registry import BLOCKS, spec_of
 
 
-def _sets_channels(c_in, args, n, width):
-    """Conv-like: first YAML arg is the output width; the input width is prepended."""
-    c2 = width(args[0])
-    return [c_in, c2, *args[1:]], c2, n
-
-
-def _sets_channels_repeats_inside(c_in, args, n, width):
-    """Multi-block stages (C2f, RepC3, DEFBlock, BasicStage, BottleneckStage): like Conv, and the repeat count goes inside the block."""
-    c2 = width(args[0])
-    return [c_in, c2, n, *args[1:]], c2, 1
-
-
-def _keeps_channels(c_in, args, n, width):
-    """Blocks whose output width equals their input width (DPRA, SMEModule, AIFI)."""
-    return [c_in, *args], c_in, n
-
-
-def _passes_through(c_in, args, n, width):
-    """Parameter-free shape ops (Upsample): YAML args as given, width unchanged."""
-    return list(args), c_in, n
-
-
-def _concatenates(c_in, args, n, width):
-    return list(args), sum(c_in), n
-
-
-def _decoder(c_in, args, n, width):
-    """RT-DETR decoder: the list of input widths goes second, after nc."""
-    return [args[0], list(c_in), *args[1:]], 0, n
-
-
-CHANNEL_RULES: dict[type[nn.Module], ChannelRule] = {
-    ul.Conv: _sets_channels,
-    SPDConv: _sets_channels,
-    ResNetStem: _sets_channels,
-    ul.C2f: _sets_channels_repeats_inside,
-    ul.RepC3: _sets_channels_repeats_inside,
-    DEFBlock: _sets_channels_repeats_inside,
-    BasicStage: _sets_channels_repeats_inside,
-    BottleneckStage: _sets_channels_repeats_inside,
-    DPRA: _keeps_channels,
-    ul.AIFI: _keeps_channels,
-    SMEModule: _keeps_channels,
-    nn.Upsample: _passes_through,
-    ul.Concat: _concatenates,
-    ul.RTDETRDecoder: _decoder,
-}
+def custom_blocks() -> dict[str, type[nn.Module]]:
+    """Our registered blocks that YAML rows can name, by class name (Ultralytics' and torch's are found in them)."""
+    return {block.__name__: block for block, spec in BLOCKS.items()
+            if spec.channels and not block.__module__.startswith(("ultralytics.", "torch."))}
 
 
 def uses_custom_blocks(yaml_dict: dict) -> bool:
     """True if any layer of the YAML is one of our blocks (so our builder must build it)."""
-    return any(row[2] in CUSTOM_BLOCKS for row in yaml_dict["backbone"] + yaml_dict["head"])
+    ours = custom_blocks()
+    return any(row[2] in ours for row in yaml_dict["backbone"] + yaml_dict["head"])
 
 
 def resolve_block(name: str) -> type[nn.Module]:
     """'nn.Upsample' -> torch.nn.Upsample, 'DEFBlock' -> ours, 'Conv' -> Ultralytics' Conv."""
     if name.startswith("nn."):
         return getattr(nn, name[3:])
-    if name in CUSTOM_BLOCKS:
-        return CUSTOM_BLOCKS[name]
+    ours = custom_blocks()
+    if name in ours:
+        return ours[name]
     block = getattr(ul, name, None)
     if block is None:
-        raise KeyError(f"unknown block '{name}' in model YAML: not one of ours ({', '.join(CUSTOM_BLOCKS)}) nor Ultralytics'")
+        raise KeyError(f"unknown block '{name}' in model YAML: not one of ours ({', '.join(ours)}) nor Ultralytics'")
     return block
 
 
@@ -128,9 +79,10 @@ def build_layers(yaml_dict: dict, ch: int = 3, verbose: bool = True) -> tuple[nn
     channels, layers, save = [ch], [], []
     for i, (f, n, name, args) in enumerate(yaml_dict["backbone"] + yaml_dict["head"]):
         block = resolve_block(name)
-        rule = CHANNEL_RULES.get(block)
+        rule = getattr(spec_of(block), "channels", None)
         if rule is None:
-            raise KeyError(f"{source} layer {i}: no channel rule for block '{name}' (known: {', '.join(b.__name__ for b in CHANNEL_RULES)})")
+            known = ", ".join(b.__name__ for b, spec in BLOCKS.items() if spec.channels)
+            raise KeyError(f"{source} layer {i}: no channel rule for block '{name}' (known: {known}); see nn/registry.py")
         args = [_literal(a, yaml_dict) for a in args]
         n_yaml = n = max(round(n * depth), 1) if n > 1 else n
         c_in = [channels[j] for j in f] if isinstance(f, list) else channels[f]

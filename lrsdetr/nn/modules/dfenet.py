@@ -12,6 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from ultralytics.nn.modules import C2f, Conv
 
+from ..registry import register_block, repeats_inside
+
 __all__ = ("ConvGLU", "LocalFeatureAggregation", "DEFModule", "DEFBlock")
 
 
@@ -102,3 +104,21 @@ class DEFBlock(C2f):
     def __init__(self, c1: int, c2: int, n: int = 1, e: float = 0.5, pdim: int = 64):
         super().__init__(c1, c2, n, shortcut=False, e=e)
         self.m = nn.ModuleList(DEFModule(self.c, pdim=min(pdim, self.c)) for _ in range(n))
+
+
+register_block(DEFModule, whole_in_paper_scope=True)
+register_block(
+    DEFBlock,
+    channels=repeats_inside,
+    original_names=(  # the authors' names inside one DEFBlock layer -> ours
+        (r"^m\.(\d+)\.conv\.fn\.c\.", r"m.\1.local_conv.conv."),
+        (r"^m\.(\d+)\.conv\.fn\.bn\.", r"m.\1.local_conv.bn."),
+        (r"^m\.(\d+)\.mixer\.fn\.pre_norm\.", r"m.\1.lfa.norm."),
+        (r"^m\.(\d+)\.mixer\.fn\.qkv\.c\.", r"m.\1.lfa.qkv.conv."),
+        (r"^m\.(\d+)\.mixer\.fn\.qkv\.bn\.", r"m.\1.lfa.qkv.bn."),
+        (r"^m\.(\d+)\.mixer\.fn\.proj\.1\.c\.", r"m.\1.lfa.proj.conv."),
+        (r"^m\.(\d+)\.mixer\.fn\.proj\.1\.bn\.", r"m.\1.lfa.proj.bn."),
+        (r"^m\.(\d+)\.ffn\.dwconv\.0\.", r"m.\1.conv_glu.dwconv."),
+        (r"^m\.(\d+)\.ffn\.", r"m.\1.conv_glu."),
+    ),
+)

@@ -17,11 +17,14 @@ dimension without transposes, and the 1x1/3x3 convs see channels_last memory.
 
 from __future__ import annotations
 
+import re
 from typing import Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from ..registry import keeps_channels, register_block
 
 __all__ = ("DPRA", "AdaptiveSparseWindowAttention", "FeatureRefinementFFN", "AdaptiveSparseTransformerBlock", "simam")
 
@@ -258,3 +261,20 @@ class DPRA(nn.Module):
         x = self.norm1(x + simam(self.assa(x)))
         x = self.norm2(x + self.ffn(x))
         return x.permute(0, 3, 1, 2).contiguous()
+
+
+def fixed_in_blocks_scope(dpra: DPRA) -> list[nn.Module | nn.Parameter]:
+    """What the finer pruning scope must not narrow. The attention width (8 heads of width/8, a relative-position
+    table per head) ties all of DPRA's residual stream (norms, FRFN's input split at a width stored at construction);
+    FRFN's hidden width is split by a channels-last chunk, which Torch-Pruning's index mapping (dim 1) cannot follow."""
+    attention = dpra.assa.attn
+    return [attention.q, attention.kv, attention.proj, attention.rel_pos_bias, attention.path_logits, dpra.assa.ffn.fc1]
+
+
+register_block(
+    DPRA,
+    channels=keeps_channels,
+    whole_in_paper_scope=True,
+    fixed_in_blocks_scope=fixed_in_blocks_scope,
+    original_names=tuple((f"^{re.escape(theirs)}$", ours) for theirs, ours in ORIGINAL_KEYS.items()),
+)

@@ -12,6 +12,8 @@ import torch
 import torch.nn as nn
 from ultralytics.nn.modules import Conv
 
+from ..registry import register_block, repeats_inside, sets_channels
+
 __all__ = ("ResNetStem", "BasicBlock", "BasicStage", "BottleneckBlock", "BottleneckStage")
 
 
@@ -81,3 +83,8 @@ class BottleneckStage(BasicStage):
     """n bottleneck blocks to c2 channels (4x the inner width, e.g. 256 for ResNet-50's first stage)."""
 
     block = BottleneckBlock
+
+
+register_block(ResNetStem, channels=sets_channels)
+register_block(BasicStage, channels=repeats_inside)
+register_block(BottleneckStage, channels=repeats_inside)

@@ -12,6 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from ultralytics.nn.modules import Conv
 
+from ..registry import keeps_channels, register_block, sets_channels
 from .dft import modulated_spectrum_magnitude
 
 __all__ = ("SPDConv", "FrequencyGatingModule", "OmniKernel", "SMEModule")
@@ -120,3 +121,25 @@ class SMEModule(nn.Module):
         okm_channels = self.m.in_proj.in_channels  # read from the layer, so a pruned module still splits right
         okm, rest = x.split([okm_channels, x.shape[1] - okm_channels], dim=1)
         return self.cv2(torch.cat((self.m(okm), rest), dim=1))
+
+
+register_block(SPDConv, channels=sets_channels, whole_in_paper_scope=True)
+register_block(
+    SMEModule,
+    channels=keeps_channels,
+    whole_in_paper_scope=True,
+    original_names=(  # the authors' names inside one SMEModule layer -> ours
+        (r"^m\.in_conv\.0\.", "m.in_proj."),
+        (r"^m\.out_conv\.", "m.out_proj."),
+        (r"^m\.dw_13\.", "m.dw_1xk."),
+        (r"^m\.dw_31\.", "m.dw_kx1."),
+        (r"^m\.dw_33\.", "m.dw_kxk."),
+        (r"^m\.dw_11\.", "m.dw_1x1."),
+        (r"^m\.conv\.", "m.sca_conv."),
+        (r"^m\.fac_conv\.", "m.fca_conv."),
+        (r"^m\.fgm\.dwconv1\.", "m.fgm.modulator."),
+        (r"^m\.fgm\.dwconv2\.", "m.fgm.signal."),
+    ),
+    # Their FGM declares a grouped 3x3 conv its forward never calls; nothing reads it, so we do not build it.
+    original_unused=r"^m\.fgm\.conv\.(weight|bias)$",
+)
