@@ -46,8 +46,9 @@ def test_bad_arguments_are_one_line(tmp_path, flags, message):
 @pytest.mark.slow
 @pytest.mark.timeout(3600)  # trains a chain of models: past the 900 s default, within its runs' own budget
 def test_quick_run_end_to_end_then_reused(tmp_path):
-    """Two models over two seeds, and a YOLO row (Ultralytics' own trainer and validator) with one."""
-    flags = ("--quick", "--others", "yolo11n", "--out", tmp_path)
+    """Two models over two seeds, and a YOLO row (Ultralytics' own trainer and validator) with one; 2 epochs, so
+    that the learning curves have a last quarter."""
+    flags = ("--quick", "--others", "yolo11n", "--epochs", 2, "--out", tmp_path)
     out = run(*flags)
     with (tmp_path / "accuracy.csv").open() as handle:
         rows = {row["model"]: row for row in csv.DictReader(handle)}
@@ -61,7 +62,16 @@ def test_quick_run_end_to_end_then_reused(tmp_path):
     assert "| lrs-detr-b | 2 | 15.59M |" in table and "±" in table and table in out.stdout
     assert (tmp_path / "accuracy.png").stat().st_size > 10_000
     assert len(list(tmp_path.glob("runs/*/result.json"))) == 5
+    assert (tmp_path / "accuracy_curves.png").stat().st_size > 10_000
+    for name in rows:  # the last-quarter gain printed is that of the seeds' mean validation mAP50 in results.csv
+        curves = [[100 * float(e["metrics/mAP50(B)"]) for e in csv.DictReader(path.open())]
+                  for path in sorted(tmp_path.glob(f"runs/{name}-seed*/results.csv"))]
+        first, last = (np.mean([curve[i] for curve in curves]) for i in (0, 1))
+        assert all(len(curve) == 2 for curve in curves)
+        assert f"{name}: mAP50 {first:.1f} after epoch 1 -> {last:.1f} after epoch 2 ({last - first:+.1f} points" in out.stdout
+    scored = [json.loads(path.read_text())["weights"] for path in tmp_path.glob("runs/*/result.json")]
+    assert all(path.endswith("last.pt") for path in scored)  # never the best.pt chosen on the scored images
 
     again = run(*flags)
     assert again.stdout.count("reusing") == 5 and "engine/trainer" not in again.stdout + again.stderr
-    run(*flags, "--epochs", 2, expect=2)  # other settings: refuses to mix them in
+    run(*flags, "--epochs", 3, expect=2)  # other settings: refuses to mix them in
