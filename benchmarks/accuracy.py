@@ -312,7 +312,7 @@ def last_quarter_gains(curves: dict[str, dict[str, list[list[float]]]]) -> str:
     lines = []
     for name, metrics in curves.items():
         mean = [statistics.fmean(values) for values in zip(*metrics["mAP50"])]
-        start = min(len(mean) - 1, math.ceil(0.75 * len(mean)) - 1)
+        start = max(0, math.floor(0.75 * len(mean)) - 1)  # index of the epoch three quarters in
         lines.append(f"{name}: mAP50 {mean[start]:.1f} after epoch {start + 1} -> {mean[-1]:.1f} after epoch {len(mean)} "
                      f"({mean[-1] - mean[start]:+.1f} points over the last quarter, mean of {len(metrics['mAP50'])} seed(s))")
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """benchmarks/accuracy.py end to end: its --quick run trains, scores and tabulates, and a second run reuses it."""
 
 import csv
+import importlib
 import json
 import math
 import subprocess
@@ -41,6 +42,16 @@ def test_bad_arguments_are_one_line(tmp_path, flags, message):
     out = run(*flags, "--out", tmp_path, expect=2)
     assert message in out.stderr and "Traceback" not in out.stderr
     assert not any(tmp_path.iterdir())  # nothing trained, no data made
+
+
+def test_last_quarter_gain_is_that_of_the_seeds_mean_curve(monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))  # the script imports latency.py from beside it
+    accuracy = importlib.import_module("accuracy")
+    curves = {"b": {"mAP50": [[10, 20, 30, 40], [20, 30, 40, 60]], "mAP50-95": [[0] * 4] * 2},
+              "r18": {"mAP50": [[5, 6, 7, 8, 9, 9, 9, 9, 9, 9]], "mAP50-95": [[0] * 10]}}
+    lines = accuracy.last_quarter_gains(curves).splitlines()
+    assert lines[0] == "b: mAP50 35.0 after epoch 3 -> 50.0 after epoch 4 (+15.0 points over the last quarter, mean of 2 seed(s))"
+    assert lines[1].startswith("r18: mAP50 9.0 after epoch 7 -> 9.0 after epoch 10 (+0.0 points")
 
 
 @pytest.mark.slow
