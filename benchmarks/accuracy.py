@@ -11,7 +11,9 @@ image size and batch; YOLO rows too. Each run is scored on `split` by pycocotool
 AP75, APs, APm at `max_dets`), and every model's parameters and GFLOPs (fused, at 640, Ultralytics' counter) and
 batch-1 CPU latency at `imgsz` (all models timed in the same rounds, `threads` threads) are measured in the same
 run. Out: `out`/accuracy.md (the table: mean ± sample standard deviation over seeds), accuracy.csv, accuracy.png
-(AP50 and APs against latency). Finished runs are reused (their result.json), an interrupted one resumes from
+(AP50 and APs against latency) and, with `curves`, accuracy_curves.png (Ultralytics' validation mAP50 and
+mAP50-95 after every epoch, per model: mean and range over seeds) with how much each model still gained over the
+last quarter of its epochs. Finished runs are reused (their result.json), an interrupted one resumes from
 its last.pt, so the command can be re-run after any stop. `--device 0,1,2,3` trains with DDP on four GPUs.
 
 Defaults, NOT YET MEASURED: the data size and schedule below are a proposal sized by cost, not chosen from
@@ -67,6 +69,7 @@ param_dict = {
     "max_dets": 100,  # detections per image scored (COCO 100; VisDrone's protocol 500)
     "threads": 2,  # CPU threads for the latency rounds
     "latency_rounds": 10,
+    "curves": True,  # validate after every epoch: learning curves (accuracy_curves.png); the last epoch is scored either way
     "out": "runs/accuracy",
     "quick": False,  # smoke run (QUICK: 16/8 images of 128 px, 1 epoch, lrs-detr-b and rtdetr-r18, seeds 0,1)
 }
@@ -135,7 +138,7 @@ def dataset(params: dict, out: Path) -> str:
 
 def settings(params: dict, data: str, seed: int) -> dict:
     """What makes two runs the same run: a stored result is reused only if these match."""
-    keys = ("epochs", "imgsz", "batch", "split", "max_dets")
+    keys = ("epochs", "imgsz", "batch", "split", "max_dets", "curves")
     return {"data": data, "seed": seed, **{key: params[key] for key in keys}}
 
 
@@ -151,9 +154,10 @@ class ShortRunWarmup(WarmupIterations):
 
 
 def train(name: str, seed: int, params: dict, data: str, folder: Path) -> Path:
-    """Train one run in `folder`, or resume it from last.pt if it was stopped; returns its best.pt.
+    """Train one run in `folder`, or resume it from last.pt if it was stopped; returns the last epoch's weights.
 
-    `done` marks a finished training (Ultralytics keeps writing best.pt and last.pt while it trains)."""
+    `done` marks a finished training (Ultralytics keeps writing best.pt and last.pt while it trains). The last
+    epoch is scored, not Ultralytics' best.pt: with `curves` that would be chosen on the images it is scored on."""
     done, last = folder / "done", folder / "weights" / "last.pt"
     if not done.is_file():
         if last.is_file():
@@ -163,11 +167,11 @@ def train(name: str, seed: int, params: dict, data: str, folder: Path) -> Path:
             model = wrapper(model_config(name), name)
             model.add_callback("on_pretrain_routine_end", ShortRunWarmup(WARMUP_ITERATIONS))
             args = {**TRAIN_RECIPE, "data": data, "epochs": params["epochs"], "imgsz": params["imgsz"], "batch": params["batch"]}
-            args |= {"seed": seed, "device": params["device"], "workers": params["workers"], "val": False, "plots": False,
+            args |= {"seed": seed, "device": params["device"], "workers": params["workers"], "val": params["curves"], "plots": False,
                      "project": str(folder.parent.resolve()), "name": folder.name, "exist_ok": True}
             model.train(**args)
         write_text_atomic(done, "trained\n")
-    return folder / "weights" / "best.pt"
+    return folder / "weights" / "last.pt"
 
 
 def evaluate(name: str, weights: Path, params: dict, data: str, folder: Path) -> dict:
@@ -289,6 +293,55 @@ def plot(rows: list[dict], path: Path, imgsz: int) -> None:
     tmp.replace(path)
 
 
+CURVE_KEYS = {"mAP50": "metrics/mAP50(B)", "mAP50-95": "metrics/mAP50-95(B)"}
+
+
+def learning_curves(results: list[dict]) -> dict[str, dict[str, list[list[float]]]]:
+    """Per model, per metric, one list per seed of Ultralytics' validation value (%) after each epoch (results.csv)."""
+    curves: dict[str, dict[str, list[list[float]]]] = {}
+    for result in results:
+        with (Path(result["weights"]).parents[1] / "results.csv").open() as handle:
+            epochs = [{key.strip(): value for key, value in row.items()} for row in csv.DictReader(handle)]
+        for metric, column in CURVE_KEYS.items():
+            curves.setdefault(result["model"], {}).setdefault(metric, []).append([100 * float(e[column]) for e in epochs])
+    return curves
+
+
+def last_quarter_gains(curves: dict[str, dict[str, list[list[float]]]]) -> str:
+    """How much each model's mean mAP50 still rose over the last quarter of the epochs: near 0 means it has flattened."""
+    lines = []
+    for name, metrics in curves.items():
+        mean = [statistics.fmean(values) for values in zip(*metrics["mAP50"])]
+        start = max(0, math.floor(0.75 * len(mean)) - 1)  # index of the epoch three quarters in
+        lines.append(f"{name}: mAP50 {mean[start]:.1f} after epoch {start + 1} -> {mean[-1]:.1f} after epoch {len(mean)} "
+                     f"({mean[-1] - mean[start]:+.1f} points over the last quarter, mean of {len(metrics['mAP50'])} seed(s))")
+    return "\n".join(lines)
+
+
+def plot_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path) -> None:
+    """mAP50 and mAP50-95 after each epoch per model: the seeds' mean, their range shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for axis, metric in zip(axes, CURVE_KEYS):
+        for name, metrics in curves.items():
+            runs = list(zip(*metrics[metric]))  # per epoch, the seeds' values
+            epochs = range(1, len(runs) + 1)
+            line, = axis.plot(epochs, [statistics.fmean(v) for v in runs], marker=".", label=name)
+            axis.fill_between(epochs, [min(v) for v in runs], [max(v) for v in runs], color=line.get_color(), alpha=0.2)
+        axis.set(xlabel="epoch", ylabel=f"{metric} (%), Ultralytics' validation", title=f"Learning curves: {metric}")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    figure.savefig(tmp, dpi=120)
+    plt.close(figure)
+    tmp.replace(path)
+
+
 def main(params: dict) -> None:
     if params["quick"]:  # flags given on the command line still win
         params |= {key: value for key, value in QUICK.items() if params[key] == param_dict[key]}
@@ -319,7 +372,13 @@ def main(params: dict) -> None:
     write_csv(rows, out / "accuracy.csv")
     plot(rows, out / "accuracy.png", params["imgsz"])
     print(table)
-    print(f"wrote {out / 'accuracy.md'}, {out / 'accuracy.csv'}, {out / 'accuracy.png'}")
+    written = [out / "accuracy.md", out / "accuracy.csv", out / "accuracy.png"]
+    if params["curves"]:
+        curves = learning_curves(results)
+        plot_curves(curves, out / "accuracy_curves.png")
+        print(f"\nlearning curves (Ultralytics' validation after each epoch):\n{last_quarter_gains(curves)}")
+        written.append(out / "accuracy_curves.png")
+    print(f"wrote {', '.join(map(str, written))}")
 
 
 if __name__ == "__main__":

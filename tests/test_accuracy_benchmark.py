@@ -1,6 +1,7 @@
 """benchmarks/accuracy.py end to end: its --quick run trains, scores and tabulates, and a second run reuses it."""
 
 import csv
+import importlib
 import json
 import math
 import subprocess
@@ -43,11 +44,22 @@ def test_bad_arguments_are_one_line(tmp_path, flags, message):
     assert not any(tmp_path.iterdir())  # nothing trained, no data made
 
 
+def test_last_quarter_gain_is_that_of_the_seeds_mean_curve(monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))  # the script imports latency.py from beside it
+    accuracy = importlib.import_module("accuracy")
+    curves = {"b": {"mAP50": [[10, 20, 30, 40], [20, 30, 40, 60]], "mAP50-95": [[0] * 4] * 2},
+              "r18": {"mAP50": [[5, 6, 7, 8, 9, 9, 9, 9, 9, 9]], "mAP50-95": [[0] * 10]}}
+    lines = accuracy.last_quarter_gains(curves).splitlines()
+    assert lines[0] == "b: mAP50 35.0 after epoch 3 -> 50.0 after epoch 4 (+15.0 points over the last quarter, mean of 2 seed(s))"
+    assert lines[1].startswith("r18: mAP50 9.0 after epoch 7 -> 9.0 after epoch 10 (+0.0 points")
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(3600)  # trains a chain of models: past the 900 s default, within its runs' own budget
 def test_quick_run_end_to_end_then_reused(tmp_path):
-    """Two models over two seeds, and a YOLO row (Ultralytics' own trainer and validator) with one."""
-    flags = ("--quick", "--others", "yolo11n", "--out", tmp_path)
+    """Two models over two seeds, and a YOLO row (Ultralytics' own trainer and validator) with one; 2 epochs, so
+    that the learning curves have a last quarter."""
+    flags = ("--quick", "--others", "yolo11n", "--epochs", 2, "--out", tmp_path)
     out = run(*flags)
     with (tmp_path / "accuracy.csv").open() as handle:
         rows = {row["model"]: row for row in csv.DictReader(handle)}
@@ -61,7 +73,16 @@ def test_quick_run_end_to_end_then_reused(tmp_path):
     assert "| lrs-detr-b | 2 | 15.59M |" in table and "±" in table and table in out.stdout
     assert (tmp_path / "accuracy.png").stat().st_size > 10_000
     assert len(list(tmp_path.glob("runs/*/result.json"))) == 5
+    assert (tmp_path / "accuracy_curves.png").stat().st_size > 10_000
+    for name in rows:  # the last-quarter gain printed is that of the seeds' mean validation mAP50 in results.csv
+        curves = [[100 * float(e["metrics/mAP50(B)"]) for e in csv.DictReader(path.open())]
+                  for path in sorted(tmp_path.glob(f"runs/{name}-seed*/results.csv"))]
+        first, last = (np.mean([curve[i] for curve in curves]) for i in (0, 1))
+        assert all(len(curve) == 2 for curve in curves)
+        assert f"{name}: mAP50 {first:.1f} after epoch 1 -> {last:.1f} after epoch 2 ({last - first:+.1f} points" in out.stdout
+    scored = [json.loads(path.read_text())["weights"] for path in tmp_path.glob("runs/*/result.json")]
+    assert all(path.endswith("last.pt") for path in scored)  # never the best.pt chosen on the scored images
 
     again = run(*flags)
     assert again.stdout.count("reusing") == 5 and "engine/trainer" not in again.stdout + again.stderr
-    run(*flags, "--epochs", 2, expect=2)  # other settings: refuses to mix them in
+    run(*flags, "--epochs", 3, expect=2)  # other settings: refuses to mix them in
