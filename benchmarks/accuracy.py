@@ -42,13 +42,14 @@ from ultralytics.utils.torch_utils import get_flops
 
 from latency import time_in_rounds  # benchmarks/latency.py, beside this file
 from lrsdetr.data.coco import write_coco_json, yolo_to_coco
-from lrsdetr.data.files import DataError, run_script, write_text_atomic
+from lrsdetr.data.files import write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
 from lrsdetr.engine.checks import require_checkpoint, require_data, require_model
 from lrsdetr.engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from lrsdetr.eval import evaluate_predictions
 from lrsdetr.models import RTDETR
 from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.utils.errors import DataError, run_script
 
 param_dict = {
     "models": "lrs-detr-b,rtdetr-r18",  # trained once per seed

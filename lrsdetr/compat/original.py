@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 from ultralytics.nn.modules import RTDETRDecoder
 
-from ..data.files import DataError
+from ..utils.errors import DataError
 from ..nn.modules import DPRA, DEFBlock, SMEModule
 from ..nn.modules.dpra import ORIGINAL_KEYS as DPRA_KEYS
 

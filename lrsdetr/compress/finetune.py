@@ -27,10 +27,10 @@ from ultralytics.utils.torch_utils import select_device, unwrap_model
 from ..cfg import CFG_DIR
 from ..engine.checks import require_checkpoint, require_data
 from ..engine.outputs import project_folder
-from ..data.files import DataError
 from ..engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from ..engine.train import train
 from ..models import RTDETR, LRSDETRTrainer
+from ..utils.errors import DataError
 from .prune import prune
 from .prune_blocks import from_pruning_view, pruning_setup, to_pruning_view
 from .prune_methods import DEFAULT_REG, build_pruner, get_method

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.files import DataError
 from ..engine.checks import require_checkpoint, require_data, require_model
 from ..engine.validate import coco_evaluation, validate
 from ..models import RTDETR
+from ..utils.errors import DataError
 from .formats import WeightsFormat, weights_format
 from .quantize import KEEP_FLOAT, quantize_onnx
 
