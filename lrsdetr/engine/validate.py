@@ -18,10 +18,10 @@ from ..eval.visdrone import evaluate
 from ..eval.visdrone_report import protocols_table
 from ..eval.visdrone_results import ANNOTATIONS_DIR, RESULTS_DIR, annotations_from_labels, results_from_predictions
 from ..models import RTDETR
+from ..models.outputs import describe_outputs
+from ..tools.checks import require_data, require_same_classes
 from ..tools.formats import openvino_in_f32, require_weights, weights_format
 from ..utils.errors import DataError
-from .checks import require_data, require_same_classes
-from .outputs import describe_outputs
 
 
 OUR_KEYS = ("save_visdrone", "visdrone_anno")  # val.py's own options, not Ultralytics'
