@@ -4,6 +4,7 @@ Structure). Every import counts, those inside functions too."""
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,16 @@ def upward_imports(root: Path) -> list[str]:
 def test_imports_flow_from_higher_layers_to_lower_ones():
     problems = upward_imports(REPO)
     assert not problems, "imports against the layer order " + " -> ".join(LAYERS) + ":\n" + "\n".join(problems)
+
+
+def test_the_readme_diagram_lists_the_layers_in_order():
+    """README, Project Structure: the package's parts, lowest layer first, each one that exists."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    package = re.search(r"^├── lrsdetr/.*?\n((?:│ .*\n)+)", readme, re.MULTILINE).group(1)
+    entries = re.findall(r"^│   [├└]── (\S+?)\s", package, re.MULTILINE)
+    assert all((REPO / PACKAGE / entry).exists() for entry in entries), entries
+    parts = list(dict.fromkeys(entry.split("/")[0].removesuffix(".py") for entry in entries))
+    assert parts == [layer for layer in LAYERS if layer not in (ROOT_MODULE, "__main__")]
 
 
 def test_an_upward_import_inside_a_function_is_named(tmp_path):
