@@ -101,8 +101,8 @@ def test_moved_names_are_still_importable_from_their_documented_paths():
 def test_the_trainer_loads_without_torch_pruning():
     """Training an unpruned model needs no pruning library: importing the trainer (and so the package) leaves
     torch-pruning unloaded."""
-    code = "import sys, lrsdetr.models.trainer; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch_pruning'))"
+    code = "import sys, lrsdetr.models.trainer; print('torch_pruning' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "[]", f"torch_pruning loaded: {done.stdout.strip()}"
+    assert done.stdout.split()[-1] == "False", "importing lrsdetr.models.trainer loaded torch_pruning"
