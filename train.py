@@ -10,7 +10,7 @@ param_dict = {
     "model": "lrs-detr-b.yaml",  # packaged config name (lrs-detr-b.yaml, rtdetr-r18.yaml), a YAML path, or a .pt
     "pretrained": "",  # optional .pt whose matching layers initialise the model
     "data": "dataset/data.yaml",
-    # The authors' recipe (lrsdetr/engine/recipe.py)
+    # The authors' recipe (lrsdetr/models/recipe.py)
     "epochs": 300,
     "batch": 8,
     "imgsz": 640,

@@ -6,7 +6,7 @@
         --others rtdetr-r50,rtdetr-x,yolov8m,yolo11m,lrs-detr-b-no-dfenet,lrs-detr-b-no-sefp,lrs-detr-b-no-dpra,lrs-detr-b-plain
 
 `models` are trained once per seed in `seeds`, `others` once (first seed). Every run uses the authors' recipe
-(AdamW, lr 1e-4 constant, 2000 warm-up iterations, no mosaic, no AMP; lrsdetr.engine.recipe), the same epochs,
+(AdamW, lr 1e-4 constant, 2000 warm-up iterations, no mosaic, no AMP; lrsdetr.models.recipe), the same epochs,
 image size and batch; YOLO rows too. Each run is scored on `split` by pycocotools (lrsdetr.eval: AP, AP50,
 AP75, APs, APm at `max_dets`), and every model's parameters and GFLOPs (fused, at 640, Ultralytics' counter) and
 batch-1 CPU latency at `imgsz` (all models timed in the same rounds, `threads` threads) are measured in the same
@@ -44,13 +44,14 @@ from ultralytics.utils.torch_utils import get_flops
 
 from latency import time_in_rounds  # benchmarks/latency.py, beside this file
 from lrsdetr.data.coco import write_coco_json, yolo_to_coco
-from lrsdetr.data.files import DataError, run_script, write_text_atomic
+from lrsdetr.data.files import write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
-from lrsdetr.engine.checks import require_checkpoint, require_data, require_model
-from lrsdetr.engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from lrsdetr.eval import evaluate_predictions
 from lrsdetr.models import RTDETR
+from lrsdetr.models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
+from lrsdetr.tools.checks import require_checkpoint, require_data, require_model
 from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.utils.errors import DataError, run_script
 
 param_dict = {
     "models": "lrs-detr-b,rtdetr-r18",  # trained once per seed

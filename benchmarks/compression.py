@@ -35,13 +35,14 @@ from lrsdetr.compress.distill import distill  # noqa: E402
 from lrsdetr.compress.finetune import save_checkpoint  # noqa: E402
 from lrsdetr.compress.prune import prune  # noqa: E402
 from lrsdetr.compress.prune_blocks import PRUNING_SCOPES  # noqa: E402
-from lrsdetr.data.files import run_script, write_text_atomic  # noqa: E402
+from lrsdetr.data.files import write_text_atomic  # noqa: E402
 from lrsdetr.data.synth import make_yolo_dataset  # noqa: E402
+from lrsdetr.engine.export import coco_scores  # noqa: E402
 from lrsdetr.engine.quickstart import QUICK_SCHEDULE  # noqa: E402
 from lrsdetr.engine.train import train  # noqa: E402
-from lrsdetr.tools.export import coco_scores  # noqa: E402
 from lrsdetr.tools.fps import measure_latency  # noqa: E402
 from lrsdetr.utils.cli import parse_overrides  # noqa: E402
+from lrsdetr.utils.errors import run_script  # noqa: E402
 
 param_dict = {
     "out": "runs/compression",

@@ -20,8 +20,8 @@ import torch
 from latency import time_in_rounds
 
 from lrsdetr import RTDETR
-from lrsdetr.engine.checks import require_checkpoint, require_data
-from lrsdetr.tools.export import coco_scores, export_model
+from lrsdetr.engine.export import coco_scores, export_model
+from lrsdetr.tools.checks import require_checkpoint, require_data
 from lrsdetr.utils.cli import parse_overrides
 
 param_dict = {

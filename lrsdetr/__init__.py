@@ -17,8 +17,8 @@ offline_by_default()
 __version__ = "0.1.0"
 
 from .models import RTDETR, LRSDETRTrainer  # noqa: E402
-from .engine import fonts as _fonts  # noqa: E402
 from .nn.detection_model import LRSDETRDetectionModel  # noqa: E402
+from .utils import fonts as _fonts  # noqa: E402
 
 
 def build_model(cfg="lrs-detr-b.yaml", nc=None, verbose=False) -> LRSDETRDetectionModel:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from . import __version__
 from .compress.distill import DistillationSettings
 from .compress.prune_methods import DEFAULT_REG
-from .data.files import run_script
 from .engine.quickstart import QUICK_SCHEDULE, QUICK_WARMUP_ITERATIONS
-from .engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
+from .models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from .utils.cli import parse_overrides
+from .utils.errors import run_script
 
 TRAIN_DOC = """Train LRS-DETR-B with the authors' recipe (AdamW, lr 1e-4 constant, 2000 warm-up iterations, no AMP, no mosaic,
 300 epochs, batch 8, 640 px), or resume an interrupted run.
@@ -417,7 +417,7 @@ COMMANDS = {
     "detect": Command("detect.py", "detect objects in images and videos, sliced if asked",
                       "engine.detect:detect", DETECT, DETECT_DOC),
     "export": Command("export.py", "export to ONNX, TensorRT, OpenVINO, Core ML, ...",
-                      "tools.export:main", EXPORT, EXPORT_DOC),
+                      "engine.export:main", EXPORT, EXPORT_DOC),
     "prune": Command("pruning.py", "prune LRS-DETR-B (LAMP, ...), then fine-tune it",
                      "compress.finetune:prune_and_finetune", PRUNE, PRUNE_DOC, passthrough=True),
     "distill": Command("distill.py", "distil a pruned student from its teacher (MLSSD, features)",

@@ -14,8 +14,8 @@ from lrsdetr import RTDETR, build_model
 from lrsdetr.cfg import MODEL_CFGS
 from ultralytics.nn.modules import AIFI
 
+from lrsdetr.engine.export import matched_rows
 from lrsdetr.nn.modules import DPRA, BottleneckStage, DEFBlock, SMEModule, SPDConv
-from lrsdetr.tools.export import matched_rows
 
 BASELINES = ["rtdetr-r18.yaml", "rtdetr-r34.yaml", "rtdetr-r50.yaml", "rtdetr-r50-m.yaml", "rtdetr-r101.yaml"]
 ABLATIONS = ["lrs-detr-b-no-dfenet.yaml", "lrs-detr-b-no-sefp.yaml", "lrs-detr-b-no-dpra.yaml", "lrs-detr-b-plain.yaml"]

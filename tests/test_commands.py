@@ -16,7 +16,7 @@ from ultralytics.utils import YAML
 
 from lrsdetr.cfg import CFG_DIR
 from lrsdetr.commands import COMMANDS, main
-from lrsdetr.engine.recipe import TRAIN_RECIPE
+from lrsdetr.models.recipe import TRAIN_RECIPE
 from lrsdetr.utils.cli import parse_overrides
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ def test_sparse_learning_hyp_file_follows_the_training_recipe():
     recipe = {key: value for key, value in TRAIN_RECIPE.items() if key not in ("epochs", "batch", "imgsz")}
     hyp = YAML.load(CFG_DIR / "hyp.scratch.sl.yaml")
     problems = mismatches("hyp.scratch.sl.yaml", {k: v for k, v in hyp.items() if k in TRAIN_RECIPE}, recipe,
-                          "engine/recipe.py TRAIN_RECIPE")
+                          "models/recipe.py TRAIN_RECIPE")
     assert not problems, "\n".join(problems)
 
 

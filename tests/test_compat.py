@@ -15,7 +15,7 @@ from ultralytics.utils import LOGGER
 
 from lrsdetr import LRSDETRDetectionModel, RTDETR
 from lrsdetr.compat import import_original_checkpoint
-from lrsdetr.data.files import DataError
+from lrsdetr.utils.errors import DataError
 
 # A stand-in for the authors' Ultralytics fork: the saving process imports it in place of the real package, so the
 # checkpoint names their module paths (ultralytics.nn.extra_modules...), which the loading process cannot import.

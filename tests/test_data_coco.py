@@ -11,10 +11,10 @@ from source_tree import unchanged
 import torch
 
 from lrsdetr.data.coco import coco_category_id, coco_image_id, write_coco_json, yolo_to_coco
-from lrsdetr.data.files import DataError
 from lrsdetr.data.visdrone import VISDRONE_NAMES
 from lrsdetr.eval.coco_metrics import coco_metrics
 from lrsdetr.eval.inputs import load_coco_pair
+from lrsdetr.utils.errors import DataError
 
 # (stem, width, height, [(class, left, top, width, height) in pixels])
 IMAGES = [

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from source_tree import unchanged
 
-from lrsdetr.data.files import DataError
 from lrsdetr.data.split import split_dataset, split_sizes
+from lrsdetr.utils.errors import DataError
 
 
 def write_flat(root: Path, count: int = 20, unlabelled: int = 3) -> tuple[Path, Path]:

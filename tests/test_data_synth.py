@@ -80,7 +80,7 @@ def test_make_yolo_dataset_is_fast_and_ultralytics_accepts_it(tmp_path):
 
 
 def test_make_yolo_dataset_reruns_but_does_not_mix_generations(tmp_path):
-    from lrsdetr.data.files import DataError
+    from lrsdetr.utils.errors import DataError
 
     first = make_yolo_dataset(tmp_path, n_train=3, n_val=1, size=96, seed=1).read_bytes()
     assert make_yolo_dataset(tmp_path, n_train=3, n_val=1, size=96, seed=1).read_bytes() == first

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from source_tree import unchanged
 
-from lrsdetr.data.files import BadLines, DataError
+from lrsdetr.data.files import BadLines
 from lrsdetr.data.visdrone import VisDroneBox, convert_visdrone, read_visdrone_annotation
+from lrsdetr.utils.errors import DataError
 
 W, H = 100, 80
 # Image "a": every kind of line the converter must handle (in order: car, ignored region, others, box running

@@ -8,9 +8,9 @@ import pytest
 from source_tree import unchanged
 
 from lrsdetr.data.coco import yolo_to_coco
-from lrsdetr.data.files import DataError
 from lrsdetr.data.voc import convert_voc
 from lrsdetr.data.yolo import read_class_names
+from lrsdetr.utils.errors import DataError
 
 NAMES = ["pedestrian", "car", "bus"]
 OBJECTS = [("car", 10, 20, 50, 60), ("bus", 0, 5, 100, 30), ("pedestrian", 90, 70, 130, 95)]  # the last runs off

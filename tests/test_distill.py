@@ -9,8 +9,8 @@ from test_prune import IMGSZ, run_ddp_worker, small_model, write_small_checkpoin
 
 from lrsdetr.compress.distill import DistillationSettings, LRSDETRDistillationModel, LRSDETRDistillTrainer, distill
 from lrsdetr.compress.finetune import save_checkpoint
-from lrsdetr.compress.prune import is_pruned
-from lrsdetr.data.files import DataError
+from lrsdetr.nn.detection_model import is_pruned
+from lrsdetr.utils.errors import DataError
 
 TRAIN = {"imgsz": IMGSZ, "epochs": 1, "batch": 4, "workers": 0, "device": "cpu", "plots": False, "exist_ok": True,
          "warmup_iters": 2}

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lrsdetr.data.files import DataError
 from lrsdetr.eval.visdrone import METRIC_KEYS, evaluate
+from lrsdetr.utils.errors import DataError
 
 
 def write_set(root: Path, annotations: dict[str, list[str]], results: dict[str, list[str]], size=(100, 100), newline="\n") -> tuple[Path, Path, Path]:

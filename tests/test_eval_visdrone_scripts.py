@@ -9,9 +9,9 @@ import pytest
 from script_runs import run_in_subprocess
 import torch
 
-from lrsdetr.data.files import DataError
 from lrsdetr.eval.visdrone import METRIC_KEYS, evaluate
 from lrsdetr.eval.visdrone_results import result_lines, results_from_predictions
+from lrsdetr.utils.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
 

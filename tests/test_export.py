@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from lrsdetr import RTDETR
-from lrsdetr.tools.export import FFT_OPS, matched_rows
+from lrsdetr.engine.export import FFT_OPS, matched_rows
 
 REPO = Path(__file__).resolve().parents[1]
 IMGSZ = 256  # small: the export is the slow part

@@ -16,7 +16,7 @@ import pytest
 from script_runs import run_in_subprocess
 
 from lrsdetr import RTDETR
-from lrsdetr.tools.export import export_model
+from lrsdetr.engine.export import export_model
 from lrsdetr.tools.quantize import QUANTIZED_OPS, float_nodes
 
 REPO = Path(__file__).resolve().parents[1]

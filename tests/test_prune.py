@@ -11,10 +11,10 @@ from ultralytics.utils.dist import ddp_cleanup, generate_ddp_command
 
 from lrsdetr import build_model
 from lrsdetr.compress.finetune import save_checkpoint
-from lrsdetr.compress.prune import count_flops, is_pruned, next_pruning_ratio, prune
+from lrsdetr.compress.prune import count_flops, next_pruning_ratio, prune
 from lrsdetr.compress.prune_blocks import LEAF_PRUNERS, Twin, from_pruning_view, pruning_view, to_pruning_view
 from lrsdetr.compress.prune_methods import PRUNE_METHODS, build_pruner
-from lrsdetr.nn.detection_model import LRSDETRDetectionModel
+from lrsdetr.nn.detection_model import LRSDETRDetectionModel, is_pruned
 from lrsdetr.nn.modules import DPRA, DEFModule, FrequencyGatingModule, LocalFeatureAggregation, SMEModule, SPDConv
 from ultralytics.nn.modules import RTDETRDecoder
 

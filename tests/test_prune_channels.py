@@ -9,8 +9,8 @@ from test_prune import small_model, write_small_checkpoints
 
 from lrsdetr import build_model
 from lrsdetr.compress.prune import prune
-from lrsdetr.data.files import DataError
 from lrsdetr.tools.channels import compare_channels
+from lrsdetr.utils.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,10 +12,11 @@ from test_prune import IMGSZ, run_ddp_worker, small_model, write_small_checkpoin
 from lrsdetr import RTDETR
 from lrsdetr.cfg import CFG_DIR
 from lrsdetr.compress.finetune import prune_and_finetune, sl_hyp_file, sparse_learning
-from lrsdetr.compress.prune import is_pruned, prune
+from lrsdetr.compress.prune import prune
 from lrsdetr.compress.prune_blocks import Twin
-from lrsdetr.data.files import DataError
 from lrsdetr.models import LRSDETRTrainer
+from lrsdetr.nn.detection_model import is_pruned
+from lrsdetr.utils.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = {"imgsz": IMGSZ, "epochs": 1, "batch": 4, "workers": 0, "device": "cpu", "plots": False, "exist_ok": True}

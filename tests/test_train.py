@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lrsdetr import RTDETR
-from lrsdetr.engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
+from lrsdetr.models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 
 
 @pytest.fixture(scope="module")

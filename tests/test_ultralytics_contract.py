@@ -97,7 +97,7 @@ def test_our_distillation_model_sets_what_ultralytics_constructor_sets():
 
 
 def test_every_ultralytics_module_that_imports_check_font_is_rebound():
-    """engine/fonts.py rebinds check_font where it is imported by name; a new importer would escape it."""
+    """utils/fonts.py rebinds check_font where it is imported by name; a new importer would escape it."""
     root = Path(ultralytics.__file__).parent
     importers = set()
     for path in root.rglob("*.py"):
@@ -112,7 +112,7 @@ def test_every_ultralytics_module_that_imports_check_font_is_rebound():
         f"Ultralytics {ultralytics.__version__} calls check_font by name in {sorted(importers)}, "
         f"{private.ULTRALYTICS_VERSION} in {sorted(private.CHECK_FONT_CALLERS)}: update ultralytics_private.py")
     for name in private.CHECK_FONT_CALLERS:
-        assert importlib.import_module(name).check_font is lrsdetr.engine.fonts.check_font
+        assert importlib.import_module(name).check_font is lrsdetr.utils.fonts.check_font
 
 
 def test_import_changes_only_the_documented_global_state():

@@ -23,8 +23,8 @@ from ultralytics.utils.dist import ddp_cleanup, find_free_network_port, generate
 from lrsdetr import build_model
 from lrsdetr.compress.finetune import save_checkpoint
 from lrsdetr.compress.prune import prune
-from lrsdetr.engine.recipe import WarmupIterations
 from lrsdetr.models import LRSDETRTrainer
+from lrsdetr.models.recipe import WarmupIterations
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,12 +9,12 @@ import ultralytics.utils
 import ultralytics.utils.downloads
 import ultralytics.utils.plotting
 
-from lrsdetr.data.files import DataError
-from lrsdetr.engine import fonts
-from lrsdetr.engine.checks import require_checkpoint, require_data, require_model, require_same_classes
 from lrsdetr.engine.ddp import is_main_process, torchrun_device
-from lrsdetr.engine.recipe import WarmupIterations
+from lrsdetr.models.recipe import WarmupIterations
+from lrsdetr.tools.checks import require_checkpoint, require_data, require_model, require_same_classes
 from lrsdetr.tools.fps import Latency
+from lrsdetr.utils import fonts
+from lrsdetr.utils.errors import DataError
 
 
 def test_offline_plots_use_matplotlib_font_without_network(monkeypatch, tmp_path):

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from ..data.files import DataError, run_script, write_bytes_atomic
+from ..data.files import write_bytes_atomic
+from ..utils.errors import DataError, run_script
 from .original import ORIGINAL_MODULE, is_original_checkpoint, original_to_ultralytics_checkpoint
 
 

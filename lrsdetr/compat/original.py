@@ -22,9 +22,9 @@ import torch
 import torch.nn as nn
 from ultralytics.nn.modules import RTDETRDecoder
 
-from ..data.files import DataError
 from ..nn import modules  # noqa: F401  (registers our blocks)
 from ..nn.registry import spec_of
+from ..utils.errors import DataError
 
 __all__ = ("load_original_state_dict", "import_original_checkpoint", "map_original_state_dict", "is_original_checkpoint",
            "original_to_ultralytics_checkpoint")

@@ -26,11 +26,11 @@ from ultralytics.nn.distill_model import DistillationModel
 from ultralytics.nn.tasks import load_checkpoint
 from ultralytics.utils.torch_utils import copy_attr, unwrap_model
 
-from ..data.files import DataError
-from ..engine.checks import require_checkpoint, require_data
-from ..engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from ..engine.train import train
 from ..models import RTDETR, LRSDETRTrainer
+from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
+from ..tools.checks import require_checkpoint, require_data
+from ..utils.errors import DataError
 from .kd_losses import FEATURE_LOSS_TYPES, KD_LOSS_TYPES, LOGICAL_LOSS_TYPES, build_kd_loss
 from .kd_schedule import KD_LOSS_DECAYS, kd_weight
 

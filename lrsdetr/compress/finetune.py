@@ -25,12 +25,12 @@ from ultralytics.utils.files import increment_path
 from ultralytics.utils.torch_utils import select_device, unwrap_model
 
 from ..cfg import CFG_DIR
-from ..engine.checks import require_checkpoint, require_data
-from ..engine.outputs import project_folder
-from ..data.files import DataError
-from ..engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from ..engine.train import train
 from ..models import RTDETR, LRSDETRTrainer
+from ..models.outputs import project_folder
+from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
+from ..tools.checks import require_checkpoint, require_data
+from ..utils.errors import DataError
 from .prune import prune
 from .prune_blocks import from_pruning_view, pruning_setup, to_pruning_view
 from .prune_methods import DEFAULT_REG, build_pruner, get_method

@@ -23,20 +23,15 @@ import torch.nn as nn
 import torch_pruning as tp
 from ultralytics.utils import LOGGER
 
+from ..nn.detection_model import PRUNED_KEY, is_pruned  # re-exported (__all__)
 from .prune_blocks import check_scope, pruning_view
 from .prune_methods import DEFAULT_REG, accumulate_gradients, build_pruner, get_method
 
 __all__ = ("prune", "count_flops", "is_pruned", "PRUNED_KEY")
 
-PRUNED_KEY = "pruned"  # model.yaml entry: how the model was pruned from the architecture the YAML describes
 AIM_ABOVE_TARGET = 1.015  # steps near the end aim 1.5% past the target speed-up: the last one lands just above it
 SMALLEST_STEP = 1 / 16  # of the largest step (1/iterative_steps): a step always removes some channels
 NEAR_GOAL = 0.97  # coarse pruning takes only the smallest steps from this share of the goal on
-
-
-def is_pruned(model: nn.Module) -> bool:
-    """True for a model returned by `prune()` (its widths are not those its YAML builds)."""
-    return PRUNED_KEY in (getattr(model, "yaml", None) or {})
 
 
 def count_flops(model: nn.Module, imgsz: int) -> tuple[float, float]:

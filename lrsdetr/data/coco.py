@@ -17,8 +17,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, image_size, list_images, require_folder, texts_without_image, truncated_jpeg, truncated_warnings, write_text_atomic
+from lrsdetr.data.files import BadLines, image_size, list_images, require_folder, texts_without_image, truncated_jpeg, truncated_warnings, write_text_atomic
 from lrsdetr.data.yolo import label_file, read_yolo_labels
+from lrsdetr.utils.errors import DataError
 
 
 def coco_image_id(image: Path) -> int | str:

@@ -1,4 +1,4 @@
-"""File handling shared by the dataset converters: the user-error type, atomic writes, link-or-copy, image listing.
+"""File handling shared by the dataset converters: atomic writes, link-or-copy, image listing, path checks.
 
 Every converter writes through these helpers so that an interrupted run never leaves a half-written file
 under a final name, a re-run gives the same bytes, and a hard-linked output is replaced, never written
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,14 +18,12 @@ from typing import TypeVar
 from PIL import Image, UnidentifiedImageError
 from ultralytics.data.utils import exif_size
 
+from ..utils.errors import DataError, run_script  # noqa: F401 - run_script: re-exported, lrsdetr.data.files.run_script
+
 # Still-image formats both PIL (sizes) and OpenCV (Ultralytics' loader) read without plugins.
 IMAGE_SUFFIXES = frozenset({".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
 JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
 Parsed = TypeVar("Parsed")
-
-
-class DataError(Exception):
-    """A problem the user can fix (bad argument, malformed annotation): one line naming what and where."""
 
 
 def _write_then_rename(path: Path, write: Callable[[Path], object]) -> None:
@@ -181,16 +178,6 @@ def refuse_leftovers(folder: Path, expected: set[str], argument: str, wanted: st
         stale = sorted(p.name for p in folder.iterdir() if p.name not in expected and not p.name.startswith("."))
         if stale:
             raise DataError(f"{argument} {folder}: holds {stale[0]} (and {len(stale) - 1} more) from an earlier run; expected {wanted}")
-
-
-def run_script(main: Callable[..., object], *args: object) -> int:
-    """Run a dataset script's body: a DataError is printed as one line and gives exit status 2, no traceback."""
-    try:
-        main(*args)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
 
 
 class BadLines:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import DataError, link_or_copy, list_images, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings
+from lrsdetr.data.files import link_or_copy, list_images, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings
 from lrsdetr.data.yolo import label_file
+from lrsdetr.utils.errors import DataError
 
 SPLITS = ("train", "val", "test")
 

@@ -23,17 +23,16 @@ from tqdm import tqdm
 from lrsdetr.data.files import (
     IMAGE_SUFFIXES,
     BadLines,
-    DataError,
     image_size,
     refuse_inside,
     require_folder,
     require_writable,
-    run_script,
     write_bytes_atomic,
 )
 from lrsdetr.data.visdrone import VISDRONE_NAMES
 from lrsdetr.data.yolo import read_class_names, read_yolo_labels
 from lrsdetr.utils.cli import ScriptParser
+from lrsdetr.utils.errors import DataError, run_script
 
 SIZE_RANGES = (("small", 0.0, 32.0**2), ("medium", 32.0**2, 96.0**2), ("large", 96.0**2, float("inf")))
 

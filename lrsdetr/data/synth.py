@@ -21,10 +21,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lrsdetr.data.files import DataError, refuse_leftovers, run_script, write_bytes_atomic, write_text_atomic
+from lrsdetr.data.files import refuse_leftovers, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.synth_objects import LOOKS, ObjectLook, Sprite
 from lrsdetr.data.visdrone import IGNORED_REGION, JPEG_QUALITY, VISDRONE_NAMES, VisDroneBox, convert_visdrone
 from lrsdetr.utils.cli import ScriptParser
+from lrsdetr.utils.errors import DataError, run_script
 
 # Share of each category among placed objects (1..10, then 11 'others'): VisDrone's order of frequency,
 # flattened so that the rare classes still appear a few times in every small batch of images.

@@ -16,8 +16,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings, write_bytes_atomic, write_text_atomic
+from lrsdetr.data.files import BadLines, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.yolo import clip_box, label_file, yolo_line
+from lrsdetr.utils.errors import DataError
 
 VISDRONE_NAMES = ("pedestrian", "people", "bicycle", "car", "van", "truck", "tricycle", "awning-tricycle", "bus", "motor")
 IGNORED_REGION = 0

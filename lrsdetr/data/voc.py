@@ -13,8 +13,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, DataError, refuse_inside, refuse_leftovers, require_folder, require_writable, write_text_atomic
+from lrsdetr.data.files import BadLines, refuse_inside, refuse_leftovers, require_folder, require_writable, write_text_atomic
 from lrsdetr.data.yolo import clip_box, yolo_line
+from lrsdetr.utils.errors import DataError
 
 
 @dataclass(frozen=True)

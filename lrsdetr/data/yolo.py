@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from lrsdetr.data.files import BadLines, DataError, parse_lines
+from lrsdetr.data.files import BadLines, parse_lines
+from lrsdetr.utils.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from ..data.files import DataError
+from ..utils.errors import DataError
 
 
 def launched_by_torchrun() -> bool:

@@ -22,11 +22,12 @@ from ultralytics.engine.results import Results
 from ultralytics.utils.files import increment_path
 
 from ..data.coco import coco_category_id, coco_image_id
-from ..data.files import DataError, refuse_inside, require_writable
+from ..data.files import refuse_inside, require_writable
 from ..eval.visdrone_results import RESULTS_DIR, VisDroneResults
 from ..models import RTDETR
+from ..tools.checks import require_checkpoint
 from ..tools.sliced import Slicing, sahi_detector, sliced_predict
-from .checks import require_checkpoint
+from ..utils.errors import DataError
 
 VIDEO_FPS_FALLBACK = 30.0
 

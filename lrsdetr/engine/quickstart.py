@@ -5,7 +5,7 @@ short CPU schedule, validates best.pt (predictions.json), and prints the COCO me
 VisDrone toolkit's protocol beside COCO's (the synthetic set is VisDrone-native: scored against its original
 annotations, ignored regions included), and where every plot went. With `data=dataset/data.yaml` the same flow runs on real VisDrone.
 
-The short schedule departs from the authors' recipe (recipe.TRAIN_RECIPE, train.py's default) only where
+The short schedule departs from the authors' recipe (models/recipe.py TRAIN_RECIPE, train.py's default) only where
 a few hundred CPU iterations demand it: small images, a batch of 4 with no gradient accumulation
 (nbs = batch), a higher constant learning rate, a warm-up of tens of iterations instead of 2000, and
 warm-up bias lr 0 (Ultralytics' 0.1 suits SGD, not AdamW).
@@ -19,9 +19,9 @@ from pathlib import Path
 from ..data.synth import make_yolo_dataset
 from ..eval import format_report
 from ..eval.visdrone_report import protocols_table
-from .checks import require_data
-from .outputs import describe_outputs
-from .recipe import TRAIN_RECIPE
+from ..models.outputs import describe_outputs
+from ..models.recipe import TRAIN_RECIPE
+from ..tools.checks import require_data
 from .train import train
 from .validate import coco_evaluation, is_visdrone, validate, visdrone_evaluation
 

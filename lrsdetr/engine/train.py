@@ -3,7 +3,7 @@
 Every key of train.py's `param_dict` except the few below is an Ultralytics train argument, passed on as is:
 `model` (config name, YAML path or .pt), `pretrained` (a .pt whose matching layers initialise the model),
 `resume` (an interrupted run's last.pt: it goes on with that run's own arguments), `warmup_iters`
-(recipe.WarmupIterations). `RTDETR.train` applies the warm-up and files a relative `project` under the working
+(models/recipe.py WarmupIterations). `RTDETR.train` applies the warm-up and files a relative `project` under the working
 directory, for train.py and Python callers alike.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..models import RTDETR
-from .checks import require_checkpoint, require_data, require_model
+from ..models.outputs import describe_outputs
+from ..tools.checks import require_checkpoint, require_data, require_model
 from .ddp import is_main_process, torchrun_device
-from .outputs import describe_outputs
 
 OWN_KEYS = ("model", "pretrained", "resume", "warmup_iters")
 

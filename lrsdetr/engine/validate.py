@@ -11,16 +11,17 @@ from ultralytics.utils.files import increment_path
 from ultralytics.utils.metrics import DetMetrics
 
 from ..data.coco import write_coco_json, yolo_to_coco
-from ..data.files import DataError, refuse_inside, require_writable
+from ..data.files import refuse_inside, require_writable
 from ..data.visdrone import VISDRONE_NAMES
 from ..eval import EvaluationReport, evaluate_predictions, format_report
 from ..eval.visdrone import evaluate
 from ..eval.visdrone_report import protocols_table
 from ..eval.visdrone_results import ANNOTATIONS_DIR, RESULTS_DIR, annotations_from_labels, results_from_predictions
 from ..models import RTDETR
+from ..models.outputs import describe_outputs
+from ..tools.checks import require_data, require_same_classes
 from ..tools.formats import openvino_in_f32, require_weights, weights_format
-from .checks import require_data, require_same_classes
-from .outputs import describe_outputs
+from ..utils.errors import DataError
 
 
 OUR_KEYS = ("save_visdrone", "visdrone_anno")  # val.py's own options, not Ultralytics'

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..data.files import DataError
+from ..utils.errors import DataError
 
 LOGGER = logging.getLogger("lrsdetr.eval")
 DETECTION_KEYS = ("image_id", "category_id", "bbox", "score")

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.files import refuse_inside, run_script, write_text_atomic
+from ..data.files import refuse_inside, write_text_atomic
+from ..utils.errors import run_script
 from .coco_metrics import COCO_MAX_DETS, CocoMetrics, check_options, coco_metrics
 from .inputs import CocoPair, EvalInputError, load_coco_pair
 from .tide import MAIN_ERRORS, PLOT_PARTS, SPECIAL_ERRORS, TideResult, plot_path, tide_analysis

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..data.files import DataError, image_size, list_images, require_folder
+from ..data.files import image_size, list_images, require_folder
+from ..utils.errors import DataError
 
 LOGGER = logging.getLogger("lrsdetr.eval")
 CLASSES = tuple(range(1, 11))  # VisDrone's ten scored categories; 0 = ignored region, 11 = others

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..data.files import DataError, run_script, write_text_atomic
+from ..data.files import write_text_atomic
+from ..utils.errors import DataError, run_script
 from .coco_metrics import CocoMetrics
 from .visdrone import METRIC_KEYS, SIZE_BUCKETS, evaluate_images, load_images
 from .visdrone_results import ANNOTATIONS_DIR, RESULTS_DIR, annotations_from_labels, results_from_predictions

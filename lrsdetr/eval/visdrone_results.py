@@ -15,8 +15,9 @@ import numpy as np
 from ultralytics.data.utils import IMG_FORMATS
 
 from ..data.coco import coco_image_id, yolo_to_coco
-from ..data.files import DataError, list_images, require_folder, write_text_atomic
+from ..data.files import list_images, require_folder, write_text_atomic
 from ..data.visdrone import VISDRONE_NAMES
+from ..utils.errors import DataError
 
 MAX_RESULTS = 500
 RESULTS_DIR = "visdrone_results"

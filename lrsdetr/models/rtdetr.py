@@ -11,10 +11,10 @@ from ultralytics.utils import LOGGER
 
 from ..cfg import MODEL_CFGS, resolve_model_cfg
 from ..compat.original import is_original_checkpoint, original_to_ultralytics_checkpoint
-from ..engine.outputs import project_folder
-from ..engine.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from ..nn.detection_model import LRSDETRDetectionModel
 from ..utils.ultralytics_private import online_for_installs
+from .outputs import project_folder
+from .recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from .trainer import LRSDETRTrainer
 
 
@@ -41,7 +41,7 @@ class RTDETR(ul_rtdetr.RTDETR):
         self.overrides["model"] = str(weights)
 
     def train(self, trainer=None, warmup_iters: int | None = None, **kwargs):
-        """Ultralytics' training, with the authors' recipe (engine/recipe.py) as the defaults of our configs.
+        """Ultralytics' training, with the authors' recipe (models/recipe.py) as the defaults of our configs.
 
         A model of a packaged config (lrs-detr-b.yaml, rtdetr-r18.yaml, a copy of one under its name, or a checkpoint
         of one) takes each recipe argument the caller leaves out, and warms up for `warmup_iters` batches (2000)

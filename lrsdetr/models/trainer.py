@@ -9,8 +9,7 @@ import torch.nn as nn
 from ultralytics.models.rtdetr.train import RTDETRTrainer, RTDETRValidator
 from ultralytics.utils import DEFAULT_CFG, RANK
 
-from ..compress.prune import is_pruned
-from ..nn.detection_model import LRSDETRDetectionModel
+from ..nn.detection_model import LRSDETRDetectionModel, is_pruned
 
 
 class LRSDETRTrainer(RTDETRTrainer):

@@ -15,6 +15,14 @@ from ..cfg import resolve_model_cfg
 from .build import build_layers, uses_custom_blocks
 from .modules import OmniKernel
 
+PRUNED_KEY = "pruned"  # model.yaml entry: how the model was pruned from the architecture the YAML describes
+
+
+def is_pruned(model: nn.Module) -> bool:
+    """True for a model returned by `lrsdetr.compress.prune` (its widths are not those its YAML builds): trainers keep
+    such a model as it is instead of rebuilding it from its YAML."""
+    return PRUNED_KEY in (getattr(model, "yaml", None) or {})
+
 
 def load_model_yaml(cfg) -> dict:
     """A YAML dict from a dict, a path, or the bare name of a packaged config."""

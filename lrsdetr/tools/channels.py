@@ -11,7 +11,7 @@ from pathlib import Path
 import torch.nn as nn
 from ultralytics.nn.tasks import load_checkpoint
 
-from ..data.files import DataError
+from ..utils.errors import DataError
 
 
 def layer_channels(model: nn.Module) -> dict[str, int]:

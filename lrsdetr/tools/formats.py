@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.files import DataError
-from ..engine.checks import CHECKPOINT_EXAMPLE, require_checkpoint
+from ..utils.errors import DataError
+from .checks import CHECKPOINT_EXAMPLE, require_checkpoint
 
 EXPORTED_FILES = {".onnx": "ONNX", ".engine": "TensorRT", ".torchscript": "TorchScript"}
 OPENVINO_FOLDER = "_openvino_model"

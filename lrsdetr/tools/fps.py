@@ -16,9 +16,9 @@ import torch
 from tqdm import tqdm
 from ultralytics.utils.torch_utils import get_flops, select_device
 
-from ..data.files import DataError
-from ..engine.checks import require_model
 from ..models import RTDETR
+from ..utils.errors import DataError
+from .checks import require_model
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ from tqdm import tqdm
 from ultralytics.utils.files import increment_path
 from ultralytics.utils.torch_utils import select_device
 
-from ..data.files import DataError, IMAGE_SUFFIXES, list_images
-from ..engine.checks import require_checkpoint
+from ..data.files import IMAGE_SUFFIXES, list_images
 from ..models import RTDETR
+from ..utils.errors import DataError
+from .checks import require_checkpoint
 
 METHODS = ("GradCAM", "GradCAMPlusPlus", "XGradCAM", "HiResCAM", "LayerCAM", "EigenCAM", "EigenGradCAM", "GradCAMElementWise")
 TARGETS = ("class", "box", "all")

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.files import DataError, write_bytes_atomic
-from ..engine.checks import require_data
+from ..data.files import write_bytes_atomic
+from ..utils.errors import DataError
+from .checks import require_data
 
 QUANTIZED_OPS = ("Conv", "Gemm", "MatMul")
 KEEP_FLOAT = ("decoder", "dft", "attention")

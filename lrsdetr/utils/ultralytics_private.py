@@ -6,7 +6,7 @@ Ultralytics and fails naming the entry that moved, so an upgrade shows what to r
 
 `import lrsdetr` changes global state in the three ways the README documents, all made here or listed here:
 YOLO_OFFLINE=1 unless the user set it (`offline_by_default`), `ultralytics.RTDETR` is our subclass
-(`lrsdetr.register_with_ultralytics`), and plot labels use a font on disk (lrsdetr/engine/fonts.py).
+(`lrsdetr.register_with_ultralytics`), and plot labels use a font on disk (lrsdetr/utils/fonts.py).
 This module imports nothing from Ultralytics at import time: `offline_by_default` must run before Ultralytics
 reads YOLO_OFFLINE.
 """
@@ -59,12 +59,12 @@ INTERNALS = (
     Internal("ultralytics.models.RTDETR", "lrsdetr/__init__.py",
              "reassigned (documented in the README): `from ultralytics import RTDETR` resolves it lazily, so the "
              "seed's scripts and SAHI get our subclass"),
-    *(Internal(f"{module}.check_font", "lrsdetr/engine/fonts.py",
+    *(Internal(f"{module}.check_font", "lrsdetr/utils/fonts.py",
                "rebound: Ultralytics has no font setting, and offline its check_font tries a download per call")
       for module in ("ultralytics.utils.checks", "ultralytics.utils.plotting", "ultralytics.data.utils")),
 )
 
-# The modules whose `check_font` engine/fonts.py rebinds: every Ultralytics module that imports it by name.
+# The modules whose `check_font` utils/fonts.py rebinds: every Ultralytics module that imports it by name.
 CHECK_FONT_CALLERS = tuple(i.name.rsplit(".", 1)[0] for i in INTERNALS if i.name.endswith(".check_font"))
 
 # What RTDETRDetectionModel.__init__ (DetectionModel's, via _initialize_yolo_model) sets besides nn.Module's own.

@@ -15,7 +15,7 @@ import matplotlib
 import ultralytics.utils
 import ultralytics.utils.checks
 
-from ..utils.ultralytics_private import CHECK_FONT_CALLERS
+from .ultralytics_private import CHECK_FONT_CALLERS
 
 MATPLOTLIB_FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 ULTRALYTICS_CHECK_FONT = ultralytics.utils.checks.check_font

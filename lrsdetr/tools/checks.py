@@ -17,7 +17,7 @@ from ultralytics.data.utils import check_det_dataset
 from ultralytics.utils.checks import check_yaml
 
 from ..cfg import resolve_model_cfg
-from ..data.files import DataError
+from ..utils.errors import DataError
 
 CHECKPOINT_EXAMPLE = "runs/train/lrs-detr-b/weights/best.pt"
 PICKLE_START = b"\x80"  # torch.save's legacy format is a pickle stream; its current one a zip archive

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.files import DataError
-from ..engine.checks import require_checkpoint, require_data, require_model
-from ..engine.validate import coco_evaluation, validate
 from ..models import RTDETR
-from .formats import WeightsFormat, weights_format
-from .quantize import KEEP_FLOAT, quantize_onnx
+from ..tools.checks import require_checkpoint, require_data, require_model
+from ..tools.formats import WeightsFormat, weights_format
+from ..tools.quantize import KEEP_FLOAT, quantize_onnx
+from ..utils.errors import DataError
+from .validate import coco_evaluation, validate
 
 # ONNX ops that ONNX Runtime's CPU/CUDA providers and TensorRT do not run well or at all.
 FFT_OPS = frozenset({"DFT", "STFT"})
