@@ -272,6 +272,17 @@ def write_csv(rows: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
+def save_figure(figure, path: Path) -> None:
+    """Write a matplotlib figure to `path` atomically (a temporary file renamed) and close it."""
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    figure.savefig(tmp, dpi=120)
+    plt.close(figure)
+    tmp.replace(path)
+
+
 def plot(rows: list[dict], path: Path, imgsz: int) -> None:
     """AP50 and APs against CPU latency, with the seed spread as error bars."""
     import matplotlib
@@ -287,11 +298,7 @@ def plot(rows: list[dict], path: Path, imgsz: int) -> None:
         axis.set_xlabel(f"CPU latency, batch 1, {imgsz} px (ms)")
         axis.set_ylabel(f"{key} (%)")
         axis.grid(alpha=0.3)
-    figure.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(tmp, dpi=120)
-    plt.close(figure)
-    tmp.replace(path)
+    save_figure(figure, path)
 
 
 CURVE_KEYS = {"mAP50": "metrics/mAP50(B)", "mAP50-95": "metrics/mAP50-95(B)"}
@@ -325,6 +332,7 @@ def plot_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path) -> 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for axis, metric in zip(axes, CURVE_KEYS):
@@ -334,13 +342,10 @@ def plot_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path) -> 
             line, = axis.plot(epochs, [statistics.fmean(v) for v in runs], marker=".", label=name)
             axis.fill_between(epochs, [min(v) for v in runs], [max(v) for v in runs], color=line.get_color(), alpha=0.2)
         axis.set(xlabel="epoch", ylabel=f"{metric} (%), Ultralytics' validation", title=f"Learning curves: {metric}")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    figure.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(tmp, dpi=120)
-    plt.close(figure)
-    tmp.replace(path)
+    save_figure(figure, path)
 
 
 def main(params: dict) -> None:
