@@ -13,7 +13,7 @@
     python benchmarks/compression.py --quick    # 1 epoch of everything on tiny images: a few minutes
 
 Resumable: each finished step leaves result.json in its folder and is skipped when run again (an interrupted step
-starts over). Writes <out>/runs.csv (one row per model and seed), <out>/table.md (seeds as mean +/- standard
+starts over); <out>/settings.json keeps the settings, and a run with other settings (seeds aside) is refused. Writes <out>/runs.csv (one row per model and seed), <out>/table.md (seeds as mean +/- standard
 deviation) and <out>/compression.png (teacher curve; AP per student kind and scope).
 """
 
@@ -42,7 +42,7 @@ from lrsdetr.engine.quickstart import QUICK_SCHEDULE  # noqa: E402
 from lrsdetr.engine.train import train  # noqa: E402
 from lrsdetr.tools.fps import measure_latency  # noqa: E402
 from lrsdetr.utils.cli import parse_overrides  # noqa: E402
-from lrsdetr.utils.errors import run_script  # noqa: E402
+from lrsdetr.utils.errors import DataError, run_script  # noqa: E402
 
 param_dict = {
     "out": "runs/compression",
@@ -143,9 +143,26 @@ def row(stage: str, result: dict, arch: dict, **fields) -> dict:
     return {column: values.get(column, "") for column in COLUMNS}
 
 
+def check_settings(out: Path, params: dict) -> None:
+    """Refuse to mix runs made with other settings into `out` (a finished step is reused by its folder alone);
+    `seeds` may change: each seed has its own folders."""
+    wanted = {key: value for key, value in params.items() if key not in ("out", "seeds")}
+    saved = out / "settings.json"
+    if saved.is_file():
+        found = json.loads(saved.read_text())
+        changed = {key: (found.get(key), value) for key, value in wanted.items() if found.get(key) != value}
+        if changed:
+            differences = ", ".join(f"{key} {old} -> {new}" for key, (old, new) in changed.items())
+            raise DataError(f"{saved}: the runs in {out} were made with other settings ({differences}); "
+                            "use another --out, or remove that folder to start over")
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(saved, json.dumps(wanted, indent=1))
+
+
 def run_all(params: dict) -> tuple[list[dict], dict]:
     """Every step not done before; the table's rows and the teacher's result."""
     out = Path(params["out"]).resolve()
+    check_settings(out, params)
     data = str(make_yolo_dataset(out / "synthetic", params["n_train"], params["n_val"], params["imgsz"], seed=0))
     teacher = once(out / "teacher", lambda: train_teacher(params, data, out))
     rows = [row("teacher", teacher, teacher, epochs=params["teacher_epochs"])]

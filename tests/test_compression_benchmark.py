@@ -2,6 +2,7 @@
 end on tiny synthetic images, its table, CSV and plot, and a second run that skips every finished step."""
 
 import csv
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,16 @@ def pycocotools_ap(val_folder: Path) -> float:
     evaluation.accumulate()
     evaluation.summarize()
     return float(evaluation.stats[0])
+
+
+def test_a_run_with_other_settings_is_refused_before_it_mixes_in(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    compression = importlib.import_module("compression")
+    params = {**compression.param_dict, "out": str(tmp_path)}
+    compression.check_settings(tmp_path, params)
+    compression.check_settings(tmp_path, {**params, "seeds": "0, 1, 2, 3"})  # more seeds: new folders, same runs
+    with pytest.raises(compression.DataError, match=r"other settings \(imgsz 160 -> 320, teacher_epochs 30 -> 60\)"):
+        compression.check_settings(tmp_path, {**params, "teacher_epochs": 60, "imgsz": 320})
 
 
 @pytest.mark.slow
@@ -50,3 +61,7 @@ def test_quick_compression_benchmark_runs_the_chain_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("done before:") == 1 + 2 + 8
     assert (out / "table.md").read_text() == table
+
+    other = subprocess.run([*command, "--speed_up", "1.2"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert other.returncode == 2 and "made with other settings (speed_up 1.35 -> 1.2)" in other.stderr
+    assert "Traceback" not in other.stderr and (out / "table.md").read_text() == table
