@@ -9,7 +9,7 @@
    architecture parameters and GFLOPs (fused) and CPU latency (batch 1, fused) at `measure_imgsz`; for the
    distilled runs, the distillation loss over the detection loss (giou + cls + l1), from results.csv.
 
-    python benchmarks/compression.py            # the default: about 2 hours on 2 CPU cores
+    python benchmarks/compression.py            # the default: about 2.5 hours on 2 CPU cores (2 h 21 min measured)
     python benchmarks/compression.py --quick    # 1 epoch of everything on tiny images: a few minutes
 
 Resumable: each finished step leaves result.json in its folder and is skipped when run again (an interrupted step
