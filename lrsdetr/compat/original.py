@@ -23,7 +23,7 @@ import torch.nn as nn
 from ultralytics.nn.modules import RTDETRDecoder
 
 from ..nn import modules  # noqa: F401  (registers our blocks)
-from ..nn.registry import spec_of
+from ..nn.registry import BlockSpec, spec_of
 from ..utils.errors import DataError
 
 __all__ = ("load_original_state_dict", "import_original_checkpoint", "map_original_state_dict", "is_original_checkpoint",
@@ -40,19 +40,13 @@ def _layer_of(key: str) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
-def _rename(inner: str, layer: nn.Module) -> str:
-    """Our name for their key `inner` of `layer`, by the layer's registered `original_names`."""
-    for pattern, replacement in getattr(spec_of(layer), "original_names", ()):
+def _rename(inner: str, spec: BlockSpec) -> str:
+    """Our name for their key `inner` of a layer, by its block's registered `original_names` (first match wins)."""
+    for pattern, replacement in spec.original_names:
         new, count = re.subn(pattern, replacement, inner)
         if count:
             return new
     return inner
-
-
-def _unused(inner: str, layer: nn.Module) -> bool:
-    """Their key `inner` of `layer` names a tensor our block does not build (its registered `original_unused`)."""
-    pattern = getattr(spec_of(layer), "original_unused", None)
-    return bool(pattern and re.search(pattern, inner))
 
 
 def map_original_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -66,12 +60,13 @@ def map_original_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor
         if index >= len(layers):
             raise KeyError(f"'{key}' names layer {index}, but the model has {len(layers)} layers")
         layer = layers[index]
-        if _unused(inner, layer):
+        spec = spec_of(layer) or BlockSpec()  # an unregistered layer: names kept, nothing unused
+        if spec.original_unused and re.search(spec.original_unused, inner):  # their tensor our block does not build
             continue
         if isinstance(layer, RTDETRDecoder) and inner == "denoising_class_embed.weight":
             # 8.0.201 keeps an extra padding row (index nc) that denoising never samples; 8.4 has nc rows
             tensor = tensor[: layer.denoising_class_embed.num_embeddings]
-        mapped[f"model.{index}.{_rename(inner, layer)}"] = tensor
+        mapped[f"model.{index}.{_rename(inner, spec)}"] = tensor
     return mapped
 
 
