@@ -21,7 +21,8 @@ links, MKL on x86, which takes a slower path on AMD processors), the same produc
 channels_last data (oneDNN, which the models' convolutions use) and an ONNX MatMul in ONNX Runtime (MLAS). Efficiency = FLOPs / (latency x peak) per runtime:
 how close a model comes to the hardware's dense-math limit. `--profile` adds a per-layer torch.profiler
 profile of LRS-DETR-B (channels_last, as Ultralytics runs it): time, FLOPs and efficiency of each layer, and
-the aten ops that take the most time.
+the aten ops that take the most time; and, from the same profiler on RT-DETR-R18, both models' time and FLOPs in
+their decoder (the same RTDETRDecoder) and in the rest, with B/R18 ratios for each part.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 from contextlib import contextmanager
 from copy import deepcopy
 from pathlib import Path
@@ -232,15 +234,22 @@ def print_table(models: dict, flops: dict, medians: dict, load: float, params: d
         print(line)
 
 
-def profile_layers(model: torch.nn.Module, imgsz: int, runs: int, peak: float | None, top: int = 12) -> None:
-    """Per-layer torch.profiler profile of a fused Ultralytics-style model (its `model` list), channels_last.
+class LayerProfile(NamedTuple):
+    """Per top-level layer (labelled "layer <index> <class>"): mean ms per forward and aten FLOPs; the slowest aten ops."""
 
-    Each top-level layer runs inside a `record_function` labelled with its index and class; per layer the table
-    gives time, share, aten FLOPs and efficiency against `peak`, sorted by time, then the slowest aten ops.
-    """
+    ms: dict[str, float]
+    flops: dict[str, float]
+    aten_ms: dict[str, float]  # self time per forward, slowest first
+
+
+def profile_layers(model: torch.nn.Module, imgsz: int, runs: int, top: int = 12) -> LayerProfile:
+    """torch.profiler profile of a fused Ultralytics-style model (its `model` list), channels_last: each top-level
+    layer runs inside a `record_function` labelled with its index and class."""
     model = deepcopy(model).to(memory_format=torch.channels_last)
     images = torch.rand(1, 3, imgsz, imgsz).contiguous(memory_format=torch.channels_last)
-    labels = {layer: f"{i:02d} {type(layer).__name__}" for i, layer in enumerate(model.model)}
+    # "layer " first: torch 2.14's profiler reported "04 C2f" and "05 Conv" as " C2f" and " Conv", so those layers
+    # were missing from the table
+    labels = {layer: f"layer {i:02d} {type(layer).__name__}" for i, layer in enumerate(model.model)}
     open_ranges = {}
 
     def enter(layer, args) -> None:
@@ -251,7 +260,7 @@ def profile_layers(model: torch.nn.Module, imgsz: int, runs: int, peak: float | 
 
     hooks = [hook for layer in labels for hook in (layer.register_forward_pre_hook(enter), layer.register_forward_hook(leave))]
     counts = aten_flops(model, imgsz).get_flop_counts()
-    layer_flops = {labels[layer]: sum(counts.get(f"{type(model).__name__}.model.{i}", {}).values()) for i, layer in enumerate(model.model)}
+    flops = {labels[layer]: sum(counts.get(f"{type(model).__name__}.model.{i}", {}).values()) for i, layer in enumerate(model.model)}
     with torch.inference_mode():
         model(images)  # warm-up
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
@@ -260,16 +269,46 @@ def profile_layers(model: torch.nn.Module, imgsz: int, runs: int, peak: float | 
     for hook in hooks:
         hook.remove()
     events = profiler.key_averages()
-    layer_ms = {e.key: e.cpu_time_total / 1000 / runs for e in events if e.key in layer_flops}
-    total = sum(layer_ms.values())
-    print(f"\nLRS-DETR-B per layer (torch.profiler, channels_last, {imgsz}x{imgsz}, mean of {runs} runs; profiling adds overhead): {total:.1f} ms")
-    print(f"{'layer':<28}{'ms':>9}{'share':>7}{'GFLOPs':>8}{'GFLOP/s':>9}{'eff.':>6}")
-    for label, ms in sorted(layer_ms.items(), key=lambda item: -item[1]):
-        rate = layer_flops[label] / (ms / 1000) if ms else 0.0
-        efficiency = f"{rate / peak:6.0%}" if peak else f"{'-':>6}"
-        print(f"{label:<28}{ms:>9.2f}{ms / total:>7.1%}{layer_flops[label] / 1e9:>8.2f}{rate / 1e9:>9.1f}{efficiency}")
+    missing = set(flops) - {e.key for e in events}
+    if missing:
+        raise RuntimeError(f"the profiler lost the ranges of {sorted(missing)}")
     aten = sorted((e for e in events if e.key.startswith("aten::")), key=lambda e: -e.self_cpu_time_total)[:top]
-    print(f"\nslowest aten ops (self time, mean per forward): " + ", ".join(f"{e.key} {e.self_cpu_time_total / 1000 / runs:.1f} ms" for e in aten))
+    return LayerProfile({e.key: e.cpu_time_total / 1000 / runs for e in events if e.key in flops}, flops,
+                        {e.key: e.self_cpu_time_total / 1000 / runs for e in aten})
+
+
+def print_layers(profile: LayerProfile, title: str, peak: float | None) -> None:
+    """Time, share, FLOPs and efficiency against `peak` of each layer, slowest first; then the slowest aten ops."""
+    total = sum(profile.ms.values())
+    print(f"\n{title}: {total:.1f} ms")
+    print(f"{'layer':<28}{'ms':>9}{'share':>7}{'GFLOPs':>8}{'GFLOP/s':>9}{'eff.':>6}")
+    for label, ms in sorted(profile.ms.items(), key=lambda item: -item[1]):
+        rate = profile.flops[label] / (ms / 1000) if ms else 0.0
+        efficiency = f"{rate / peak:6.0%}" if peak else f"{'-':>6}"
+        print(f"{label:<28}{ms:>9.2f}{ms / total:>7.1%}{profile.flops[label] / 1e9:>8.2f}{rate / 1e9:>9.1f}{efficiency}")
+    print("\nslowest aten ops (self time, mean per forward): " + ", ".join(f"{op} {ms:.1f} ms" for op, ms in profile.aten_ms.items()))
+
+
+def decoder_split(profile: LayerProfile) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(ms, FLOPs) of the RTDETRDecoder layer and of every other layer together."""
+    decoder = [label for label in profile.ms if label.endswith(" RTDETRDecoder")]
+    if len(decoder) != 1:
+        raise ValueError(f"expected one RTDETRDecoder layer, found {decoder or 'none'}")
+    rest = [label for label in profile.ms if label not in decoder]
+    return ((profile.ms[decoder[0]], profile.flops[decoder[0]]),
+            (sum(profile.ms[label] for label in rest), sum(profile.flops[label] for label in rest)))
+
+
+def print_decoder_split(profiles: dict[str, LayerProfile]) -> None:
+    """Both models end in the same RTDETRDecoder: their ratio without it says where the rest of the gap is."""
+    splits = {name: decoder_split(profile) for name, profile in profiles.items()}
+    print("\nthe decoder and the rest, per model (the same profiler runs):")
+    for name, ((decoder_ms, decoder_flops), (rest_ms, rest_flops)) in splits.items():
+        print(f"{name:<28} decoder {decoder_ms:6.1f} ms {decoder_flops / 1e9:5.2f} GFLOPs; "
+              f"the rest {rest_ms:6.1f} ms {rest_flops / 1e9:5.2f} GFLOPs")
+    (ours_decoder, ours_rest), (r18_decoder, r18_rest) = splits[OURS], splits[R18]
+    for part, ours, r18 in (("decoder", ours_decoder, r18_decoder), ("the rest", ours_rest, r18_rest)):
+        print(f"{part}: LRS-DETR-B / RT-DETR-R18 = {ours[0] / r18[0]:.2f} in time, {ours[1] / r18[1]:.2f} in FLOPs")
 
 
 def build(name: str, nc: int) -> torch.nn.Module:
@@ -297,7 +336,11 @@ def main(params: dict) -> None:
         peak = max(peak_flops / (medians[key] / 1000) for key in PEAKS)
         print_table(models, flops, medians, load, params, peak)
         if params["profile"]:
-            profile_layers(models[OURS], params["imgsz"], max(1, params["iterations"] // 4), peak)
+            runs = max(1, params["iterations"] // 4)
+            profiles = {name: profile_layers(models[name], params["imgsz"], runs) for name in (OURS, R18)}
+            print_layers(profiles[OURS], f"LRS-DETR-B per layer (torch.profiler, channels_last, {params['imgsz']}x"
+                         f"{params['imgsz']}, mean of {runs} runs; profiling adds overhead)", peak)
+            print_decoder_split(profiles)
         if torch.cuda.is_available():
             calls = cuda_calls(models, params, Path(folder))
             medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], torch.cuda.synchronize)

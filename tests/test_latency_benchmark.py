@@ -1,0 +1,53 @@
+"""benchmarks/latency.py's per-layer profile: every layer of the model is in it (torch's profiler once renamed two
+ranges, and their layers went missing from the table), the layers' FLOPs add up to the model's, and the decoder
+split adds up to the whole."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from lrsdetr import build_model
+
+
+@pytest.fixture(scope="module")
+def latency():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    return importlib.import_module("latency")
+
+
+@pytest.fixture(scope="module")
+def models(latency):
+    return {latency.OURS: build_model("lrs-detr-b.yaml", nc=3).eval().fuse(),
+            latency.R18: build_model("rtdetr-r18.yaml", nc=3).eval().fuse()}
+
+
+@pytest.fixture(scope="module")
+def profiles(latency, models):
+    return {name: latency.profile_layers(model, imgsz=64, runs=1) for name, model in models.items()}
+
+
+def test_each_layer_is_profiled_and_its_flops_add_up_to_the_model(latency, models, profiles):
+    for name, model in models.items():
+        profile = profiles[name]
+        assert set(profile.ms) == set(profile.flops) and len(profile.ms) == len(model.model)
+        assert all(ms > 0 for ms in profile.ms.values())
+        total = latency.aten_flops(model, 64).get_total_flops()
+        assert sum(profile.flops.values()) == pytest.approx(total, rel=1e-9)
+        assert profile.aten_ms and all(op.startswith("aten::") for op in profile.aten_ms)
+
+
+def test_the_decoder_split_is_the_decoder_layer_and_everything_else(latency, profiles, capsys):
+    profile = profiles[latency.OURS]
+    (decoder_ms, decoder_flops), (rest_ms, rest_flops) = latency.decoder_split(profile)
+    last = max(profile.ms)
+    assert last.endswith(" RTDETRDecoder") and (decoder_ms, decoder_flops) == (profile.ms[last], profile.flops[last])
+    assert rest_ms == pytest.approx(sum(profile.ms.values()) - decoder_ms)
+    assert rest_flops == pytest.approx(sum(profile.flops.values()) - decoder_flops) and decoder_flops > 0
+    latency.print_decoder_split(profiles)
+    (r18_decoder_ms, _), (r18_rest_ms, _) = latency.decoder_split(profiles[latency.R18])
+    assert f"the rest: LRS-DETR-B / RT-DETR-R18 = {rest_ms / r18_rest_ms:.2f} in time" in capsys.readouterr().out
+    without = latency.LayerProfile({k: v for k, v in profile.ms.items() if k != last}, profile.flops, profile.aten_ms)
+    with pytest.raises(ValueError, match="expected one RTDETRDecoder layer, found none"):
+        latency.decoder_split(without)
