@@ -7,7 +7,9 @@ Every model is fused, in eval mode, with the same number of classes (`nc`, VisDr
 on NCHW tensors as `model(x)` does, and with channels_last weights, which is how Ultralytics' AutoBackend (so
 `predict` and `val`) prepares a PyTorch model on x86 CPUs. `--baseline` adds LRS-DETR-B with our speed work
 off (Omni-Kernel in NCHW, its four depthwise convs unmerged, Ultralytics' plain fuse()), timed in the same rounds,
-so the speed-up is a ratio measured under the same conditions. ONNX Runtime runs the graph Ultralytics' exporter writes.
+so the speed-up is a ratio measured under the same conditions. ONNX Runtime runs the graph Ultralytics' exporter
+writes. The process keeps the memory it frees, as our inference scripts do (`--keep_freed_memory False`: glibc's
+default, which maps large blocks afresh on every forward pass).
 
 Each round runs every entry once, in turn, and each entry reports the median over rounds: load from other
 processes then hits all entries alike, and the ratios stay meaningful on a busy machine (the absolute times
@@ -46,6 +48,7 @@ from ultralytics.utils import LOGGER
 from lrsdetr import build_model
 from lrsdetr.nn.modules import OmniKernel
 from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.utils.memory import keep_freed_memory
 
 param_dict = {
     "imgsz": 640,
@@ -56,7 +59,8 @@ param_dict = {
     "baseline": True,  # also time LRS-DETR-B without the speed work
     "onnx": True,  # also export to ONNX and time ONNX Runtime
     "peak_size": 2048,  # n of the n x n fp32 matmul that measures the peak (2 n^3 FLOPs)
-    "profile": True,  # per-layer profile of LRS-DETR-B
+    "profile": True,  # per-layer profile of LRS-DETR-B (and the decoder split against RT-DETR-R18)
+    "keep_freed_memory": True,  # as val.py, detect.py and get_FPS.py run (lrsdetr.utils.memory); False: glibc's default
 }
 
 MODELS = {"LRS-DETR-B": "lrs-detr-b.yaml", "RT-DETR-l (Ultralytics)": "rtdetr-l.yaml", "RT-DETR-R18": "rtdetr-r18.yaml"}
@@ -320,6 +324,8 @@ def build(name: str, nc: int) -> torch.nn.Module:
 
 
 def main(params: dict) -> None:
+    if params["keep_freed_memory"] and not keep_freed_memory():
+        print("keep_freed_memory: not glibc's malloc here, nothing set")
     unfused = {name: build(name, params["nc"]) for name in MODELS}
     models = {name: deepcopy(model).fuse(verbose=False) for name, model in unfused.items()}
     if params["baseline"]:

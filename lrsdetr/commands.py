@@ -21,6 +21,7 @@ from .engine.quickstart import QUICK_SCHEDULE, QUICK_WARMUP_ITERATIONS
 from .models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from .utils.cli import parse_overrides
 from .utils.errors import run_script
+from .utils.memory import keep_freed_memory
 
 TRAIN_DOC = """Train LRS-DETR-B with the authors' recipe (AdamW, lr 1e-4 constant, 2000 warm-up iterations, no AMP, no mosaic,
 300 epochs, batch 8, 640 px), or resume an interrupted run.
@@ -160,7 +161,8 @@ A mistake in the inputs prints one line and exits 2.
 class Command:
     """One subcommand: the root `script` it mirrors, a one-line `summary`, its logic (`run`, 'module:function',
     imported when it runs), its defaults and help. `passthrough`: other Ultralytics train arguments are taken as
-    name=value. `status`: the logic returns the exit status itself instead of raising DataError."""
+    name=value. `status`: the logic returns the exit status itself instead of raising DataError. `inference`: a
+    run of forward passes, whose process keeps the memory it frees (lrsdetr.utils.memory: fewer page faults)."""
 
     script: str
     summary: str
@@ -169,6 +171,7 @@ class Command:
     doc: str
     passthrough: bool = False
     status: bool = False
+    inference: bool = False
 
     def help_text(self, name: str) -> str:
         """The script's docstring, its examples written as `lrsdetr <name>` commands."""
@@ -182,6 +185,8 @@ class Command:
         params = parse_overrides(defaults, doc, argv, self.passthrough, prog=prog)
         module, function = self.run.split(":")
         logic: Callable = getattr(importlib.import_module(f"lrsdetr.{module}"), function)
+        if self.inference:
+            keep_freed_memory()
         return logic(params) if self.status else run_script(logic, params)
 
 
@@ -413,9 +418,9 @@ COMMANDS = {
     "train": Command("train.py", "train LRS-DETR-B (or RT-DETR) with the authors' recipe, or resume",
                      "engine.train:train", TRAIN, TRAIN_DOC, passthrough=True),
     "val": Command("val.py", "score a checkpoint on a split, save predictions.json",
-                   "engine.validate:main", VAL, VAL_DOC),
+                   "engine.validate:main", VAL, VAL_DOC, inference=True),
     "detect": Command("detect.py", "detect objects in images and videos, sliced if asked",
-                      "engine.detect:detect", DETECT, DETECT_DOC),
+                      "engine.detect:detect", DETECT, DETECT_DOC, inference=True),
     "export": Command("export.py", "export to ONNX, TensorRT, OpenVINO, Core ML, ...",
                       "engine.export:main", EXPORT, EXPORT_DOC),
     "prune": Command("pruning.py", "prune LRS-DETR-B (LAMP, ...), then fine-tune it",
@@ -427,7 +432,7 @@ COMMANDS = {
     "visdrone-metrics": Command("get_VisDrone_metrics.py", "VisDrone toolkit's metrics of challenge-format results",
                                 "eval.visdrone_report:main", VISDRONE_METRICS, VISDRONE_METRICS_DOC, status=True),
     "fps": Command("get_FPS.py", "latency and FPS of a fused model",
-                   "tools.fps:main", FPS, FPS_DOC),
+                   "tools.fps:main", FPS, FPS_DOC, inference=True),
     "heatmap": Command("heatmap.py", "Grad-CAM & co. heatmaps of a detector on images",
                        "tools.heatmap:make_heatmaps", HEATMAP, HEATMAP_DOC),
     "quickstart": Command("quickstart.py", "synthetic data -> training -> validation -> metrics, on CPU",
