@@ -3,7 +3,6 @@ ranges, and their layers went missing from the table), the layers' FLOPs add up 
 split adds up to the whole."""
 
 import importlib
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,9 @@ from lrsdetr import build_model
 
 @pytest.fixture(scope="module")
 def latency():
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    return importlib.import_module("latency")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+        return importlib.import_module("latency")
 
 
 @pytest.fixture(scope="module")
