@@ -4,7 +4,8 @@
 2. pruned: the teacher, LAMP to `speed_up` (FLOPs at `measure_imgsz`), in both scopes (paper: what the authors
    kept whole; blocks: also inside DEF, SME, FGM and LFA), scored as they are;
 3. students: each pruned model trained `student_epochs` epochs per seed, four ways at equal epochs: fine-tune only,
-   MLSSD (logical), cwd (feature), MLSSD + cwd (all), with the seed README's ratios (1e-4, 0.05);
+   MLSSD (logical), cwd (feature), MLSSD + cwd (all), with the seed README's ratios (1e-4, 0.05); `--kinds`
+   also offers MLSSD@1e-2 (100x the seed's MLSSD ratio);
 4. every model's last epoch scored on the validation images (not Ultralytics' best.pt: it is chosen on those same
    images): COCO AP, AP50, APs (faster_coco_eval, maxDets 100); per architecture parameters and GFLOPs (fused)
    and CPU latency (batch 1, fused) at `measure_imgsz`; for the distilled runs, the distillation loss over the
@@ -12,10 +13,13 @@
 
     python benchmarks/compression.py            # the default: about 2 hours on 2 CPU cores
     python benchmarks/compression.py --quick    # 1 epoch of everything on tiny images: a few minutes
+    python benchmarks/compression.py --kinds MLSSD@1e-2 --scopes paper   # one more kind beside the default's
 
 Resumable: each finished step leaves result.json in its folder and is skipped when run again (an interrupted step
-starts over); <out>/settings.json keeps the settings, and a run with other settings (seeds aside) is refused. Writes <out>/runs.csv (one row per model and seed), <out>/table.md (seeds as mean +/- standard
-deviation) and <out>/compression.png (teacher curve; AP per student kind and scope).
+starts over); <out>/settings.json keeps the settings, and a run with other settings (seeds, kinds and scopes
+aside: they only choose runs) is refused. Writes <out>/runs.csv (one row per model and seed; every finished run in
+<out>, from earlier invocations too), <out>/table.md (seeds as mean +/- standard deviation) and
+<out>/compression.png (teacher curve; AP per student kind and scope).
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ param_dict = {
     "teacher_epochs": 60,  # to its plateau: its mAP50-95 was still rising 0.015 per epoch at 30
     "student_epochs": 3,
     "seeds": "0, 1, 2",  # student runs
+    "kinds": "fine-tune, MLSSD, cwd, MLSSD+cwd",  # student kinds (KINDS below)
+    "scopes": "paper, blocks",  # pruning scopes
     "speed_up": 1.35,
     "measure_imgsz": 640,  # pruning's FLOPs, GFLOPs and latency, as in the paper
     "batch": 4,
@@ -64,14 +70,17 @@ param_dict = {
 QUICK = {"n_train": 8, "n_val": 4, "imgsz": 96, "teacher_epochs": 1, "student_epochs": 1, "seeds": "0",
          "measure_imgsz": 96, "batch": 4, "warmup_iters": 2, "latency_iterations": 2}
 
-# Student kinds: the distillation settings of each (the seed README's ratios and layers)
+# Student kinds: the distillation settings of each (the seed README's ratios and layers; MLSSD@1e-2 is MLSSD at
+# 100x the seed's ratio, where its loss weighs about as much as the detection loss: the loss-scale question)
 KINDS = {
     "fine-tune": None,
     "MLSSD": {"kd_loss_type": "logical", "logical_loss_type": "mlssd", "logical_loss_ratio": 1e-4},
     "cwd": {"kd_loss_type": "feature", "feature_loss_type": "cwd", "feature_loss_ratio": 0.05},
     "MLSSD+cwd": {"kd_loss_type": "all", "logical_loss_type": "mlssd", "logical_loss_ratio": 1e-4,
                   "feature_loss_type": "cwd", "feature_loss_ratio": 0.05},
+    "MLSSD@1e-2": {"kd_loss_type": "logical", "logical_loss_type": "mlssd", "logical_loss_ratio": 1e-2},
 }
+PER_RUN = ("out", "seeds", "kinds", "scopes")  # settings that only choose which runs: each run has its own folder
 COLUMNS = ("stage", "scope", "kind", "seed", "epochs", "params_M", "GFLOPs", "cpu_ms", "AP", "AP50", "APs", "kd_over_det", "minutes")
 
 
@@ -147,8 +156,8 @@ def row(stage: str, result: dict, arch: dict, **fields) -> dict:
 
 def check_settings(out: Path, params: dict) -> None:
     """Refuse to mix runs made with other settings into `out` (a finished step is reused by its folder alone);
-    `seeds` may change: each seed has its own folders."""
-    wanted = {key: value for key, value in params.items() if key not in ("out", "seeds")}
+    seeds, kinds and scopes may change: each run has its own folder."""
+    wanted = {key: value for key, value in params.items() if key not in PER_RUN}
     saved = out / "settings.json"
     if saved.is_file():
         found = json.loads(saved.read_text())
@@ -161,23 +170,46 @@ def check_settings(out: Path, params: dict) -> None:
     write_text_atomic(saved, json.dumps(wanted, indent=1))
 
 
+def chosen(params: dict, key: str, choices) -> list[str]:
+    """The comma-separated names of `params[key]`, each one of `choices`."""
+    names = [name.strip() for name in str(params[key]).split(",") if name.strip()]
+    if not names or any(name not in choices for name in names):
+        raise DataError(f"--{key} {params[key]!r}: expected a comma-separated list of {', '.join(choices)}")
+    return names
+
+
 def run_all(params: dict) -> tuple[list[dict], dict]:
-    """Every step not done before; the table's rows and the teacher's result."""
+    """Every chosen step not done before; the table's rows and the teacher's result."""
     out = Path(params["out"]).resolve()
+    scopes, kinds = chosen(params, "scopes", PRUNING_SCOPES), chosen(params, "kinds", KINDS)
     check_settings(out, params)
     data = str(make_yolo_dataset(out / "synthetic", params["n_train"], params["n_val"], params["imgsz"], seed=0))
     teacher = once(out / "teacher", lambda: train_teacher(params, data, out))
-    rows = [row("teacher", teacher, teacher, epochs=params["teacher_epochs"])]
     seeds = [int(s) for s in str(params["seeds"]).split(",")]
-    for scope in PRUNING_SCOPES:
+    for scope in scopes:
         pruned = once(out / f"pruned-{scope}", lambda: prune_teacher(params, data, teacher, scope, out / f"pruned-{scope}"))
-        rows.append(row("pruned", pruned, pruned, scope=scope, epochs=0))
-        for kind in KINDS:
+        for kind in kinds:
             for seed in seeds:
                 folder = out / f"{scope}-{kind}-seed{seed}"
-                result = once(folder, lambda: train_student(params, data, teacher, pruned, kind, seed, folder))
-                rows.append(row("student", result, pruned, scope=scope, kind=kind, seed=seed, epochs=params["student_epochs"]))
-    return rows, teacher
+                once(folder, lambda: train_student(params, data, teacher, pruned, kind, seed, folder))
+    return finished_rows(out, params, teacher), teacher
+
+
+def finished_rows(out: Path, params: dict, teacher: dict) -> list[dict]:
+    """The teacher, then per scope its pruned model and every finished student in `out`, those of earlier runs
+    with other kinds or seeds too (KINDS order, then by seed)."""
+    rows = [row("teacher", teacher, teacher, epochs=params["teacher_epochs"])]
+    for scope in PRUNING_SCOPES:
+        done = out / f"pruned-{scope}" / "result.json"
+        if not done.is_file():
+            continue
+        pruned = json.loads(done.read_text())
+        rows.append(row("pruned", pruned, pruned, scope=scope, epochs=0))
+        for kind in KINDS:
+            runs = {int(path.parent.name.rsplit("-seed", 1)[1]): path for path in out.glob(f"{scope}-{kind}-seed*/result.json")}
+            rows += [row("student", json.loads(runs[seed].read_text()), pruned, scope=scope, kind=kind, seed=seed,
+                         epochs=params["student_epochs"]) for seed in sorted(runs)]
+    return rows
 
 
 def spread(values: list[float]) -> str:
@@ -213,14 +245,18 @@ def plot(rows: list[dict], curve: Path, path: Path) -> None:
         left.plot([float(e["epoch"]) for e in epochs], [float(e[key]) for e in epochs], marker=".", label=label)
     left.set(title="Teacher LRS-DETR-B (validation, Ultralytics)", xlabel="epoch")
     left.legend()
-    kinds, width = list(KINDS), 0.8 / len(PRUNING_SCOPES)
-    for i, scope in enumerate(PRUNING_SCOPES):
-        values = [[r["AP"] for r in rows if r["scope"] == scope and r["kind"] == kind] for kind in kinds]
-        right.bar([k + i * width for k in range(len(kinds))], [statistics.fmean(v) for v in values], width,
-                  yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values], capsize=3, label=f"{scope} scope")
+    students = [r for r in rows if r["stage"] == "student"]
+    kinds = [kind for kind in KINDS if any(r["kind"] == kind for r in students)]
+    scopes = [scope for scope in PRUNING_SCOPES if any(r["scope"] == scope for r in students)]
+    width = 0.8 / len(scopes)
+    for i, scope in enumerate(scopes):
+        values = {k: [r["AP"] for r in students if r["scope"] == scope and r["kind"] == kind] for k, kind in enumerate(kinds)}
+        values = {k: v for k, v in values.items() if v}
+        right.bar([k + i * width for k in values], [statistics.fmean(v) for v in values.values()], width,
+                  yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values.values()], capsize=3, label=f"{scope} scope")
     teacher = next(r for r in rows if r["stage"] == "teacher")
     right.axhline(teacher["AP"], color="gray", linestyle="--", label="teacher")
-    right.set_xticks([k + width * (len(PRUNING_SCOPES) - 1) / 2 for k in range(len(kinds))], kinds)
+    right.set_xticks([k + width * (len(scopes) - 1) / 2 for k in range(len(kinds))], kinds)
     right.set(title="Students at equal epochs (COCO AP, seeds: mean ± sd)", ylabel="AP")
     right.legend()
     fig.tight_layout()

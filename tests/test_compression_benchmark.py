@@ -3,6 +3,7 @@ end on tiny synthetic images, its table, CSV and plot, and a second run that ski
 
 import csv
 import importlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,37 @@ def test_a_run_with_other_settings_is_refused_before_it_mixes_in(tmp_path, monke
     compression.check_settings(tmp_path, {**params, "seeds": "0, 1, 2, 3"})  # more seeds: new folders, same runs
     with pytest.raises(compression.DataError, match=r"other settings \(imgsz 160 -> 320, teacher_epochs 60 -> 90\)"):
         compression.check_settings(tmp_path, {**params, "teacher_epochs": 90, "imgsz": 320})
+
+
+def test_kinds_and_scopes_choose_runs_and_the_table_shows_every_finished_one(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    compression = importlib.import_module("compression")
+    params = {**compression.param_dict, "out": str(tmp_path)}
+    compression.check_settings(tmp_path, params)
+    compression.check_settings(tmp_path, {**params, "kinds": "MLSSD@1e-2", "scopes": "paper"})  # other runs, same settings
+    assert compression.chosen({"kinds": " cwd, MLSSD@1e-2 "}, "kinds", compression.KINDS) == ["cwd", "MLSSD@1e-2"]
+    with pytest.raises(compression.DataError, match=r"--kinds 'cwd, KD': expected a comma-separated list of fine-tune, MLSSD"):
+        compression.chosen({"kinds": "cwd, KD"}, "kinds", compression.KINDS)
+
+    def finish(folder: str, **result) -> None:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "result.json").write_text(json.dumps(result))
+
+    arch = {"params_M": 10.0, "GFLOPs": 50.0, "cpu_ms": 100.0}
+    finish("pruned-paper", AP=0.1, AP50=0.3, APs=0.1, **arch)
+    for folder, ap in (("paper-MLSSD@1e-2-seed10", 0.4), ("paper-MLSSD@1e-2-seed2", 0.3), ("paper-fine-tune-seed0", 0.2),
+                       ("paper-MLSSD+cwd-seed0", 0.5), ("blocks-cwd-seed0", 0.6)):  # blocks: no pruned model, not shown
+        finish(folder, AP=ap, AP50=0.9, APs=ap, kd_over_det=None)
+    teacher = {"AP": 0.7, "AP50": 0.95, "APs": 0.7, **arch}
+    rows = compression.finished_rows(tmp_path, params, teacher)
+    assert [(r["stage"], r["kind"], r["seed"], r["AP"]) for r in rows] == [
+        ("teacher", "", "", 0.7), ("pruned", "", "", 0.1), ("student", "fine-tune", 0, 0.2), ("student", "MLSSD+cwd", 0, 0.5),
+        ("student", "MLSSD@1e-2", 2, 0.3), ("student", "MLSSD@1e-2", 10, 0.4)]
+    assert all(r["params_M"] == 10.0 for r in rows) and "| paper: MLSSD@1e-2 | 2 |" in compression.markdown_table(rows)
+    curve = tmp_path / "results.csv"
+    curve.write_text("epoch,metrics/mAP50(B),metrics/mAP50-95(B)\n1,0.5,0.3\n2,0.9,0.6\n")
+    compression.plot(rows, curve, tmp_path / "compression.png")  # one scope, some kinds: bars only where runs are
+    assert (tmp_path / "compression.png").stat().st_size > 10_000
 
 
 @pytest.mark.slow
