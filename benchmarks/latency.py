@@ -34,10 +34,10 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 from contextlib import contextmanager
 from copy import deepcopy
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
