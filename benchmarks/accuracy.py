@@ -5,24 +5,27 @@
     python benchmarks/accuracy.py --data dataset/data.yaml --split test --epochs 300 --imgsz 640 --device 0,1,2,3 \\
         --others rtdetr-r50,rtdetr-x,yolov8m,yolo11m,lrs-detr-b-no-dfenet,lrs-detr-b-no-sefp,lrs-detr-b-no-dpra,lrs-detr-b-plain
 
-`models` are trained once per seed in `seeds`, `others` once (first seed). Every run uses the authors' recipe
-(AdamW, lr 1e-4 constant, 2000 warm-up iterations, no mosaic, no AMP; lrsdetr.models.recipe), the same epochs,
-image size and batch; YOLO rows too. Each run is scored on `split` by pycocotools (lrsdetr.eval: AP, AP50,
-AP75, APs, APm at `max_dets`), and every model's parameters and GFLOPs (fused, at 640, Ultralytics' counter) and
-batch-1 CPU latency at `imgsz` (all models timed in the same rounds, `threads` threads) are measured in the same
-run. Out: `out`/accuracy.md (the table: mean ± sample standard deviation over seeds), accuracy.csv, accuracy.png
-(AP50 and APs against latency) and, with `curves`, accuracy_curves.png (Ultralytics' validation mAP50 and
-mAP50-95 after every epoch, per model: mean and range over seeds) with how much each model still gained over the
-last quarter of its epochs. Finished runs are reused (their result.json), an interrupted one resumes from
-its last.pt, so the command can be re-run after any stop. `--device 0,1,2,3` trains with DDP on four GPUs.
+`models` are trained once per seed in `seeds`, `others` once (first seed), all under one `schedule`, the same
+epochs, image size and batch; YOLO rows too. `schedule` "recipe" is the authors' (AdamW, lr 1e-4 constant, 2000
+warm-up iterations, no mosaic, no AMP; lrsdetr.models.recipe); "quick" is the quick start's short CPU schedule
+(the recipe with lr 5e-4, one optimiser step per batch, 30 warm-up iterations; lrsdetr.engine.quickstart);
+"auto" (the default) picks "quick" on the synthetic set and "recipe" with `data`. Each run is scored on `split` by
+pycocotools (lrsdetr.eval: AP, AP50, AP75, APs, APm at `max_dets`), and every model's parameters and GFLOPs
+(fused, at 640, Ultralytics' counter) and batch-1 CPU latency at `imgsz` (all models timed in the same rounds,
+`threads` threads) are measured in the same run. Out: `out`/accuracy.md (the table: mean ± sample standard
+deviation over seeds), accuracy.csv, accuracy.png (AP50 and APs against latency) and, with `curves`,
+accuracy_curves.png (Ultralytics' validation mAP50 and mAP50-95 after every epoch, per model: mean and range over
+seeds) with how much each model still gained over the last quarter of its epochs. Finished runs are reused (their
+result.json), an interrupted one resumes from its last.pt, so the command can be re-run after any stop.
+`--device 0,1,2,3` trains with DDP on four GPUs.
 
-Defaults, NOT YET MEASURED: the data size and schedule below are a proposal sized by cost, not chosen from
-learning curves. One training step (batch 8, 256-320 px) took about 2.8 CPU-seconds per image for LRS-DETR-B and
-1.5 for RT-DETR-R18 at 320 px on the busy 2-core machine; scaled to 256 px, 200 images x 10 epochs x (3 B + 3 R18
-+ 1 ablation) runs come to about 3 hours on 2 idle cores, an estimate. That is ~250 iterations per run: too few,
-very likely, for DETRs trained from scratch to separate. Before the default run's numbers are read as a finding,
-measure AP50/APs against epochs and training-set size for LRS-DETR-B and RT-DETR-R18 and set
-`train_images`/`epochs` where both curves have flattened (and say what that costs).
+Defaults: 128 train / 48 val synthetic images of 128 px, 20 epochs of batch 4 (640 iterations), the quick
+schedule. Sized by measured cost, within the 3-hour CPU budget: at 128 px one epoch (with its validation) took
+46 s for LRS-DETR-B, 40 s for RT-DETR-R18 and 39 s for the plain ablation on the 2-core machine; at these small
+images the decoder and the loss, the same in every model, cost most of each step, so smaller or fewer images buy
+few more iterations. The learning curves this run draws (and the 60-epoch LRS-DETR-B teacher of
+benchmarks/compression.py) show whether 640 iterations reach a plateau; README "Measured with this toolkit" says
+what they showed.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from lrsdetr.data.files import write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
 from lrsdetr.eval import evaluate_predictions
 from lrsdetr.models import RTDETR
+from lrsdetr.engine.quickstart import QUICK_SCHEDULE, QUICK_WARMUP_ITERATIONS
 from lrsdetr.models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from lrsdetr.tools.checks import require_checkpoint, require_data, require_model
 from lrsdetr.utils.cli import parse_overrides
@@ -57,13 +61,14 @@ param_dict = {
     "models": "lrs-detr-b,rtdetr-r18",  # trained once per seed
     "others": "lrs-detr-b-plain",  # trained with the first seed only
     "seeds": "0,1,2",
-    "epochs": 10,
-    "imgsz": 256,
-    "batch": 8,
+    "epochs": 20,
+    "imgsz": 128,
+    "batch": 4,
+    "schedule": "auto",  # 'recipe' (the authors'), 'quick' (the quick start's CPU schedule) or 'auto': quick on the synthetic set
     "data": "",  # a data.yaml; empty: the synthetic drone set below, made once under `out`
-    "train_images": 200,  # synthetic set: training images
-    "val_images": 50,  # synthetic set: validation images
-    "synth_size": 256,  # synthetic set: image side in pixels (objects keep their pixel size: most are COCO-small)
+    "train_images": 128,  # synthetic set: training images
+    "val_images": 48,  # synthetic set: validation images
+    "synth_size": 128,  # synthetic set: image side in pixels (objects keep their pixel size: most are COCO-small)
     "device": "cpu",  # '0' or '0,1,2,3' (DDP) for GPUs
     "workers": 2,
     "split": "val",  # the split scored ('test' for the paper's VisDrone-DET test-dev numbers)
@@ -77,11 +82,6 @@ param_dict = {
 
 QUICK = {"models": "lrs-detr-b,rtdetr-r18", "others": "", "seeds": "0,1", "epochs": 1, "imgsz": 128, "batch": 4,
          "train_images": 16, "val_images": 8, "synth_size": 128, "latency_rounds": 2}
-DEFAULTS_NOTE = (
-    "the default data size and schedule (200 train / 50 val synthetic images of 256 px, 10 epochs) are not yet "
-    "chosen by learning curves; the 7 default runs are estimated (from the CPU time of single training steps, "
-    "not a finished run) at about 3 hours on 2 idle CPU cores"
-)
 WARMUP_SHARE = 0.1  # at most this share of a run warms up
 METRICS = ("AP", "AP50", "AP75", "APs", "APm")
 
@@ -137,14 +137,30 @@ def dataset(params: dict, out: Path) -> str:
     return str(root / "data.yaml")
 
 
+SCHEDULES = {  # name: (Ultralytics train arguments, warm-up iterations)
+    "recipe": (TRAIN_RECIPE, WARMUP_ITERATIONS),
+    "quick": (QUICK_SCHEDULE, QUICK_WARMUP_ITERATIONS),
+}
+
+
+def schedule_name(params: dict) -> str:
+    """The schedule `schedule` names; 'auto' is the quick one on the synthetic set and the authors' recipe with `data`."""
+    name = params["schedule"]
+    if name == "auto":
+        return "recipe" if params["data"] else "quick"
+    if name not in SCHEDULES:
+        raise DataError(f"--schedule {name}: expected one of auto, {', '.join(SCHEDULES)}")
+    return name
+
+
 def settings(params: dict, data: str, seed: int) -> dict:
     """What makes two runs the same run: a stored result is reused only if these match."""
-    keys = ("epochs", "imgsz", "batch", "split", "max_dets", "curves")
+    keys = ("schedule", "epochs", "imgsz", "batch", "split", "max_dets", "curves")
     return {"data": data, "seed": seed, **{key: params[key] for key in keys}}
 
 
 class ShortRunWarmup(WarmupIterations):
-    """The recipe's 2000 warm-up iterations, or a tenth of the run if that is shorter (Ultralytics keeps 100 at least).
+    """The schedule's warm-up iterations, or a tenth of the run if that is shorter (Ultralytics keeps 100 at least).
 
     A CPU run of a few hundred iterations would otherwise end before its learning rate reached lr0; on VisDrone
     (300 epochs) the recipe's warm-up is unchanged."""
@@ -166,8 +182,11 @@ def train(name: str, seed: int, params: dict, data: str, folder: Path) -> Path:
             wrapper(str(last), name).train(resume=True)
         else:
             model = wrapper(model_config(name), name)
-            model.add_callback("on_pretrain_routine_end", ShortRunWarmup(WARMUP_ITERATIONS))
-            args = {**TRAIN_RECIPE, "data": data, "epochs": params["epochs"], "imgsz": params["imgsz"], "batch": params["batch"]}
+            recipe, warmup = SCHEDULES[params["schedule"]]
+            model.add_callback("on_pretrain_routine_end", ShortRunWarmup(warmup))
+            args = {**recipe, "data": data, "epochs": params["epochs"], "imgsz": params["imgsz"], "batch": params["batch"]}
+            if params["schedule"] == "quick":
+                args["nbs"] = params["batch"]  # one optimiser step per batch, as the quick start
             args |= {"seed": seed, "device": params["device"], "workers": params["workers"], "val": params["curves"], "plots": False,
                      "project": str(folder.parent.resolve()), "name": folder.name, "exist_ok": True}
             model.train(**args)
@@ -352,11 +371,10 @@ def main(params: dict) -> None:
     if params["quick"]:  # flags given on the command line still win
         params |= {key: value for key, value in QUICK.items() if params[key] == param_dict[key]}
         params["out"] = str(Path(params["out"]) / "quick") if params["out"] == param_dict["out"] else params["out"]
-    elif not params["data"]:
-        print(f"note: {DEFAULTS_NOTE}", flush=True)
+    params["schedule"] = schedule_name(params)
     out = Path(params["out"])
-    out.mkdir(parents=True, exist_ok=True)
     runs = planned_runs(params)
+    out.mkdir(parents=True, exist_ok=True)
     data = dataset(params, out)
     results, durations, start = [], [], time.perf_counter()
     for index, (name, seed) in enumerate(runs, 1):
