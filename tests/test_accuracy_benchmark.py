@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from script_runs import run_in_subprocess
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ def assert_row_summarises_its_runs(row: dict, out: Path) -> None:
         (["--models", "rtdetr-r19"], "--models/--others rtdetr-r19.yaml: no such model config"),
         (["--others", "yolov99m"], "--models/--others yolov99m: no such Ultralytics YOLO config"),
         (["--seeds", ","], "--seeds: expected"),
+        (["--schedule", "fast"], "--schedule fast: expected one of auto, recipe, quick"),
     ],
 )
 def test_bad_arguments_are_one_line(tmp_path, flags, message):
@@ -44,9 +46,19 @@ def test_bad_arguments_are_one_line(tmp_path, flags, message):
     assert not any(tmp_path.iterdir())  # nothing trained, no data made
 
 
-def test_last_quarter_gain_is_that_of_the_seeds_mean_curve(monkeypatch):
+@pytest.fixture
+def accuracy(monkeypatch):
     monkeypatch.syspath_prepend(str(SCRIPT.parent))  # the script imports latency.py from beside it
-    accuracy = importlib.import_module("accuracy")
+    return importlib.import_module("accuracy")
+
+
+@pytest.mark.parametrize(("schedule", "data", "expected"),
+                         [("auto", "", "quick"), ("auto", "dataset/data.yaml", "recipe"), ("recipe", "", "recipe"), ("quick", "d.yaml", "quick")])
+def test_auto_schedule_is_quick_on_the_synthetic_set_and_the_recipe_on_real_data(accuracy, schedule, data, expected):
+    assert accuracy.schedule_name({"schedule": schedule, "data": data}) == expected
+
+
+def test_last_quarter_gain_is_that_of_the_seeds_mean_curve(accuracy):
     curves = {"b": {"mAP50": [[10, 20, 30, 40], [20, 30, 40, 60]], "mAP50-95": [[0] * 4] * 2},
               "r18": {"mAP50": [[5, 6, 7, 8, 9, 9, 9, 9, 9, 9]], "mAP50-95": [[0] * 10]}}
     lines = accuracy.last_quarter_gains(curves).splitlines()
@@ -82,6 +94,9 @@ def test_quick_run_end_to_end_then_reused(tmp_path):
         first, last = (np.mean([curve[i] for curve in curves]) for i in (0, 1))
         assert all(len(curve) == 2 for curve in curves)
         assert f"{name}: mAP50 {first:.1f} after epoch 1 -> {last:.1f} after epoch 2 ({last - first:+.1f} points" in out.stdout
+    trained = yaml.safe_load((tmp_path / "runs" / "lrs-detr-b-seed0" / "args.yaml").read_text())
+    assert (trained["lr0"], trained["nbs"], trained["warmup_bias_lr"]) == (5e-4, 4, 0.0)  # auto: the quick schedule
+    assert json.loads((tmp_path / "runs" / "yolo11n-seed0" / "settings.json").read_text())["schedule"] == "quick"
     scored = [json.loads(path.read_text())["weights"] for path in tmp_path.glob("runs/*/result.json")]
     assert all(path.endswith("last.pt") for path in scored)  # never the best.pt chosen on the scored images
 
