@@ -49,9 +49,9 @@ from latency import time_in_rounds  # benchmarks/latency.py, beside this file
 from lrsdetr.data.coco import write_coco_json, yolo_to_coco
 from lrsdetr.data.files import write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
+from lrsdetr.engine.quickstart import QUICK_SCHEDULE, QUICK_WARMUP_ITERATIONS
 from lrsdetr.eval import evaluate_predictions
 from lrsdetr.models import RTDETR
-from lrsdetr.engine.quickstart import QUICK_SCHEDULE, QUICK_WARMUP_ITERATIONS
 from lrsdetr.models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from lrsdetr.tools.checks import require_checkpoint, require_data, require_model
 from lrsdetr.utils.cli import parse_overrides
