@@ -49,7 +49,7 @@ from latency import time_in_rounds  # benchmarks/latency.py, beside this file
 from lrsdetr.data.coco import write_coco_json, yolo_to_coco
 from lrsdetr.data.files import write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
-from lrsdetr.engine.quickstart import QUICK_SCHEDULE, QUICK_WARMUP_ITERATIONS
+from lrsdetr.engine.quickstart import quick_schedule
 from lrsdetr.eval import evaluate_predictions
 from lrsdetr.models import RTDETR
 from lrsdetr.models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
@@ -137,10 +137,12 @@ def dataset(params: dict, out: Path) -> str:
     return str(root / "data.yaml")
 
 
-SCHEDULES = {  # name: (Ultralytics train arguments, warm-up iterations)
-    "recipe": (TRAIN_RECIPE, WARMUP_ITERATIONS),
-    "quick": (QUICK_SCHEDULE, QUICK_WARMUP_ITERATIONS),
-}
+def recipe_schedule(batch: int) -> dict:
+    """The authors' recipe at `batch`, its 2000 warm-up iterations included."""
+    return {**TRAIN_RECIPE, "batch": batch, "warmup_iters": WARMUP_ITERATIONS}
+
+
+SCHEDULES = {"recipe": recipe_schedule, "quick": quick_schedule}  # name: the train arguments at a batch size
 
 
 def schedule_name(params: dict) -> str:
@@ -182,12 +184,10 @@ def train(name: str, seed: int, params: dict, data: str, folder: Path) -> Path:
             wrapper(str(last), name).train(resume=True)
         else:
             model = wrapper(model_config(name), name)
-            recipe, warmup = SCHEDULES[params["schedule"]]
-            model.add_callback("on_pretrain_routine_end", ShortRunWarmup(warmup))
-            args = {**recipe, "data": data, "epochs": params["epochs"], "imgsz": params["imgsz"], "batch": params["batch"]}
-            if params["schedule"] == "quick":
-                args["nbs"] = params["batch"]  # one optimiser step per batch, as the quick start
-            args |= {"seed": seed, "device": params["device"], "workers": params["workers"], "val": params["curves"], "plots": False,
+            args = SCHEDULES[params["schedule"]](params["batch"])
+            model.add_callback("on_pretrain_routine_end", ShortRunWarmup(args.pop("warmup_iters")))  # YOLO takes no warmup_iters
+            args |= {"data": data, "epochs": params["epochs"], "imgsz": params["imgsz"], "seed": seed, "device": params["device"],
+                     "workers": params["workers"], "val": params["curves"], "plots": False,
                      "project": str(folder.parent.resolve()), "name": folder.name, "exist_ok": True}
             model.train(**args)
         write_text_atomic(done, "trained\n")

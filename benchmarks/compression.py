@@ -43,7 +43,7 @@ from lrsdetr.compress.prune_blocks import PRUNING_SCOPES  # noqa: E402
 from lrsdetr.data.files import write_text_atomic  # noqa: E402
 from lrsdetr.data.synth import make_yolo_dataset  # noqa: E402
 from lrsdetr.engine.export import coco_scores  # noqa: E402
-from lrsdetr.engine.quickstart import QUICK_SCHEDULE  # noqa: E402
+from lrsdetr.engine.quickstart import quick_schedule  # noqa: E402
 from lrsdetr.engine.train import train  # noqa: E402
 from lrsdetr.tools.fps import measure_latency  # noqa: E402
 from lrsdetr.utils.cli import parse_overrides  # noqa: E402
@@ -99,9 +99,8 @@ def once(folder: Path, compute: Callable[[], dict]) -> dict:
 
 def schedule(params: dict, data: str, seed: int) -> dict:
     """The quick start's short CPU schedule at this benchmark's sizes."""
-    return {**QUICK_SCHEDULE, "data": data, "imgsz": params["imgsz"], "batch": params["batch"], "nbs": params["batch"],
-            "warmup_iters": params["warmup_iters"], "workers": params["workers"], "device": "cpu", "seed": seed,
-            "exist_ok": True, "plots": False}
+    return {**quick_schedule(params["batch"], params["warmup_iters"]), "data": data, "imgsz": params["imgsz"],
+            "workers": params["workers"], "device": "cpu", "seed": seed, "exist_ok": True, "plots": False}
 
 
 def scores(weights: Path, data: str, params: dict, folder: Path) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+import yaml
 from script_runs import run_in_subprocess
 from source_tree import unchanged
 
@@ -105,7 +106,9 @@ def test_heatmap(trained, frames, tmp_path):
 
 def test_quickstart_from_nothing_to_coco_metrics(tmp_path):
     """The main job on a CPU-test budget: synthetic data, one epoch, validation, COCO metrics, TIDE, plots."""
-    out = run_in_subprocess("quickstart.py", "--workdir", tmp_path, "--n_train", 8, "--n_val", 4, "--imgsz", 128, "--epochs", 1, "--device", "cpu")
+    out = run_in_subprocess("quickstart.py", "--workdir", tmp_path, "--n_train", 8, "--n_val", 4, "--imgsz", 128, "--epochs", 1, "--batch", 2, "--device", "cpu")
     for text in ("Drawing 8 train + 4 val synthetic drone images", "COCO bbox metrics for", "Per-class AP", "TIDE errors", "Both protocols", "Quick start done"):
         assert text in out.stdout, text
     assert (tmp_path / "train" / "results.png").is_file() and (tmp_path / "val" / "coco_metrics" / "metrics_maxDets100.json").is_file()
+    trained = yaml.safe_load((tmp_path / "train" / "args.yaml").read_text())
+    assert (trained["batch"], trained["nbs"], trained["lr0"], trained["warmup_bias_lr"]) == (2, 2, 5e-4, 0.0)  # the quick schedule, one step per batch

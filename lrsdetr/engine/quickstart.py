@@ -37,6 +37,12 @@ QUICK_SCHEDULE = {
 QUICK_WARMUP_ITERATIONS = 30
 
 
+def quick_schedule(batch: int, warmup_iters: int = QUICK_WARMUP_ITERATIONS) -> dict:
+    """The short schedule's train arguments at `batch`: one optimiser step per batch (nbs = batch), the warm-up
+    in iterations (lrsdetr.engine.train takes `warmup_iters`). The quick start and both benchmarks train with it."""
+    return {**QUICK_SCHEDULE, "batch": batch, "nbs": batch, "warmup_iters": warmup_iters}
+
+
 def synthetic_data(folder: Path, n_train: int, n_val: int, size: int, seed: int) -> str:
     """The synthetic data set's data.yaml (drawn again, byte for byte the same, when it already exists)."""
     print(f"Drawing {n_train} train + {n_val} val synthetic drone images of {size}x{size} px in {folder}")
@@ -49,15 +55,13 @@ def quickstart(params: dict) -> None:
     workdir = Path(params["workdir"])
     data = params["data"] or synthetic_data(workdir / "synthetic", params["n_train"], params["n_val"], params["imgsz"], params["seed"])
     data_info = require_data(data)
-    schedule = {key: params[key] for key in ("imgsz", "epochs", "batch", "lr0")}
+    schedule = {key: params[key] for key in ("imgsz", "epochs", "lr0")}
     run = train(
         {
             "model": params["model"],
             "data": data,
-            **QUICK_SCHEDULE,
+            **quick_schedule(params["batch"], params["warmup_iters"]),
             **schedule,
-            "nbs": params["batch"],
-            "warmup_iters": params["warmup_iters"],
             "workers": params["workers"],
             "device": params["device"],
             "seed": params["seed"],
