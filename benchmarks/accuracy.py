@@ -302,6 +302,15 @@ def save_figure(figure, path: Path) -> None:
     tmp.replace(path)
 
 
+def model_style(index: int) -> dict:
+    """The `index`th model's colour and marks, the same in both figures: tab10's ten colours, then again dashed
+    with square marks, so that no two of up to 20 models look alike."""
+    import matplotlib.pyplot as plt
+
+    first = index < 10
+    return {"color": plt.get_cmap("tab10")(index % 10), "linestyle": "-" if first else "--", "marker": "o" if first else "s"}
+
+
 def plot(rows: list[dict], path: Path, imgsz: int) -> None:
     """AP50 and APs against CPU latency, with the seed spread as error bars."""
     import matplotlib
@@ -311,8 +320,9 @@ def plot(rows: list[dict], path: Path, imgsz: int) -> None:
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for axis, key in zip(axes, ("AP50", "APs")):
-        for r in rows:
-            axis.errorbar(r["latency_ms"], r[key], yerr=0 if math.isnan(r[f"{key}_std"]) else r[f"{key}_std"], fmt="o", capsize=3)
+        for index, r in enumerate(rows):
+            axis.errorbar(r["latency_ms"], r[key], yerr=0 if math.isnan(r[f"{key}_std"]) else r[f"{key}_std"], capsize=3,
+                          **model_style(index) | {"linestyle": "none"})
             axis.annotate(r["model"], (r["latency_ms"], r[key]), textcoords="offset points", xytext=(4, 4), fontsize=8)
         axis.set_xlabel(f"CPU latency, batch 1, {imgsz} px (ms)")
         axis.set_ylabel(f"{key} (%)")
@@ -355,11 +365,12 @@ def plot_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path) -> 
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for axis, metric in zip(axes, CURVE_KEYS):
-        for name, metrics in curves.items():
+        for index, (name, metrics) in enumerate(curves.items()):
             runs = list(zip(*metrics[metric]))  # per epoch, the seeds' values
             epochs = range(1, len(runs) + 1)
-            line, = axis.plot(epochs, [statistics.fmean(v) for v in runs], marker=".", label=name)
-            axis.fill_between(epochs, [min(v) for v in runs], [max(v) for v in runs], color=line.get_color(), alpha=0.2)
+            style = model_style(index)
+            axis.plot(epochs, [statistics.fmean(v) for v in runs], markersize=3, label=name, **style)
+            axis.fill_between(epochs, [min(v) for v in runs], [max(v) for v in runs], color=style["color"], alpha=0.2)
         axis.set(xlabel="epoch", ylabel=f"{metric} (%), Ultralytics' validation", title=f"Learning curves: {metric}")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
