@@ -383,7 +383,7 @@ def main(params: dict) -> None:
         params |= {key: value for key, value in QUICK.items() if params[key] == param_dict[key]}
         params["out"] = str(Path(params["out"]) / "quick") if params["out"] == param_dict["out"] else params["out"]
     params["schedule"] = schedule_name(params)
-    out = Path(params["out"])
+    out = Path(params["out"]).resolve()  # runs store paths under it: the same folder however --out spells it
     runs = planned_runs(params)
     out.mkdir(parents=True, exist_ok=True)
     data = dataset(params, out)

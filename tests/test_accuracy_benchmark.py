@@ -4,6 +4,7 @@ import csv
 import importlib
 import json
 import math
+import os
 import subprocess
 from pathlib import Path
 
@@ -100,6 +101,7 @@ def test_quick_run_end_to_end_then_reused(tmp_path):
     scored = [json.loads(path.read_text())["weights"] for path in tmp_path.glob("runs/*/result.json")]
     assert all(path.endswith("last.pt") for path in scored)  # never the best.pt chosen on the scored images
 
-    again = run(*flags)
+    relative = os.path.relpath(tmp_path, REPO)  # the same folder spelt from the working directory: the same runs
+    again = run(*flags[:-1], relative)
     assert again.stdout.count("reusing") == 5 and "engine/trainer" not in again.stdout + again.stderr
     run(*flags, "--epochs", 3, expect=2)  # other settings: refuses to mix them in
