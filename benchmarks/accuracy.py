@@ -312,21 +312,22 @@ def model_style(index: int) -> dict:
 
 
 def plot(rows: list[dict], path: Path, imgsz: int) -> None:
-    """AP50 and APs against CPU latency, with the seed spread as error bars."""
+    """AP50 and APs against CPU latency, with the seed spread as error bars; models named in a legend beside the
+    plots rather than next to their points, where close models' names would overlap."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    figure, axes = plt.subplots(1, 2, figsize=(13, 4.5))
     for axis, key in zip(axes, ("AP50", "APs")):
         for index, r in enumerate(rows):
             axis.errorbar(r["latency_ms"], r[key], yerr=0 if math.isnan(r[f"{key}_std"]) else r[f"{key}_std"], capsize=3,
-                          **model_style(index) | {"linestyle": "none"})
-            axis.annotate(r["model"], (r["latency_ms"], r[key]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+                          label=r["model"], **model_style(index) | {"linestyle": "none"})
         axis.set_xlabel(f"CPU latency, batch 1, {imgsz} px (ms)")
         axis.set_ylabel(f"{key} (%)")
         axis.grid(alpha=0.3)
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     save_figure(figure, path)
 
 
