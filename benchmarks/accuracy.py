@@ -212,9 +212,18 @@ def evaluate(name: str, weights: Path, params: dict, data: str, folder: Path) ->
     return {key: stats[key] for key in METRICS}
 
 
+def run_folder(out: Path, name: str, seed: int) -> Path:
+    return out / "runs" / f"{name}-seed{seed}"
+
+
+def unfinished(runs: list[tuple[str, int]], out: Path) -> int:
+    """How many of `runs` have no result yet: the ones the time left is made of (a finished run is reused in seconds)."""
+    return sum(not (run_folder(out, name, seed) / "result.json").is_file() for name, seed in runs)
+
+
 def run_one(name: str, seed: int, params: dict, data: str, out: Path) -> tuple[dict, bool]:
     """(result, whether it was computed now): a finished run's result.json, or train + evaluate and write it."""
-    folder = out / "runs" / f"{name}-seed{seed}"
+    folder = run_folder(out, name, seed)
     result_file, settings_file = folder / "result.json", folder / "settings.json"
     wanted = settings(params, data, seed)
     if settings_file.is_file() and (found := json.loads(settings_file.read_text())) != wanted:
@@ -390,8 +399,7 @@ def main(params: dict) -> None:
     data = dataset(params, out)
     results, durations, start = [], [], time.perf_counter()
     for index, (name, seed) in enumerate(runs, 1):
-        left = len(runs) - index + 1
-        eta = f", about {statistics.fmean(durations) * left / 60:.0f} min left" if durations else ""
+        eta = f", about {statistics.fmean(durations) * unfinished(runs[index - 1:], out) / 60:.0f} min left" if durations else ""
         print(f"[{index}/{len(runs)}] {name} seed {seed} ({(time.perf_counter() - start) / 60:.1f} min so far{eta})", flush=True)
         run_start = time.perf_counter()
         result, computed = run_one(name, seed, params, data, out)

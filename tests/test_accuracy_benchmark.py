@@ -67,6 +67,15 @@ def test_last_quarter_gain_is_that_of_the_seeds_mean_curve(accuracy):
     assert lines[1].startswith("r18: mAP50 9.0 after epoch 7 -> 9.0 after epoch 10 (+0.0 points")
 
 
+def test_time_left_counts_only_runs_without_a_result(accuracy, tmp_path):
+    finished = accuracy.run_folder(tmp_path, "lrs-detr-b", 0)
+    finished.mkdir(parents=True)
+    (finished / "result.json").write_text("{}")
+    accuracy.run_folder(tmp_path, "rtdetr-r18", 0).mkdir(parents=True)  # started, not finished: still to pay for
+    runs = [("lrs-detr-b", 0), ("lrs-detr-b", 1), ("rtdetr-r18", 0)]
+    assert accuracy.unfinished(runs, tmp_path) == 2 and accuracy.unfinished(runs[:1], tmp_path) == 0
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(3600)  # trains a chain of models: past the 900 s default, within its runs' own budget
 def test_quick_run_end_to_end_then_reused(tmp_path):
