@@ -188,7 +188,7 @@ def train(name: str, seed: int, params: dict, data: str, folder: Path) -> Path:
             model.add_callback("on_pretrain_routine_end", ShortRunWarmup(args.pop("warmup_iters")))  # YOLO takes no warmup_iters
             args |= {"data": data, "epochs": params["epochs"], "imgsz": params["imgsz"], "seed": seed, "device": params["device"],
                      "workers": params["workers"], "val": params["curves"], "plots": False,
-                     "project": str(folder.parent.resolve()), "name": folder.name, "exist_ok": True}
+                     "project": str(folder.parent), "name": folder.name, "exist_ok": True}
             model.train(**args)
         write_text_atomic(done, "trained\n")
     return folder / "weights" / "last.pt"
@@ -201,7 +201,7 @@ def evaluate(name: str, weights: Path, params: dict, data: str, folder: Path) ->
     model.add_callback("on_val_end", lambda validator: saved.append(Path(validator.save_dir)))
     device = str(params["device"]).split(",")[0]
     model.val(data=data, split=params["split"], imgsz=params["imgsz"], batch=params["batch"], device=device, save_json=True,
-              plots=False, project=str(folder.resolve()), name="val", exist_ok=True)
+              plots=False, project=str(folder), name="val", exist_ok=True)
     info = require_data(data, splits=(params["split"],))
     images = Path(info[params["split"]])
     labels = Path(img2label_paths([str(images / "x.jpg")])[0]).parent
@@ -213,6 +213,7 @@ def evaluate(name: str, weights: Path, params: dict, data: str, folder: Path) ->
 
 
 def run_folder(out: Path, name: str, seed: int) -> Path:
+    """Where one model's run with one seed keeps its settings, weights, validation and result."""
     return out / "runs" / f"{name}-seed{seed}"
 
 
