@@ -39,6 +39,15 @@ def _offline(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _audited_root(tmp_path_factory):
+    """Commands run in-process (script_runs.run_main) may write under the session's temporary root only where they
+    declared an output: the tests keep their data and outputs there (write_audit.py)."""
+    import script_runs
+
+    script_runs.BASETEMP = tmp_path_factory.getbasetemp()
+
+
 @pytest.fixture(scope="session")
 def reference_dir():
     """The authors' layer-by-layer fixture: the full one in ../shared/reference where present (the deeper check),

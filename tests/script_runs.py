@@ -7,11 +7,14 @@ import importlib
 import runpy
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from write_audit import audited
 
 REPO = Path(__file__).resolve().parents[1]
+BASETEMP = Path(tempfile.gettempdir())  # conftest narrows it to the session's own temporary root
 
 
 def run_in_subprocess(script: str | Path, *flags: object, expect: int = 0, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -30,14 +33,16 @@ def run_main(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str]
 
 
 def run_main_output(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str, str]:
-    """`run_main`, with stdout too: (exit status, stdout, stderr)."""
+    """`run_main`, with stdout too: (exit status, stdout, stderr). Every write the command makes under the tests'
+    temporary root must lie under an output it declared (write_audit.py)."""
     monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
-    if script.startswith("-m "):  # `python -m module`: its main(argv) returns the exit status
-        status = importlib.import_module(script[3:]).main([str(a) for a in args])
-    else:
-        with pytest.raises(SystemExit) as done:
-            runpy.run_path(str(REPO / script), run_name="__main__")
-        status = done.value.code
+    with audited(BASETEMP):
+        if script.startswith("-m "):  # `python -m module`: its main(argv) returns the exit status
+            status = importlib.import_module(script[3:]).main([str(a) for a in args])
+        else:
+            with pytest.raises(SystemExit) as done:
+                runpy.run_path(str(REPO / script), run_name="__main__")
+            status = done.value.code
     out, err = capsys.readouterr()
     return status, out, err
 

@@ -1,14 +1,17 @@
 """lrsdetr.utils.memory: after keep_freed_memory() glibc serves a 64 MiB block from its heap and keeps it there once
 freed (without it: a fresh mmap, unmapped on free); the inference commands call it, the training ones do not."""
 
+import dataclasses
 import json
 import subprocess
 import sys
 
 import pytest
 
-from lrsdetr import commands
+from lrsdetr.commands import COMMANDS
+from lrsdetr.utils import command as command_module
 from lrsdetr.utils.errors import DataError
+from lrsdetr.utils.guard import CommandPaths
 
 MALLINFO = """
 import ctypes, json, sys, torch
@@ -44,13 +47,12 @@ def test_a_freed_block_stays_in_the_heap_only_when_asked():
 @pytest.mark.parametrize("name, keeps", [("val", True), ("detect", True), ("fps", True), ("train", False), ("prune", False)])
 def test_inference_commands_keep_freed_memory_before_they_run(name, keeps, monkeypatch):
     calls = []
-    monkeypatch.setattr(commands, "keep_freed_memory", lambda: calls.append(name))
+    monkeypatch.setattr(command_module, "keep_freed_memory", lambda: calls.append(name))
 
     def logic(params):
         calls.append("logic")
         raise DataError("stop here")
 
-    module, function = commands.COMMANDS[name].run.split(":")
-    monkeypatch.setattr(f"lrsdetr.{module}.{function}", logic)
-    assert commands.COMMANDS[name](name, []) == 2
+    command = dataclasses.replace(COMMANDS[name], paths=CommandPaths, run=logic)  # no files needed to get there
+    assert command([]) == 2
     assert calls == ([name, "logic"] if keeps else ["logic"])

@@ -88,4 +88,4 @@ def test_val_refuses_a_run_folder_inside_its_data(checkpoint, data, capsys, monk
     with unchanged(data.parent):
         status, err = run_main(capsys, monkeypatch, "val.py", "--weights", checkpoint, "--data", data, "--split", "val", "--imgsz", 128,
                                "--device", "cpu", "--project", images.parent, "--name", "val", "--exist_ok", "true")
-    one_line_error(status, err, "--project/--name", "is the source folder")
+    one_line_error(status, err, "--project/--name", "is the input --data")

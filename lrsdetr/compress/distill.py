@@ -26,11 +26,14 @@ from ultralytics.nn.distill_model import DistillationModel
 from ultralytics.nn.tasks import load_checkpoint
 from ultralytics.utils.torch_utils import copy_attr, unwrap_model
 
-from ..engine.train import train
+from ..engine.train import RETRAINING_DEFAULTS, train
 from ..models import RTDETR, LRSDETRTrainer
 from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
-from ..tools.checks import require_checkpoint, require_data
+from ..models.outputs import PRUNED_WEIGHTS, TRAINED_WEIGHTS, pinned_run_folder
+from ..tools.checks import dataset_inputs, require_checkpoint, require_data
+from ..utils.command import Command
 from ..utils.errors import DataError
+from ..utils.guard import CommandPaths
 from .kd_losses import FEATURE_LOSS_TYPES, KD_LOSS_TYPES, LOGICAL_LOSS_TYPES, build_kd_loss
 from .kd_schedule import KD_LOSS_DECAYS, kd_weight
 
@@ -264,3 +267,43 @@ def distill(params: dict) -> Path:
     LRSDETRDistillationModel(deepcopy(student.model), load_teacher(settings.teacher_weights), settings, params["imgsz"])
     return train({**TRAIN_RECIPE, **params, **asdict(settings), "project": params.get("project") or "runs/distill",
                   "trainer": LRSDETRDistillTrainer})
+
+
+DISTILL_DOC = """Distil a pruned LRS-DETR (the student, from pruning.py) from the unpruned LRS-DETR-B (the teacher): MLSSD
+(logical), feature distillation, or both, trained with the LRS-DETR recipe.
+
+Example: python distill.py --model runs/prune/lamp_speedup1.35/weights/best.pt              --teacher_weights runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --device 0
+The student's and teacher's checkpoints hold their architectures (the seed's `teacher_cfg` and `prune_model` are
+not needed). The result, runs/distill/<name>/weights/best.pt, is the student alone (LRS-DETR-T).
+Mismatched layer lists, a teacher with other classes, or (logical) another decoder depth stop before training.
+Other Ultralytics train arguments go on as name=value (python distill.py lr0=5e-4 nbs=4) or into param_dict.
+"""
+
+_SETTINGS = DistillationSettings()
+
+# The distillation settings' defaults are the dataclass's, bar the teacher: the one train.py writes.
+DISTILL_DEFAULTS = {
+    "model": PRUNED_WEIGHTS,
+    **RETRAINING_DEFAULTS,
+    "project": "runs/distill",
+    "name": f"lamp1.35_logical_{_SETTINGS.logical_loss_type}_{_SETTINGS.logical_loss_ratio}",
+    "warmup_iters": WARMUP_ITERATIONS,
+    "teacher_weights": TRAINED_WEIGHTS,
+    **{key: getattr(_SETTINGS, key) for key in (
+        "kd_loss_type", "kd_loss_decay", "kd_loss_epoch", "logical_loss_type", "logical_loss_ratio", "mlssd_level_weights",
+        "teacher_kd_layers", "student_kd_layers", "feature_loss_type", "feature_loss_ratio")},
+}
+
+
+def distill_paths(params: dict) -> CommandPaths:
+    """Reads the student, the teacher and the data set; writes the run folder (pinned)."""
+    folder, pinned = pinned_run_folder(params)
+    return (CommandPaths(pinned)
+            .reads("--model", require_checkpoint(params["model"], "--model"))
+            .reads("--teacher_weights", require_checkpoint(params["teacher_weights"], "--teacher_weights"))
+            .reads("--data", *dataset_inputs(params["data"]))
+            .writes("--project/--name", folder))
+
+
+COMMAND = Command("distill", "distil a pruned student from its teacher (MLSSD, features)", DISTILL_DOC, DISTILL_DEFAULTS,
+                  distill_paths, distill, script="distill.py", passthrough=True)

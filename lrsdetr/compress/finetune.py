@@ -25,12 +25,14 @@ from ultralytics.utils.files import increment_path
 from ultralytics.utils.torch_utils import select_device, unwrap_model
 
 from ..cfg import CFG_DIR
-from ..engine.train import train
+from ..engine.train import RETRAINING_DEFAULTS, train
 from ..models import RTDETR, LRSDETRTrainer
-from ..models.outputs import project_folder
+from ..models.outputs import PRUNED_WEIGHTS, TRAINED_WEIGHTS, pinned_run_folder, project_folder
 from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
-from ..tools.checks import require_checkpoint, require_data
+from ..tools.checks import dataset_inputs, require_checkpoint, require_data
+from ..utils.command import Command
 from ..utils.errors import DataError
+from ..utils.guard import CommandPaths
 from .prune import prune
 from .prune_blocks import from_pruning_view, pruning_setup, to_pruning_view
 from .prune_methods import DEFAULT_REG, build_pruner, get_method
@@ -128,7 +130,7 @@ def prune_and_finetune(params: dict) -> Path:
     The seed's param_dict runs as it is (keys it lacks take `PRUNING_DEFAULTS`)."""
     params = {**PRUNING_DEFAULTS, **params}
     train_args = {key: value for key, value in params.items() if key not in PRUNING_KEYS}
-    run = increment_path(Path(project_folder(params["project"])) / params["name"])
+    run = increment_path(Path(project_folder(params["project"])) / params["name"], exist_ok=params.get("exist_ok", False))
     outputs = run.with_name(f"{run.name}-pruning")
     device = select_device(params.get("device", ""), verbose=False)
     require_data(params["data"])
@@ -155,3 +157,42 @@ def describe_pruning(model: nn.Module) -> str:
     return (f"{record['method']} ({record.get('scope', 'blocks')} scope): speed-up {record['achieved_speed_up']:.4f} (asked {record['speed_up']}) in "
             f"{record['steps']} steps; {record['flops_before'] / 1e9:.2f} -> {record['flops_after'] / 1e9:.2f} GMACs "
             f"at {record['imgsz']} (torch-pruning), {record['params_before'] / 1e6:.2f}M -> {record['params_after'] / 1e6:.2f}M parameters")
+
+
+PRUNE_DOC = """Prune a trained LRS-DETR-B to LRS-DETR-T (LAMP, speed-up 1.35 by default), then fine-tune it with the training
+recipe (AdamW, lr 1e-4 constant, no AMP, no mosaic, 2000 warm-up iterations).
+
+Example: python pruning.py --model runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --device 0
+Outputs: runs/prune/<name>/weights/best.pt (pruned and fine-tuned; distill.py's student), and beside the run,
+runs/prune/<name>-pruning/pruned.pt (right after pruning) and, for sparse-learning methods, sparse_learning/.
+Other Ultralytics train arguments go on as name=value (python pruning.py lr0=5e-4 nbs=4) or into param_dict.
+"""
+
+PRUNE_DEFAULTS = {
+    "model": TRAINED_WEIGHTS,
+    **RETRAINING_DEFAULTS,
+    "project": "runs/prune",
+    "name": Path(PRUNED_WEIGHTS).parts[2],
+    "warmup_iters": WARMUP_ITERATIONS,
+    "prune_method": "lamp",
+    "global_pruning": True,
+    "speed_up": 1.35,
+    "reg": DEFAULT_REG,
+    "sl_epochs": 500,
+    "sl_hyp": "hyp.scratch.sl.yaml",
+    "iterative_steps": 50,
+    "scope": "paper",
+}
+
+
+def prune_paths(params: dict) -> CommandPaths:
+    """Reads the model and the data set; writes the fine-tuning run and, beside it, the pruning's own folder."""
+    folder, pinned = pinned_run_folder(params)
+    return (CommandPaths(pinned)
+            .reads("--model", require_checkpoint(params["model"], "--model"))
+            .reads("--data", *dataset_inputs(params["data"]))
+            .writes("--project/--name", folder, folder.with_name(f"{folder.name}-pruning")))
+
+
+COMMAND = Command("prune", "prune LRS-DETR-B (LAMP, ...), then fine-tune it", PRUNE_DOC, PRUNE_DEFAULTS, prune_paths,
+                  prune_and_finetune, script="pruning.py", passthrough=True)

@@ -1,57 +1,28 @@
-"""File handling shared by the dataset converters: atomic writes, link-or-copy, image listing, path checks.
+"""File handling shared by the dataset converters: link-or-copy, image listing, path checks.
 
-Every converter writes through these helpers so that an interrupted run never leaves a half-written file
-under a final name, a re-run gives the same bytes, and a hard-linked output is replaced, never written
-through (writing through a link would change the user's source file).
+Every converter writes through these helpers and lrsdetr.utils.atomic's, so that an interrupted run never leaves
+a half-written file under a final name, a re-run gives the same bytes, and a hard-linked output is replaced, never
+written through (writing through a link would change the user's source file).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from PIL import Image, UnidentifiedImageError
 from ultralytics.data.utils import exif_size
 
+from ..utils.atomic import replace_atomically, write_bytes_atomic, write_text_atomic  # noqa: F401 - the writers: re-exported
 from ..utils.errors import DataError, run_script  # noqa: F401 - run_script: re-exported, lrsdetr.data.files.run_script
 
 # Still-image formats both PIL (sizes) and OpenCV (Ultralytics' loader) read without plugins.
 IMAGE_SUFFIXES = frozenset({".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"})
 JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
 Parsed = TypeVar("Parsed")
-
-
-def _write_then_rename(path: Path, write: Callable[[Path], object]) -> None:
-    """Run `write` on a temporary sibling of `path`, then rename it over `path`; no temporary outlives the call.
-
-    A failure (no permission, a file where a folder should be, a full disk) is a DataError naming `path`.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.unlink(missing_ok=True)
-        write(temporary)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise DataError(f"{path}: cannot write it ({error.strerror or error}); expected a writable folder with no file in the way") from None
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` under a temporary name, then rename (replacing, never writing through, a link at `path`)."""
-    _write_then_rename(path, lambda temporary: temporary.write_bytes(data))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """UTF-8, '\\n' line ends on every platform, so outputs are byte-identical everywhere."""
-    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def link_or_copy(source: Path, path: Path, link: bool = True) -> None:
@@ -63,7 +34,7 @@ def link_or_copy(source: Path, path: Path, link: bool = True) -> None:
     link = link and not truncated_jpeg(source)
     if link and path.exists() and os.path.samefile(source, path):
         return
-    _write_then_rename(path, lambda temporary: _place(source, temporary, link))
+    replace_atomically(path, lambda temporary: _place(source, temporary, link))
 
 
 def _place(source: Path, path: Path, link: bool) -> None:
@@ -136,28 +107,6 @@ def require_folder(path: Path, argument: str, expected: str) -> Path:
     if not path.is_dir():
         raise DataError(f"{argument} {path}: no such folder (expected {expected})")
     return path
-
-
-def refuse_inside(outputs: Iterable[Path], sources: Iterable[Path], argument: str) -> None:
-    """Refuse an output that is a source, lies inside a source folder, or is a folder holding a source: every
-    script writing files checks its outputs here, so none ever writes over (or into) its own input.
-
-    Paths are compared resolved, so a symlink or a `..` cannot sneak an output into the source.
-    """
-    sources = [(Path(source), Path(source).resolve()) for source in sources]
-    for output in outputs:
-        resolved = Path(output).resolve()
-        for source, real in sources:
-            kind = "folder" if real.is_dir() else "file"
-            if resolved == real:
-                where = f"is the source {kind} {source}"
-            elif resolved.is_relative_to(real):
-                where = f"lies inside the source {kind} {source}"
-            elif real.is_relative_to(resolved):
-                where = f"holds the source {source}"
-            else:
-                continue
-            raise DataError(f"{argument} {output} {where}; choose an output elsewhere (sources are never written)")
 
 
 def require_writable(path: Path, argument: str, is_file: bool = False) -> None:

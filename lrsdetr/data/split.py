@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import link_or_copy, list_images, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings
+from lrsdetr.data.files import link_or_copy, list_images, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings
 from lrsdetr.data.yolo import label_file
 from lrsdetr.utils.errors import DataError
 
@@ -69,7 +69,6 @@ def split_dataset(image_dir: Path, label_dir: Path, out: Path, ratios: tuple[flo
     refuse_shared_stems(images, "image_path")
     assignment = {split: chosen for split, chosen in assign_splits(images, ratios, seed).items() if chosen}
     targets = [out / kind / split for split in assignment for kind in ("images", "labels")]
-    refuse_inside(targets, (image_dir, label_dir), "out")
     for folder in targets:
         require_writable(folder, "out")
     for split, chosen in assignment.items():

@@ -3,7 +3,7 @@
 Small-object detection lives or dies by the share of small boxes, so sizes are counted the COCO way
 (area in pixels of the image as displayed: small < 32^2, medium < 96^2, large otherwise), per class.
 
-    python -m lrsdetr.data.stats DIR [--data data.yaml] [--out stats.png]
+    lrsdetr stats --folder DIR [--data data.yaml] [--out stats.png]   (also: python -m lrsdetr.data.stats DIR ...)
 
 DIR is a YOLO images folder (or a root holding one); labels are found as Ultralytics finds them, in the
 `labels` folder beside the last `images` folder of each image's path.
@@ -12,6 +12,7 @@ DIR is a YOLO images folder (or a root holding one); labels are found as Ultraly
 from __future__ import annotations
 
 import io
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,19 +21,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from lrsdetr.data.files import (
-    IMAGE_SUFFIXES,
-    BadLines,
-    image_size,
-    refuse_inside,
-    require_folder,
-    require_writable,
-    write_bytes_atomic,
-)
+from lrsdetr.data.files import IMAGE_SUFFIXES, BadLines, image_size, require_folder, require_writable, write_bytes_atomic
 from lrsdetr.data.visdrone import VISDRONE_NAMES
 from lrsdetr.data.yolo import read_class_names, read_yolo_labels
-from lrsdetr.utils.cli import ScriptParser
-from lrsdetr.utils.errors import DataError, run_script
+from lrsdetr.utils.command import Command
+from lrsdetr.utils.errors import DataError
+from lrsdetr.utils.guard import CommandPaths
 
 SIZE_RANGES = (("small", 0.0, 32.0**2), ("medium", 32.0**2, 96.0**2), ("large", 96.0**2, float("inf")))
 
@@ -136,22 +130,39 @@ def dataset_stats(folder: Path, names: list[str] | tuple[str, ...] = VISDRONE_NA
     return stats
 
 
+STATS_DOC = """Statistics of a YOLO data set: images, objects per image, per-class counts and box sizes (COCO area ranges),
+printed as a table and plotted.
+
+Example: lrsdetr stats --folder dataset/images/train --data dataset/data.yaml --out train_stats.png
+--folder is a YOLO images folder (or a root holding one); the labels are found as Ultralytics finds them.
+"""
+
+STATS_DEFAULTS = {"folder": "dataset/images", "data": None, "out": "dataset_stats.png"}
+
+
+def report(params: dict) -> None:
+    """Print the table, save the plot."""
+    folder, data = Path(params["folder"]), params["data"]
+    stats = dataset_stats(folder, read_class_names(Path(data)) if data else VISDRONE_NAMES)
+    print(stats.table())
+    write_bytes_atomic(Path(params["out"]), stats.plot_png())
+    print(f"plot saved to {params['out']}")
+
+
+def stats_paths(params: dict) -> CommandPaths:
+    """Reads the images, their labels and the data.yaml; writes the plot."""
+    folder = Path(params["folder"])
+    require_writable(Path(params["out"]), "--out", is_file=True)
+    return CommandPaths(params).reads("--folder", folder, label_folder(folder)).reads("--data", params["data"]).writes("--out", params["out"])
+
+
+COMMAND = Command("stats", "statistics of a YOLO data set: objects, classes, box sizes", STATS_DOC, STATS_DEFAULTS, stats_paths, report)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", type=Path, help="YOLO images folder (labels beside it, as Ultralytics expects)")
-    parser.add_argument("--data", type=Path, help="data.yaml whose names label the classes (default: VisDrone's)")
-    parser.add_argument("--out", type=Path, default=Path("dataset_stats.png"), help="where to save the plot")
-    args = parser.parse_args(argv)
-
-    def report() -> None:
-        refuse_inside((args.out,), [args.folder, label_folder(args.folder), *([args.data] if args.data else [])], "--out")
-        require_writable(args.out, "--out", is_file=True)
-        stats = dataset_stats(args.folder, read_class_names(args.data) if args.data else VISDRONE_NAMES)
-        print(stats.table())
-        write_bytes_atomic(args.out, stats.plot_png())
-        print(f"plot saved to {args.out}")
-
-    return run_script(report)
+    """`python -m lrsdetr.data.stats DIR [--data ...] [--out ...]`: the older spelling of `lrsdetr stats --folder DIR ...`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return COMMAND(["--folder", *argv] if argv and not argv[0].startswith("-") else argv)
 
 
 if __name__ == "__main__":

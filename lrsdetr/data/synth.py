@@ -9,11 +9,12 @@ marked as ignored regions. Annotations are written in the VisDrone-native format
 real user takes (lrsdetr.data.visdrone) is exercised too. Everything is drawn from `seed`: the same seed
 gives the same bytes.
 
-    python -m lrsdetr.data.synth --out DIR --images N --size W H --seed S
+    lrsdetr synth --out DIR --images N --width W --height H --seed S   (also: python -m lrsdetr.data.synth ... --size W H)
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from tqdm import tqdm
 from lrsdetr.data.files import refuse_leftovers, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.synth_objects import LOOKS, ObjectLook, Sprite
 from lrsdetr.data.visdrone import IGNORED_REGION, JPEG_QUALITY, VISDRONE_NAMES, VisDroneBox, convert_visdrone
-from lrsdetr.utils.cli import ScriptParser
-from lrsdetr.utils.errors import DataError, run_script
+from lrsdetr.utils.command import Command
+from lrsdetr.utils.errors import DataError
+from lrsdetr.utils.guard import CommandPaths
 
 # Share of each category among placed objects (1..10, then 11 'others'): VisDrone's order of frequency,
 # flattened so that the rare classes still appear a few times in every small batch of images.
@@ -389,14 +391,31 @@ def make_yolo_dataset(root: Path, n_train: int = 64, n_val: int = 16, size: int 
     return data_yaml
 
 
+SYNTH_DOC = """Draw a synthetic VisDrone-like data set (VisDrone-DET layout: images/ and annotations/), offline.
+
+Example: lrsdetr synth --out datasets/synthetic --images 50 --width 640 --height 512 --seed 0
+The same seed gives the same bytes. The quick start draws (and converts) one by itself.
+"""
+
+SYNTH_DEFAULTS = {"out": "datasets/synthetic", "images": 50, "width": 640, "height": 512, "seed": 0}
+
+
+def synth(params: dict) -> None:
+    written = generate_visdrone(Path(params["out"]), params["images"], (params["width"], params["height"]), params["seed"])
+    print(f"wrote {len(written)} images to {params['out']}")
+
+
+COMMAND = Command("synth", "draw a synthetic VisDrone-like data set", SYNTH_DOC, SYNTH_DEFAULTS,
+                  lambda params: CommandPaths(params).writes("--out", params["out"]), synth)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = ScriptParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder for images/ and annotations/ (VisDrone-DET layout)")
-    parser.add_argument("--images", type=int, default=50)
-    parser.add_argument("--size", type=int, nargs=2, default=(640, 512), metavar=("W", "H"))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    return run_script(lambda: print(f"wrote {len(generate_visdrone(args.out, args.images, tuple(args.size), args.seed))} images to {args.out}"))
+    """`python -m lrsdetr.data.synth ... --size W H`: the older spelling of `lrsdetr synth ... --width W --height H`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--size" in argv and len(argv) > argv.index("--size") + 2:
+        at = argv.index("--size")
+        argv[at:at + 3] = ["--width", argv[at + 1], "--height", argv[at + 2]]
+    return COMMAND(argv)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, image_size, link_or_copy, list_images, parse_lines, refuse_inside, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings, write_bytes_atomic, write_text_atomic
+from lrsdetr.data.files import BadLines, image_size, link_or_copy, list_images, parse_lines, refuse_leftovers, refuse_shared_stems, require_folder, require_writable, texts_without_image, truncated_jpeg, truncated_warnings, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.yolo import clip_box, label_file, yolo_line
 from lrsdetr.utils.errors import DataError
 
@@ -172,7 +172,6 @@ def convert_visdrone(src: Path, out: Path, split: str, mask_ignored: bool = Fals
     image_dir = require_folder(src / "images", "src", "a VisDrone-DET folder with images/ and annotations/")
     annotation_dir = require_folder(src / "annotations", "src", "a VisDrone-DET folder with images/ and annotations/")
     out_images, out_labels = out / "images" / split, out / "labels" / split
-    refuse_inside((out_images, out_labels), (src,), "out")
     for folder in (out_images, out_labels):
         require_writable(folder, "out")
 

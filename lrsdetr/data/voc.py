@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lrsdetr.data.files import BadLines, refuse_inside, refuse_leftovers, require_folder, require_writable, write_text_atomic
+from lrsdetr.data.files import BadLines, refuse_leftovers, require_folder, require_writable, write_text_atomic
 from lrsdetr.data.yolo import clip_box, yolo_line
 from lrsdetr.utils.errors import DataError
 
@@ -101,7 +101,6 @@ def yolo_lines(annotation: VocAnnotation, class_index: dict[str, int], path: Pat
 def convert_voc(src: Path, out: Path, names: list[str], skip_bad: bool = False) -> VocReport:
     """Write `out/<stem>.txt` for every `src/*.xml`; every file is read and checked before anything is written."""
     src, out = require_folder(Path(src), "src", "a folder of Pascal VOC .xml files"), Path(out)
-    refuse_inside((out,), (src,), "out")
     require_writable(out, "out")
     report = VocReport(bad_lines=BadLines(skip_bad))
     class_index = {name: cls for cls, name in enumerate(names)}

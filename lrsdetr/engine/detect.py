@@ -9,6 +9,7 @@ sliced against whole-frame inference on a test set.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from glob import glob
 from pathlib import Path
@@ -19,27 +20,76 @@ from tqdm import tqdm
 from ultralytics.data.build import load_inference_source
 from ultralytics.data.utils import IMG_FORMATS
 from ultralytics.engine.results import Results
-from ultralytics.utils.files import increment_path
 
 from ..data.coco import coco_category_id, coco_image_id
-from ..data.files import refuse_inside, require_writable
 from ..eval.visdrone_results import RESULTS_DIR, VisDroneResults
 from ..models import RTDETR
+from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder
+from ..models.recipe import IMGSZ, MAX_DET
 from ..tools.checks import require_checkpoint
 from ..tools.sliced import Slicing, sahi_detector, sliced_predict
+from ..utils.atomic import write_bytes_atomic, write_text_atomic
+from ..utils.command import Command
 from ..utils.errors import DataError
+from ..utils.guard import CommandPaths
+from ..utils.run_folder import run_folder
 
 VIDEO_FPS_FALLBACK = 30.0
 
 
+DETECT_DOC = """Detect objects in images, folders and videos; save drawn results, YOLO txt labels and a COCO predictions.json.
+
+Examples:
+  python detect.py --weights runs/train/lrs-detr-b/weights/best.pt --source dataset/images/test
+  python detect.py --weights best.pt --source frame.jpg --slice True --slice_size 640   # sliced (SAHI), large frames
+With --slice, each frame is cut into overlapping slice_size tiles, each run at imgsz, and the boxes merged:
+small objects keep their pixels instead of vanishing when a 2000x1500 frame is shrunk to 640. --max_det caps the
+boxes of a whole frame, after the tiles are merged.
+--save_visdrone True writes one VisDrone challenge-format file per image (for get_VisDrone_metrics.py --res_dir).
+A re-run into the same folder (--exist_ok True) replaces the earlier run's results; an interrupted run keeps none.
+"""
+
+DETECT_DEFAULTS = {
+    "weights": TRAINED_WEIGHTS,
+    "source": "dataset/images/test",
+    "imgsz": IMGSZ,
+    "conf": 0.25,
+    "max_det": MAX_DET,
+    "device": "",
+    "slice": False,
+    "slice_size": IMGSZ,
+    "slice_overlap": 0.2,
+    "slice_full_frame": True,
+    "slice_merge": "NMS",
+    "slice_match": "IOU",
+    "save": True,
+    "save_txt": True,
+    "save_conf": True,
+    "save_json": True,
+    "save_visdrone": False,
+    "line_width": None,
+    "vid_stride": 1,
+    "project": "runs/detect",
+    "name": "exp",
+    "exist_ok": False,
+}
+
+
+def label_lines(result: Results, save_conf: bool) -> str:
+    """YOLO label lines of one frame (`class x y w h [score]`, normalised, as Ultralytics' save_txt spells them)."""
+    rows = zip(result.boxes.cls.tolist(), result.boxes.xywhn.tolist(), result.boxes.conf.tolist())
+    return "".join(" ".join(f"{v:g}" for v in (int(cls), *xywh, *([score] if save_conf else []))) + "\n" for cls, xywh, score in rows)
+
+
 class DetectionWriter:
-    """Saves each frame's `Results`: drawn image (or video frame), labels/<name>.txt, and predictions.json at the end."""
+    """Saves each frame's `Results`: drawn image (or video frame), labels/<name>.txt, and predictions.json at the end.
+    Every file is written whole (a video under a temporary name until it is finished)."""
 
     def __init__(self, save_dir: Path, save: bool, save_txt: bool, save_conf: bool, save_json: bool, line_width: int | None) -> None:
         self.save_dir, self.save, self.save_txt, self.save_conf, self.save_json = save_dir, save, save_txt, save_conf, save_json
         self.line_width = line_width
         self.records: list[dict] = []
-        self.videos: dict[str, cv2.VideoWriter] = {}
+        self.videos: dict[str, tuple[cv2.VideoWriter, Path]] = {}
         self.frames: dict[str, int] = {}
         self.count = 0
 
@@ -53,30 +103,40 @@ class DetectionWriter:
             drawn = result.plot(line_width=self.line_width)
             if video:
                 self._video(result.path, drawn).write(drawn)
-            elif not cv2.imwrite(str(self.save_dir / path.name), drawn):
-                raise DataError(f"{self.save_dir / path.name}: OpenCV cannot write it; expected a writable folder and an image suffix it knows")
-        if self.save_txt:
-            result.save_txt(self.save_dir / "labels" / f"{stem}.txt", save_conf=self.save_conf)
+            else:
+                self._image(self.save_dir / path.name, drawn)
+        if self.save_txt and len(result.boxes):
+            write_text_atomic(self.save_dir / "labels" / f"{stem}.txt", label_lines(result, self.save_conf))
         if self.save_json:
             image_id = stem if video else coco_image_id(path)
             for (x1, y1, x2, y2), score, cls in zip(result.boxes.xyxy.tolist(), result.boxes.conf.tolist(), result.boxes.cls.tolist()):
                 bbox = [round(v, 3) for v in (x1, y1, x2 - x1, y2 - y1)]
                 self.records.append({"image_id": image_id, "file_name": path.name, "category_id": coco_category_id(int(cls)), "bbox": bbox, "score": round(score, 5)})
 
+    @staticmethod
+    def _image(path: Path, drawn: np.ndarray) -> None:
+        ok, encoded = cv2.imencode(path.suffix or ".jpg", drawn)
+        if not ok:
+            raise DataError(f"{path}: OpenCV cannot encode an image with this suffix; expected an image suffix it knows")
+        write_bytes_atomic(path, encoded.tobytes())
+
     def _video(self, source: str, frame: np.ndarray) -> cv2.VideoWriter:
         if source not in self.videos:
             fps = cv2.VideoCapture(source).get(cv2.CAP_PROP_FPS)
             fps = fps if 0 < fps < 1000 else VIDEO_FPS_FALLBACK
             out = self.save_dir / f"{Path(source).stem}.mp4"
-            self.videos[source] = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
-        return self.videos[source]
+            partial = out.with_name(f".{out.name}.partial.mp4")
+            writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0]))
+            self.videos[source] = (writer, out)
+        return self.videos[source][0]
 
     def close(self, unreadable: list[str]) -> str:
         """Finish the videos and predictions.json; return a summary line (naming the `unreadable` images skipped)."""
-        for video in self.videos.values():
-            video.release()
+        for writer, out in self.videos.values():
+            writer.release()
+            os.replace(out.with_name(f".{out.name}.partial.mp4"), out)
         if self.save_json:
-            (self.save_dir / "predictions.json").write_text(json.dumps(self.records))
+            write_text_atomic(self.save_dir / "predictions.json", json.dumps(self.records))
         frames = sum(self.frames.values())
         skipped = f"; {len(unreadable)} unreadable image(s) skipped: {', '.join(unreadable)}" if unreadable else ""
         return f"{self.count} detections in {frames} image(s)/frame(s){skipped}; results in {self.save_dir}"
@@ -96,21 +156,12 @@ def source_paths(source: str) -> list[Path]:
     return [Path(source)] if Path(source).exists() else [Path(p) for p in glob(source)]
 
 
-def output_folder(params: dict, source: str) -> Path:
-    """The new (or, with exist_ok, reused) run folder, created only once it is known not to overlap the source."""
-    save_dir = increment_path(Path(params["project"]) / params["name"], exist_ok=params["exist_ok"])
-    refuse_inside((save_dir,), source_paths(source), "--project/--name")
-    require_writable(save_dir, "--project/--name")
-    save_dir.mkdir(parents=True, exist_ok=True)
-    return save_dir
-
-
 def frame_predictor(model: RTDETR, params: dict) -> Callable[[np.ndarray, str], Results]:
     """A function (BGR frame, its path) -> Results: whole-frame at `imgsz`, or tiles of `slice_size` each at `imgsz`."""
     if params["slice"]:
         detector = sahi_detector(model, params["conf"], params["imgsz"], params["device"])
         slicing = Slicing(params["slice_size"], params["slice_overlap"], params["slice_full_frame"], params["slice_merge"], params["slice_match"])
-        return lambda image, path: sliced_predict(detector, image, slicing, path, model.names)
+        return lambda image, path: sliced_predict(detector, image, slicing, path, model.names, params["max_det"])
     options = {k: params[k] for k in ("imgsz", "conf", "max_det", "device")}
 
     def whole_frame(image: np.ndarray, path: str) -> Results:
@@ -121,31 +172,40 @@ def frame_predictor(model: RTDETR, params: dict) -> Callable[[np.ndarray, str], 
     return whole_frame
 
 
+def detect_paths(params: dict) -> CommandPaths:
+    """Reads the weights and the source files; writes the run folder (pinned: `exp-2` stays `exp-2`)."""
+    folder, pinned = pinned_run_folder(params)
+    return (CommandPaths(pinned)
+            .reads("--weights", require_checkpoint(params["weights"]))
+            .reads("--source", *source_paths(require_source(params["source"])))
+            .writes("--project/--name", folder, folder / "labels", folder / RESULTS_DIR, folder / "predictions.json"))
+
+
 def detect(params: dict) -> Path:
-    """Run detection as `params` say (see detect.py); returns the output folder."""
-    weights = require_checkpoint(params["weights"])
-    source = require_source(params["source"])
+    """Run detection as `params` say (see detect.py); returns the output folder. What a re-run into the folder
+    finds of an earlier run is replaced; a run that stops early leaves nothing of its own (utils/run_folder.py)."""
+    source, save_dir = str(params["source"]), Path(params["project"]) / params["name"]
     try:
         frames = load_inference_source(source, vid_stride=params["vid_stride"])
     except FileNotFoundError:
         raise DataError(f"--source {source}: no image or video files (expected .jpg, .png, .mp4 and the like)") from None
-    save_dir = output_folder(params, source)
-    model = RTDETR(weights)
+    model = RTDETR(params["weights"])
     predict = frame_predictor(model, params)
-    writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
-    visdrone = VisDroneResults(save_dir / RESULTS_DIR) if params.get("save_visdrone") else None
-    for paths, images, _ in tqdm(frames, desc="detect", unit="frame"):
-        for path, image in zip(paths, images):
-            result = predict(image, path)
-            writer.write(result)
-            if visdrone is not None:
-                visdrone.add(result)
-    unreadable = unread_images(frames, set(writer.frames))
-    print(writer.close(unreadable))
-    if visdrone is not None:
-        print(visdrone.close())
-    if not writer.frames:
-        raise DataError(f"--source {source}: no image or video frame could be read ({len(unreadable)} unreadable image(s)); expected images OpenCV can decode")
+    with run_folder(save_dir, "detect"):
+        writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
+        visdrone = VisDroneResults(save_dir / RESULTS_DIR) if params.get("save_visdrone") else None
+        for paths, images, _ in tqdm(frames, desc="detect", unit="frame"):
+            for path, image in zip(paths, images):
+                result = predict(image, path)
+                writer.write(result)
+                if visdrone is not None:
+                    visdrone.add(result)
+        unreadable = unread_images(frames, set(writer.frames))
+        if not writer.frames:
+            raise DataError(f"--source {source}: no image or video frame could be read ({len(unreadable)} unreadable image(s)); expected images OpenCV can decode")
+        print(writer.close(unreadable))
+        if visdrone is not None:
+            print(visdrone.close())
     return save_dir
 
 
@@ -153,3 +213,8 @@ def unread_images(frames: object, read: set[str]) -> list[str]:
     """Names of the image files a loader listed but could not decode (Ultralytics only logs a warning for each)."""
     listed = zip(getattr(frames, "files", []), getattr(frames, "video_flag", []))
     return [Path(path).name for path, video in listed if not video and path not in read]
+
+
+COMMAND = Command("detect", "detect objects in images and videos, sliced if asked", DETECT_DOC, DETECT_DEFAULTS,
+                  detect_paths, detect, script="detect.py", inference=True,
+                  interrupted=lambda params: "what this run had written was removed")

@@ -18,11 +18,46 @@ import numpy as np
 import torch
 
 from ..models import RTDETR
-from ..tools.checks import require_checkpoint, require_data, require_model
+from ..models.outputs import TRAINED_WEIGHTS
+from ..models.recipe import IMGSZ, MAX_DET
+from ..tools.checks import dataset_inputs, require_checkpoint, require_data, require_model
 from ..tools.formats import WeightsFormat, weights_format
 from ..tools.quantize import KEEP_FLOAT, quantize_onnx
+from ..utils.command import Command
 from ..utils.errors import DataError
+from ..utils.guard import CommandPaths
 from .validate import coco_evaluation, validate
+
+EXPORT_DOC = """Export a trained LRS-DETR (or any RT-DETR) to ONNX, TensorRT, OpenVINO, CoreML, ... with Ultralytics' exporter.
+
+Examples:
+  python export.py --weights runs/train/lrs-detr-b/weights/best.pt
+  python export.py --weights runs/train/lrs-detr-b/weights/best.pt --dynamic True --batch 8
+  python export.py --weights runs/train/lrs-detr-b/weights/best.pt --format engine --half True --device 0
+  python export.py --weights lrs-detr-b.yaml --imgsz 320   # an untrained config works too (file lands in the working folder)
+  python export.py --weights runs/train/lrs-detr-b/weights/best.pt --check_map True --data dataset/data.yaml
+  python export.py --weights runs/train/lrs-detr-b/weights/best.pt --int8 True --data dataset/data.yaml --format openvino
+Prints where the file went; for ONNX also one line comparing ONNX Runtime's detections with PyTorch's. With
+--check_map True it scores the export and the checkpoint on the val split of --data (val.py's validation and
+COCO summary) and warns when the export's AP50 is more than --map_tolerance below the checkpoint's.
+"""
+
+EXPORT_DEFAULTS = {
+    "weights": TRAINED_WEIGHTS,
+    "format": "onnx",
+    "imgsz": IMGSZ,
+    "half": False,
+    "int8": False,
+    "keep_float": ",".join(KEEP_FLOAT),
+    "dynamic": False,
+    "simplify": True,
+    "opset": None,
+    "batch": 1,
+    "device": None,
+    "data": "",
+    "check_map": False,
+    "map_tolerance": 0.01,
+}
 
 # ONNX ops that ONNX Runtime's CPU/CUDA providers and TensorRT do not run well or at all.
 FFT_OPS = frozenset({"DFT", "STFT"})
@@ -112,7 +147,7 @@ def coco_scores(weights: str | Path, data: str, imgsz: int, project: Path, devic
     """val.py's validation and COCO summary (maxDets 100) of `weights` on `split`, quietly, outputs in
     `project`/val_<weights name> (beside the weights too: the run folder never takes the weights' own name)."""
     validation = validate(
-        {"weights": str(weights), "data": data, "split": split, "imgsz": imgsz, "batch": batch, "conf": 0.001, "max_det": 300, "device": device,
+        {"weights": str(weights), "data": data, "split": split, "imgsz": imgsz, "batch": batch, "conf": 0.001, "max_det": MAX_DET, "device": device,
          "save_json": True, "plots": False, "verbose": False, "project": str(project), "name": f"val_{Path(weights).name}", "exist_ok": True}
     )
     return weights_format(weights), coco_evaluation(validation, validation.metrics.names, tide=False).coco.stats()
@@ -147,3 +182,31 @@ def main(params: dict) -> None:
         print(onnx_sanity_check(path, params["weights"], params["imgsz"], params["batch"], atol))
     if check_map:
         print(compare_accuracy(params["weights"], path, params["data"], params["imgsz"], tolerance, params["device"] or ""))
+
+
+def export_targets(weights: str, format: str) -> list[Path]:
+    """Where Ultralytics' exporter writes `weights` in `format` (beside a checkpoint; a config's export lands in the
+    working folder), and where the int8 variants go."""
+    from ultralytics.engine.exporter import export_formats
+
+    formats = export_formats()
+    suffixes = dict(zip(formats["Argument"], formats["Suffix"]))
+    suffix = suffixes.get({"tensorrt": "engine", "trt": "engine", "tflite": "litert"}.get(format.lower(), format.lower()))
+    if suffix is None:
+        raise DataError(f"--format {format}: unknown (expected one of {', '.join(a for a in suffixes if a != '-')})")
+    stem = Path(weights).with_suffix("") if weights.endswith(".pt") else Path(Path(weights).stem)
+    spell = (lambda name: Path(f"{stem}{name}{suffix}")) if suffix.startswith("_") else (lambda name: Path(f"{stem}{name}").with_suffix(suffix))
+    return [spell(""), spell("_int8")]
+
+
+def export_paths(params: dict) -> CommandPaths:
+    """Reads the weights (and the data set that calibrates int8 or scores --check_map); writes the export."""
+    weights = require_model(params["weights"], "--weights")
+    return (CommandPaths(params)
+            .reads("--weights", weights if weights.endswith(".pt") else None)
+            .reads("--data", *(dataset_inputs(params["data"], splits=("val",)) if params["data"] else []))
+            .writes("--format (the export)", *export_targets(weights, params["format"])))
+
+
+COMMAND = Command("export", "export to ONNX, TensorRT, OpenVINO, Core ML, ...", EXPORT_DOC, EXPORT_DEFAULTS,
+                  export_paths, main, script="export.py")

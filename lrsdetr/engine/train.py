@@ -13,11 +13,45 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..models import RTDETR
-from ..models.outputs import describe_outputs
-from ..tools.checks import require_checkpoint, require_data, require_model
+from ..models.outputs import describe_outputs, pinned_run_folder
+from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
+from ..tools.checks import dataset_inputs, require_checkpoint, require_data, require_model
+from ..utils.command import Command
+from ..utils.guard import CommandPaths
 from .ddp import is_main_process, torchrun_device
 
 OWN_KEYS = ("model", "pretrained", "resume", "warmup_iters")
+
+TRAIN_DOC = """Train LRS-DETR-B with the authors' recipe (AdamW, lr 1e-4 constant, 2000 warm-up iterations, no AMP, no mosaic,
+300 epochs, batch 8, 640 px), or resume an interrupted run.
+
+Examples:
+  python train.py --data dataset/data.yaml
+  python train.py --data dataset/data.yaml --device 0,1,2,3 --batch 32          # Ultralytics launches 4 GPU workers
+  python -m torch.distributed.run --nproc_per_node 4 train.py --batch 32         # the same, launched by torchrun
+  python train.py --resume runs/train/lrs-detr-b/weights/last.pt
+Any other Ultralytics train argument can be added to param_dict or given as name=value (cos_lr=True), passed on as is.
+"""
+
+TRAIN_DEFAULTS = {
+    "model": "lrs-detr-b.yaml",
+    "pretrained": "",
+    "data": "dataset/data.yaml",
+    **TRAIN_RECIPE,
+    "warmup_iters": WARMUP_ITERATIONS,
+    "workers": 8,
+    "cache": False,
+    "device": "",
+    "project": "runs/train",
+    "name": "lrs-detr-b",
+    "exist_ok": False,
+    "seed": 0,
+    "plots": True,
+    "resume": "",
+}
+
+# What pruning.py's fine-tuning and distill.py's training share with train.py: the recipe's length and size.
+RETRAINING_DEFAULTS = {key: TRAIN_DEFAULTS[key] for key in ("data", "imgsz", "epochs", "batch", "workers", "cache", "device")}
 
 
 def train(params: dict, callbacks: dict[str, list[Callable]] | None = None) -> Path:
@@ -42,3 +76,36 @@ def train(params: dict, callbacks: dict[str, list[Callable]] | None = None) -> P
     if is_main_process():
         print(describe_outputs(save_dir))
     return save_dir
+
+
+def resumed_run(checkpoint: str) -> tuple[Path, str]:
+    """(run folder, data.yaml) an interrupted run's last.pt goes on with: the checkpoint's own arguments, which
+    Ultralytics' resume reads too."""
+    from ultralytics.nn.tasks import torch_safe_load
+
+    args = torch_safe_load(checkpoint)[0].get("train_args") or {}
+    return Path(args.get("save_dir") or Path(checkpoint).parent.parent), str(args.get("data") or "")
+
+
+def train_paths(params: dict) -> CommandPaths:
+    """Reads the model (a .pt), the pretrained weights and the data set; writes the run folder (pinned). A resumed
+    run writes into its own folder, where its last.pt is: that checkpoint is the run's, not an input."""
+    if params.get("resume"):
+        folder, data = resumed_run(require_checkpoint(params["resume"], "--resume"))
+        return CommandPaths(params).reads("--data", *(dataset_inputs(data) if data else [])).writes("--resume", folder)
+    folder, pinned = pinned_run_folder(params)
+    model = require_model(params["model"])
+    return (CommandPaths(pinned)
+            .reads("--model", model if model.endswith(".pt") else None)
+            .reads("--pretrained", params["pretrained"] and require_checkpoint(params["pretrained"], "--pretrained"))
+            .reads("--data", *dataset_inputs(params["data"]))
+            .writes("--project/--name", folder))
+
+
+def resume_hint(params: dict) -> str:
+    last = Path(params["resume"]) if params.get("resume") else Path(params["project"]) / params["name"] / "weights" / "last.pt"
+    return f"go on from the last finished epoch with: python train.py --resume {last}" if last.is_file() else "no epoch had finished"
+
+
+COMMAND = Command("train", "train LRS-DETR-B (or RT-DETR) with the authors' recipe, or resume", TRAIN_DOC, TRAIN_DEFAULTS,
+                  train_paths, train, script="train.py", passthrough=True, interrupted=resume_hint)

@@ -7,21 +7,51 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ultralytics.data.utils import img2label_paths
-from ultralytics.utils.files import increment_path
 from ultralytics.utils.metrics import DetMetrics
 
 from ..data.coco import write_coco_json, yolo_to_coco
-from ..data.files import refuse_inside, require_writable
 from ..data.visdrone import VISDRONE_NAMES
 from ..eval import EvaluationReport, evaluate_predictions, format_report
 from ..eval.visdrone import evaluate
 from ..eval.visdrone_report import protocols_table
 from ..eval.visdrone_results import ANNOTATIONS_DIR, RESULTS_DIR, annotations_from_labels, results_from_predictions
 from ..models import RTDETR
-from ..models.outputs import describe_outputs
-from ..tools.checks import require_data, require_same_classes
+from ..models.outputs import TRAINED_WEIGHTS, describe_outputs, pinned_run_folder
+from ..models.recipe import IMGSZ, MAX_DET
+from ..tools.checks import dataset_inputs, require_data, require_same_classes
 from ..tools.formats import openvino_in_f32, require_weights, weights_format
+from ..utils.command import Command
 from ..utils.errors import DataError
+from ..utils.guard import CommandPaths
+from ..utils.run_folder import run_folder
+
+VAL_DOC = """Score a trained checkpoint on a split of a dataset and save COCO-format predictions (predictions.json).
+
+Example: python val.py --weights runs/train/lrs-detr-b/weights/best.pt --data dataset/data.yaml --split test
+It ends by printing the yolo2coco.py and get_COCO_metrics.py commands that give the COCO metrics and TIDE errors.
+On VisDrone data (its ten class names) it also writes the challenge-format results (visdrone_results/, as
+--save_visdrone does for any data) and prints the COCO and VisDrone-toolkit protocols side by side; give
+--visdrone_anno the split's original annotations for the exact protocol (ignored regions, score-0 boxes).
+A re-run into the same folder (--exist_ok True) replaces the earlier run's results; an interrupted run keeps none.
+"""
+
+VAL_DEFAULTS = {
+    "weights": TRAINED_WEIGHTS,
+    "data": "dataset/data.yaml",
+    "split": "test",
+    "imgsz": IMGSZ,
+    "batch": 8,
+    "conf": 0.001,
+    "max_det": MAX_DET,
+    "device": "",
+    "save_json": True,
+    "save_visdrone": False,
+    "visdrone_anno": None,
+    "plots": True,
+    "project": "runs/val",
+    "name": "exp",
+    "exist_ok": False,
+}
 
 
 OUR_KEYS = ("save_visdrone", "visdrone_anno")  # val.py's own options, not Ultralytics'
@@ -53,10 +83,6 @@ def validate(params: dict) -> Validation:
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
     images = Path(data_info[val_args.get("split", "val")])
     labels = Path(img2label_paths([str(images / "x.jpg")])[0]).parent
-    if "project" in val_args:  # checked before the model loads: Ultralytics makes the folder after validating
-        run_folder = increment_path(Path(val_args["project"]) / val_args.get("name", "exp"), exist_ok=val_args.get("exist_ok", False))
-        refuse_inside((run_folder,), (images, labels), "--project/--name")
-        require_writable(run_folder, "--project/--name")
     model = RTDETR(weights)
     require_same_classes(model.names, data_info, weights, val_args["data"])
     save_dirs = []
@@ -107,19 +133,34 @@ def report(validation: Validation) -> str:
     return "\n".join(lines)
 
 
+def val_paths(params: dict) -> CommandPaths:
+    """Reads the weights, the data set and the original VisDrone annotations; writes the run folder (pinned)."""
+    folder, pinned = pinned_run_folder(params)
+    return (CommandPaths(pinned)
+            .reads("--weights", require_weights(params["weights"]))
+            .reads("--data", *dataset_inputs(params["data"], splits=(params["split"],)))
+            .reads("--visdrone_anno", params["visdrone_anno"])
+            .writes("--project/--name", folder, folder / RESULTS_DIR, folder / ANNOTATIONS_DIR, folder / "predictions.json"))
+
+
 def main(params: dict) -> None:
     """val.py: validate, print `report` and, with predictions.json, the COCO report (TIDE: get_COCO_metrics.py); on
     VisDrone data (or with save_visdrone) write the challenge-format results, and on VisDrone data print the COCO
-    and VisDrone protocols side by side."""
-    print(f"weights: {params['weights']}, {weights_format(require_weights(params['weights']))}")
-    validation = validate(params)
-    print(report(validation))
-    names = validation.metrics.names
-    coco = coco_evaluation(validation, names, tide=False) if validation.predictions.is_file() else None
-    if coco is not None:
-        print(format_report(coco))
-    if is_visdrone(names) or params.get("save_visdrone"):
-        visdrone = visdrone_evaluation(validation, params.get("visdrone_anno"))
-        print(f"VisDrone submission files: {validation.visdrone_results}")
-        if is_visdrone(names):
-            print(protocols_table(coco.coco, visdrone))
+    and VisDrone protocols side by side. What a re-run into the folder finds of an earlier run is replaced."""
+    print(f"weights: {params['weights']}, {weights_format(params['weights'])}")
+    with run_folder(Path(params["project"]) / params["name"], "val"):
+        validation = validate(params)
+        print(report(validation))
+        names = validation.metrics.names
+        coco = coco_evaluation(validation, names, tide=False) if validation.predictions.is_file() else None
+        if coco is not None:
+            print(format_report(coco))
+        if is_visdrone(names) or params.get("save_visdrone"):
+            visdrone = visdrone_evaluation(validation, params.get("visdrone_anno"))
+            print(f"VisDrone submission files: {validation.visdrone_results}")
+            if is_visdrone(names):
+                print(protocols_table(coco.coco, visdrone))
+
+
+COMMAND = Command("val", "score a checkpoint on a split, save predictions.json", VAL_DOC, VAL_DEFAULTS, val_paths, main,
+                  script="val.py", inference=True, interrupted=lambda params: "what this run had written was removed")

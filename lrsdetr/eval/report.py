@@ -11,13 +11,31 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.files import refuse_inside, write_text_atomic
-from ..utils.errors import run_script
+from ..data.files import write_text_atomic
+from ..utils.command import Command
+from ..utils.guard import CommandPaths
 from .coco_metrics import COCO_MAX_DETS, CocoMetrics, check_options, coco_metrics
 from .inputs import CocoPair, EvalInputError, load_coco_pair
 from .tide import MAIN_ERRORS, PLOT_PARTS, SPECIAL_ERRORS, TideResult, plot_path, tide_analysis
 
 DEFAULT_SAVE_DIR = "coco_metrics"
+
+METRICS_DOC = """COCO box metrics (pycocotools' 12 numbers), per-class AP and TIDE error analysis of a predictions.json.
+
+Example: python get_COCO_metrics.py --pred_json runs/val/exp/predictions.json --anno_json data_test.json --max_dets 500.
+The GT json must be made from the same images (its image ids are predictions.json's image_id). --max_dets 500 is
+VisDrone's protocol, 100 is COCO's. Tables are printed; a JSON of every number and TIDE's plots are saved in
+--save_dir (default: <predictions folder>/coco_metrics/). A mistake in the inputs prints one line and exits 2.
+"""
+
+METRICS_DEFAULTS = {
+    "pred_json": "runs/val/exp/predictions.json",
+    "anno_json": "data_test.json",
+    "max_dets": COCO_MAX_DETS,
+    "save_dir": None,
+    "tide": True,
+    "backend": "faster_coco_eval",
+}
 
 
 @dataclass(frozen=True)
@@ -45,15 +63,18 @@ def evaluate_predictions(
     """Evaluate a COCO results file against a COCO GT file; save metrics_maxDets<N>.json (and TIDE plots) in `save_dir`."""
     check_options(max_dets, backend)
     pair = load_coco_pair(pred_json, anno_json)
-    folder = pair.pred_path.parent / DEFAULT_SAVE_DIR if save_dir is None else Path(str(save_dir))
-    outputs = [metrics_path(folder, max_dets), *(plot_path(folder, part, max_dets) for part in PLOT_PARTS)]
-    refuse_inside(outputs, (pair.pred_path, pair.anno_path), "--save_dir")
+    folder = report_folder(pair.pred_path, save_dir)
     _make_save_dir(folder)
     coco = coco_metrics(pair, max_dets, backend)
     tide_result = tide_analysis(pair, max_dets, folder) if tide else None
     report = EvaluationReport(pair, coco, tide_result, metrics_path(folder, max_dets))
     write_text_atomic(report.json_path, json.dumps(report.as_dict(), indent=2))
     return report
+
+
+def report_folder(pred_json: str | Path, save_dir: str | Path | None) -> Path:
+    """Where the report goes: `save_dir`, by default a folder beside the predictions."""
+    return Path(pred_json).parent / DEFAULT_SAVE_DIR if save_dir is None else Path(str(save_dir))
 
 
 def metrics_path(folder: Path, max_dets: int) -> Path:
@@ -82,16 +103,20 @@ def format_report(report: EvaluationReport) -> str:
     return "\n".join(lines)
 
 
-def main(params: dict) -> int:
-    """get_COCO_metrics.py: print the report and return 0, or print a user's mistake as one line and return 2."""
+def main(params: dict) -> None:
+    """get_COCO_metrics.py: print the report."""
     import matplotlib
 
     matplotlib.use("Agg")  # a batch tool: its plots go to files, never to a display
-    return run_script(_print_report, params)
-
-
-def _print_report(params: dict) -> None:
     print(format_report(evaluate_predictions(params["pred_json"], params["anno_json"], params["max_dets"], params["save_dir"], params["tide"], params["backend"])))
+
+
+def metrics_paths(params: dict) -> CommandPaths:
+    """Reads the two JSON files; writes the report's files in --save_dir."""
+    folder = report_folder(params["pred_json"], params["save_dir"])
+    outputs = [metrics_path(folder, params["max_dets"]), *(plot_path(folder, part, params["max_dets"]) for part in PLOT_PARTS)]
+    return (CommandPaths(params).reads("--pred_json", params["pred_json"]).reads("--anno_json", params["anno_json"])
+            .writes("--save_dir", *outputs))
 
 
 def _make_save_dir(folder: Path) -> Path:
@@ -111,3 +136,7 @@ def _table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     cells = (("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))) for row in rows)
     return "\n".join(f" {line}".rstrip() for line in cells)
+
+
+COMMAND = Command("metrics", "COCO metrics, per-class AP and TIDE of a predictions.json", METRICS_DOC, METRICS_DEFAULTS,
+                  metrics_paths, main, script="get_COCO_metrics.py")

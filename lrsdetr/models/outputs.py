@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ultralytics.utils.files import increment_path
+
 from ..data.files import require_writable
 
+# Where train.py and pruning.py put their results by default: every later command's default input.
+TRAINED_WEIGHTS = "runs/train/lrs-detr-b/weights/best.pt"
+PRUNED_WEIGHTS = "runs/prune/lamp_speedup1.35/weights/best.pt"
 KINDS = {"weights": ("weights/*.pt",), "tables": ("*.csv", "*.json"), "plots": ("*.png", "*.jpg")}
 
 
@@ -28,3 +33,10 @@ def project_folder(project: str | Path) -> str:
     """
     require_writable(Path(project), "--project")
     return str(Path(project).resolve())
+
+
+def pinned_run_folder(params: dict) -> tuple[Path, dict]:
+    """The run folder `project/name` will be (`name-2`, ... unless `exist_ok`), and `params` pinned to it
+    (`exist_ok` then true): the run writes exactly where the command's checks looked."""
+    folder = increment_path(Path(project_folder(params["project"])) / params["name"], exist_ok=params.get("exist_ok", False))
+    return folder, {**params, "project": str(folder.parent), "name": folder.name, "exist_ok": True}

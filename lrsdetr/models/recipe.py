@@ -10,11 +10,13 @@ from __future__ import annotations
 from ultralytics.engine.trainer import BaseTrainer
 
 WARMUP_ITERATIONS = 2000
+IMGSZ = 640  # the paper's input size: every command's default, for training and inference alike
+MAX_DET = 300  # RT-DETR's 300 queries: at most that many boxes per image
 
 TRAIN_RECIPE = {
     "epochs": 300,
     "batch": 8,
-    "imgsz": 640,
+    "imgsz": IMGSZ,
     "optimizer": "AdamW",
     "lr0": 1e-4,
     "lrf": 1.0,  # constant learning rate after warm-up

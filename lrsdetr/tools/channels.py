@@ -6,12 +6,25 @@ pruned version name the same layers. The chart shows where the pruning method to
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch.nn as nn
 from ultralytics.nn.tasks import load_checkpoint
 
+from ..models.outputs import PRUNED_WEIGHTS, TRAINED_WEIGHTS
+from ..utils.atomic import write_bytes_atomic
+from ..utils.command import Command
 from ..utils.errors import DataError
+from ..utils.guard import CommandPaths
+
+CHANNELS_DOC = """Output channels per layer of a base model and its pruned version, as a bar chart (PNG) and a list of the
+layers that changed.
+
+Example: python plot_channel_image.py --base-weights runs/train/lrs-detr-b/weights/best.pt              --prune-weights runs/prune/lamp_speedup1.35/weights/best.pt
+"""
+
+CHANNELS_DEFAULTS = {"base_weights": TRAINED_WEIGHTS, "prune_weights": PRUNED_WEIGHTS, "save": "channels.png"}
 
 
 def layer_channels(model: nn.Module) -> dict[str, int]:
@@ -51,9 +64,10 @@ def plot_channels(rows: list[tuple[str, int, int]], path: Path, title: str = "")
     axis.set_title(title)
     axis.legend()
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=150)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=150)
     plt.close(figure)
+    write_bytes_atomic(path, buffer.getvalue())
     return path
 
 
@@ -72,3 +86,13 @@ def main(params: dict) -> Path:
     path = plot_channels(rows, Path(params["save"]), f"{Path(params['prune_weights']).name}: {kept:.1%} of the channels kept")
     print(f"{sum(r[1] != r[2] for r in rows)} of {len(rows)} layers pruned, {kept:.1%} of the channels kept; chart: {path}")
     return path
+
+
+def channels_paths(params: dict) -> CommandPaths:
+    """Reads both checkpoints; writes the chart."""
+    return (CommandPaths(params).reads("--base-weights", params["base_weights"]).reads("--prune-weights", params["prune_weights"])
+            .writes("--save", params["save"]))
+
+
+COMMAND = Command("channels", "channels per layer before and after pruning, as a chart", CHANNELS_DOC, CHANNELS_DEFAULTS,
+                  channels_paths, main, script="plot_channel_image.py")

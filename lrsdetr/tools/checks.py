@@ -17,9 +17,11 @@ from ultralytics.data.utils import check_det_dataset
 from ultralytics.utils.checks import check_yaml
 
 from ..cfg import resolve_model_cfg
+from ..data.stats import label_folder
 from ..utils.errors import DataError
 
 CHECKPOINT_EXAMPLE = "runs/train/lrs-detr-b/weights/best.pt"
+DATASET_SPLITS = ("train", "val", "test", "minival")  # the image entries a data.yaml may hold
 PICKLE_START = b"\x80"  # torch.save's legacy format is a pickle stream; its current one a zip archive
 
 
@@ -93,6 +95,30 @@ def require_data(data: str, splits: tuple[str, ...] = ("train", "val"), argument
             if not Path(folder).exists():
                 raise DataError(f"{argument} {data}: {split} images not found at {folder} (expected images/{split} with labels/{split} beside it)")
     return info
+
+
+def dataset_inputs(data: str, splits: tuple[str, ...] = ("train", "val"), argument: str = "--data") -> list[Path]:
+    """The data.yaml, and the image and label folders of every split it names (those `splits` must exist): what
+    a command that reads the data set must never write into. A split given as a list file adds the folders of
+    the images it lists."""
+    info = require_data(data, splits, argument)
+    paths = [Path(data)]
+    for split in DATASET_SPLITS:
+        for entry in _as_list(info.get(split)):
+            path = Path(entry)
+            folders = {image.parent for image in _listed_images(path)} if path.is_file() else {path}
+            paths += [path, *folders, *(label_folder(folder) for folder in folders)]
+    return list(dict.fromkeys(paths))
+
+
+def _as_list(entry: str | list | None) -> list:
+    return entry if isinstance(entry, list) else [entry] if entry else []
+
+
+def _listed_images(list_file: Path) -> list[Path]:
+    """The images a split's list file names, as Ultralytics reads it: one path a line, `./` meaning the file's folder."""
+    lines = [line.strip() for line in list_file.read_text(encoding="utf-8-sig", errors="replace").splitlines() if line.strip()]
+    return [list_file.parent / line[2:] if line.startswith("./") else Path(line) for line in lines]
 
 
 def require_same_classes(model_names: dict, data_info: dict, weights: str, data: str) -> None:

@@ -17,8 +17,30 @@ from tqdm import tqdm
 from ultralytics.utils.torch_utils import get_flops, select_device
 
 from ..models import RTDETR
+from ..models.outputs import TRAINED_WEIGHTS
+from ..models.recipe import IMGSZ
+from ..utils.command import Command
 from ..utils.errors import DataError
+from ..utils.guard import CommandPaths
 from .checks import require_model
+
+FPS_DOC = """Latency (mean +/- std per batch) and FPS of a fused model's forward pass, on CPU or CUDA (synchronised timing).
+
+Examples:
+  python get_FPS.py --weights runs/train/lrs-detr-b/weights/best.pt
+  python get_FPS.py --weights lrs-detr-b.yaml --device 0 --half True --batch 8   # an untrained config works too
+"""
+
+FPS_DEFAULTS = {
+    "weights": TRAINED_WEIGHTS,
+    "imgsz": IMGSZ,
+    "batch": 1,
+    "half": False,
+    "device": "",
+    "warmup": 50,
+    "iterations": 200,
+    "threads": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -95,3 +117,13 @@ def measure_latency(weights: str, imgsz: int = 640, batch: int = 1, half: bool =
 def main(params: dict) -> None:
     """get_FPS.py: measure, then print the summary."""
     print(measure_latency(**params).summary())
+
+
+def fps_paths(params: dict) -> CommandPaths:
+    """Reads the weights (a .pt; a config builds an untrained model); writes nothing."""
+    weights = require_model(params["weights"], "--weights")
+    return CommandPaths(params).reads("--weights", weights if weights.endswith(".pt") else None)
+
+
+COMMAND = Command("fps", "latency and FPS of a fused model", FPS_DOC, FPS_DEFAULTS, fps_paths, main, script="get_FPS.py",
+                  inference=True)

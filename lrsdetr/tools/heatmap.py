@@ -20,13 +20,41 @@ import pytorch_grad_cam
 import torch
 from pytorch_grad_cam.utils.image import show_cam_on_image
 from tqdm import tqdm
-from ultralytics.utils.files import increment_path
 from ultralytics.utils.torch_utils import select_device
 
 from ..data.files import IMAGE_SUFFIXES, list_images
 from ..models import RTDETR
+from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder
+from ..models.recipe import IMGSZ
+from ..utils.atomic import write_bytes_atomic
+from ..utils.command import Command
 from ..utils.errors import DataError
+from ..utils.guard import CommandPaths
+from ..utils.run_folder import run_folder
 from .checks import require_checkpoint
+
+HEATMAP_DOC = """Class-activation heatmaps (Grad-CAM, Grad-CAM++, XGrad-CAM, EigenCAM, ...) of a trained detector on images,
+overlaid with the detections drawn. Works on CPU, offline.
+
+Example: python heatmap.py --weights runs/train/lrs-detr-b/weights/best.pt --source dataset/images/test
+Layers are indices into the model's layer list: for LRS-DETR-B 21, 24, 27 are the neck outputs the decoder
+reads (strides 8, 16, 32), 20 the SME/Omni-Kernel module, 10 the DPRA encoder, 8 the last DFENet stage.
+"""
+
+HEATMAP_DEFAULTS = {
+    "weights": TRAINED_WEIGHTS,
+    "source": "dataset/images/test",
+    "method": "GradCAMPlusPlus",
+    "layers": "21,24,27",
+    "target": "class",
+    "conf": 0.25,
+    "show_boxes": True,
+    "imgsz": IMGSZ,
+    "device": "",
+    "project": "runs/heatmap",
+    "name": "exp",
+    "exist_ok": False,
+}
 
 METHODS = ("GradCAM", "GradCAMPlusPlus", "XGradCAM", "HiResCAM", "LayerCAM", "EigenCAM", "EigenGradCAM", "GradCAMElementWise")
 TARGETS = ("class", "box", "all")
@@ -122,14 +150,27 @@ class HeatmapMaker:
 
 
 def make_heatmaps(params: dict) -> Path:
-    """heatmap.py: one overlay per image of `source`, saved under project/name; returns that folder."""
+    """heatmap.py: one overlay per image of `source`, saved under project/name (a re-run replaces the earlier run's
+    overlays); returns that folder."""
     images = list_sources(params["source"])
     maker = HeatmapMaker(params["weights"], params["method"], params["layers"], params["target"], params["conf"], params["imgsz"], params["device"])
-    save_dir = increment_path(Path(params["project"]) / params["name"], exist_ok=params["exist_ok"], mkdir=True)
-    for path in tqdm(images, desc=f"{params['method']} layers {params['layers']}", unit="image"):
-        image = cv2.imread(str(path))
-        if image is None:
-            raise DataError(f"--source {path}: OpenCV cannot read this image")
-        cv2.imwrite(str(save_dir / f"{path.stem}.png"), maker.overlay(image, params["show_boxes"]))
+    save_dir = Path(params["project"]) / params["name"]
+    with run_folder(save_dir, "heatmap"):
+        for path in tqdm(images, desc=f"{params['method']} layers {params['layers']}", unit="image"):
+            image = cv2.imread(str(path))
+            if image is None:
+                raise DataError(f"--source {path}: OpenCV cannot read this image")
+            write_bytes_atomic(save_dir / f"{path.stem}.png", cv2.imencode(".png", maker.overlay(image, params["show_boxes"]))[1].tobytes())
     print(f"{len(images)} heatmap(s) ({params['method']}, layers {params['layers']}, target {params['target']}) in {save_dir}")
     return save_dir
+
+
+def heatmap_paths(params: dict) -> CommandPaths:
+    """Reads the weights and the images; writes the run folder (pinned)."""
+    folder, pinned = pinned_run_folder(params)
+    return (CommandPaths(pinned).reads("--weights", require_checkpoint(params["weights"]))
+            .reads("--source", *list_sources(params["source"]), params["source"]).writes("--project/--name", folder))
+
+
+COMMAND = Command("heatmap", "Grad-CAM & co. heatmaps of a detector on images", HEATMAP_DOC, HEATMAP_DEFAULTS, heatmap_paths,
+                  make_heatmaps, script="heatmap.py", interrupted=lambda params: "what this run had written was removed")

@@ -23,6 +23,7 @@ from sahi.predict import get_sliced_prediction
 from ultralytics.engine.results import Results
 
 from ..models import RTDETR
+from ..models.recipe import MAX_DET
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,11 @@ def sahi_detector(model: RTDETR, conf: float, imgsz: int, device: str | None = N
             os.environ["CUDA_VISIBLE_DEVICES"] = visible
 
 
-def sliced_predict(detector: DetectionModel, image: np.ndarray, slicing: Slicing, path: str = "", names: dict | None = None) -> Results:
-    """Detections on a BGR frame as Ultralytics `Results` (boxes in frame pixels), so they plot and save as usual."""
+def sliced_predict(detector: DetectionModel, image: np.ndarray, slicing: Slicing, path: str = "", names: dict | None = None,
+                   max_det: int = MAX_DET) -> Results:
+    """Detections on a BGR frame as Ultralytics `Results` (boxes in frame pixels), so they plot and save as usual:
+    the `max_det` highest-scoring boxes of the whole frame (each tile gives up to the model's own cap, so the merged
+    frame can hold tens of thousands at a low `conf`)."""
     prediction = get_sliced_prediction(
         np.ascontiguousarray(image[..., ::-1]),  # SAHI takes RGB arrays
         detector,
@@ -70,5 +74,6 @@ def sliced_predict(detector: DetectionModel, image: np.ndarray, slicing: Slicing
     )
     rows = [[*p.bbox.to_xyxy(), p.score.value, p.category.id] for p in prediction.object_prediction_list]
     boxes = torch.tensor(rows, dtype=torch.float32).reshape(-1, 6)
+    boxes = boxes[boxes[:, 4].argsort(descending=True, stable=True)[:max_det]]
     names = names if names is not None else {int(k): v for k, v in detector.category_mapping.items()}
     return Results(image, path=path, names=names, boxes=boxes)

@@ -32,6 +32,7 @@ def _number(value: Any) -> bool:
 VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "imgsz": (lambda v: _whole(v) and v > 0, "a positive whole number of pixels, e.g. 640"),
     "conf": (lambda v: _number(v) and 0 <= v <= 1, "a score threshold from 0 to 1"),
+    "max_det": (lambda v: _whole(v) and v > 0, "a positive whole number of boxes per image, e.g. 300"),
     "slice_size": (lambda v: _whole(v) and v > 0, "a positive whole number of pixels, e.g. 640"),
     "slice_overlap": (lambda v: _number(v) and 0 <= v < 1, "a share of a tile, at least 0 and below 1"),
     "slice_merge": (lambda v: v in SAHI_MERGES, f"one of {', '.join(SAHI_MERGES)}"),
