@@ -266,11 +266,22 @@ def hand_chsim(s, t):
 
 
 def hand_sp(s, t):
+    """The authors' expression, literally: F.normalize's second positional parameter is p, so their Gram rows are
+    divided by their L1 norm."""
+    def matmul_and_normalize(z):
+        z = torch.flatten(torch.from_numpy(z), 1)
+        return F.normalize(torch.matmul(z, torch.t(z)), 1)
+
+    return (torch.norm(matmul_and_normalize(t) - matmul_and_normalize(s)) ** 2).item() / s.shape[0]
+
+
+def hand_sp_l2(s, t):
+    """The SP paper's row normalisation (L2), on the same / N scale."""
     n = s.shape[0]
     return ((row_normalised_gram(s.reshape(n, -1)) - row_normalised_gram(t.reshape(n, -1))) ** 2).sum() / n
 
 
-HAND_FEATURE_LOSSES = {"cwd": hand_cwd, "mimic": hand_mimic, "chsim": hand_chsim, "sp": hand_sp}
+HAND_FEATURE_LOSSES = {"cwd": hand_cwd, "mimic": hand_mimic, "chsim": hand_chsim, "sp": hand_sp, "sp_l2": hand_sp_l2}
 
 
 @pytest.mark.parametrize("loss_type", list(HAND_FEATURE_LOSSES))
@@ -285,6 +296,14 @@ def test_feature_loss_equals_the_authors_formula(loss_type):
                    for s, t in ((adapted, teacher[0]), (student[1].numpy(), teacher[1])))
     total, parts = loss(None, None, student, teacher, 3)
     assert total.item() == pytest.approx(float(expected), rel=1e-4) and parts["feature"].item() == pytest.approx(total.item())
+
+
+def test_sp_rows_l1_normalised_not_l2():
+    """`sp` is what the authors ran, not the paper's L2 rows: on the same maps the two must differ."""
+    student, teacher = feature_maps([3], seed=6), feature_maps([3], seed=7)
+    maps = [standardised(student[0].numpy()), standardised(teacher[0].numpy())]
+    sp = FeatureKDLoss([3], [3], "sp")(student, teacher).item()
+    assert abs(sp - hand_sp_l2(*maps)) > 0.1 * sp
 
 
 def test_mgd_equals_the_authors_formula():

@@ -64,7 +64,7 @@ class DistillationSettings:
     kd_loss_type: str = "logical"  # logical, feature or all
     logical_loss_type: str = "mlssd"  # mlssd (every level, teacher-confidence weighted) or logical (last layer)
     logical_loss_ratio: float = 1e-4
-    feature_loss_type: str = "cwd"  # cwd, mgd, mimic, chsim, sp
+    feature_loss_type: str = "cwd"  # cwd, mgd, mimic, chsim, sp, sp_l2
     feature_loss_ratio: float = 0.05
     teacher_kd_layers: str = "21, 24, 27"  # layers whose outputs are distilled, level by level
     student_kd_layers: str = "21, 24, 27"

@@ -63,9 +63,9 @@ class FeatureMimic(LevelFeatureLoss):
         return F.mse_loss(student, teacher)
 
 
-def _row_normalised_gram(x: torch.Tensor) -> torch.Tensor:
-    """x (..., R, D) -> its (..., R, R) Gram matrix x x^T with each row L2-normalised."""
-    return F.normalize(x @ x.transpose(-1, -2), dim=-1)
+def _row_normalised_gram(x: torch.Tensor, p: float = 2.0) -> torch.Tensor:
+    """x (..., R, D) -> its (..., R, R) Gram matrix x x^T with each row divided by its L-p norm."""
+    return F.normalize(x @ x.transpose(-1, -2), p=p, dim=-1)
 
 
 class ChannelSimilarity(LevelFeatureLoss):
@@ -80,10 +80,18 @@ class ChannelSimilarity(LevelFeatureLoss):
 
 class SimilarityPreserving(LevelFeatureLoss):
     """SP (Tung & Mori, ICCV 2019): samples that the teacher finds similar should be similar for the student;
-    ||G_s - G_t||_F^2 / N between the row-normalised N x N Gram matrices of the flattened samples."""
+    ||G_s - G_t||_F^2 / N between the row-normalised N x N Gram matrices of the flattened samples.
+
+    The paper divides each Gram row by its L2 norm; the authors' code calls F.normalize(gram, 1), whose second
+    positional parameter is p, so it ran with L1 rows. `row_norm_p` 1 is what ran, 2 the paper's."""
+
+    def __init__(self, row_norm_p: float = 1.0):
+        super().__init__()
+        self.row_norm_p = row_norm_p
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-        difference = _row_normalised_gram(student.flatten(1)) - _row_normalised_gram(teacher.flatten(1))
+        p = self.row_norm_p
+        difference = _row_normalised_gram(student.flatten(1), p) - _row_normalised_gram(teacher.flatten(1), p)
         return difference.square().sum() / student.shape[0]
 
 
@@ -93,8 +101,10 @@ FEATURE_LOSS_TYPES: dict[str, Callable[[int], LevelFeatureLoss]] = {
     "mimic": lambda channels: FeatureMimic(),
     "chsim": lambda channels: ChannelSimilarity(),
     "sp": lambda channels: SimilarityPreserving(),
+    "sp_l2": lambda channels: SimilarityPreserving(row_norm_p=2.0),
 }
-"""Each feature loss by its seed option name, built from the teacher's channel count at one level."""
+"""Each feature loss by its option name (the seed's, and `sp_l2`: SP with the paper's L2 rows), built from the
+teacher's channel count at one level."""
 
 
 def batch_standardised(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
