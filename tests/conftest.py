@@ -48,6 +48,12 @@ def _audited_root(tmp_path_factory):
     script_runs.BASETEMP = tmp_path_factory.getbasetemp()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _lrsdetr_cache(tmp_path_factory):
+    """Label caches (lrsdetr/data/dataset.py) in a folder of this session, for child processes too, not in ~/.cache."""
+    os.environ["LRSDETR_CACHE_DIR"] = str(tmp_path_factory.mktemp("lrsdetr-cache"))
+
+
 @pytest.fixture(scope="session")
 def reference_dir():
     """The authors' layer-by-layer fixture: the full one in ../shared/reference where present (the deeper check),

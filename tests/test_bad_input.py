@@ -214,7 +214,8 @@ def test_a_truncated_jpeg_is_named_at_conversion_and_never_linked(tmp_path, caps
     with unchanged(tmp_path / "vd"):
         status, out, err = run_main_output(capsys, monkeypatch, script, *args)
         assert status == 0, err
-        assert "warning: JPEG truncated or with bytes after its end (Ultralytics re-saves it if it decodes, else leaves it out of training): a.jpg" in out
+        assert ("warning: JPEG truncated or with bytes after its end (training reads it as decoded and leaves the file as it is, "
+                "or leaves it out if it does not decode; Ultralytics' own tools re-save it in place): a.jpg") in out
         converted = tmp_path / "yolo" / "images" / "train" / "a.jpg"
         assert not converted.samefile(image)
         message = verify_image_label((str(converted), str(tmp_path / "yolo" / "labels" / "train" / "a.txt"), "", False, 10, 0, 0, False))[-1]

@@ -33,7 +33,6 @@ def label_with_own_detections(checkpoint: Path, data_yaml: Path, per_image: int 
         boxes = model.predict(str(image), imgsz=IMGSZ, conf=0.0, max_det=per_image, verbose=False)[0].boxes
         lines = [f"{int(c)} {x:.6f} {y:.6f} {w:.6f} {h:.6f}" for c, (x, y, w, h) in zip(boxes.cls.tolist(), boxes.xywhn.tolist())]
         (root / "labels" / "val" / f"{image.stem}.txt").write_text("\n".join(lines) + "\n")
-    (root / "labels" / "val.cache").unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def trained(trained_b, tiny_data, tmp_path_factory):
     """(checkpoint, data.yaml): copies of the session's one-epoch train.py checkpoint and of the tiny images it was
     trained on, the val split labelled by the checkpoint."""
     root = tmp_path_factory.mktemp("accuracy")
-    shutil.copytree(tiny_data.parent, root / "data", ignore=shutil.ignore_patterns("*.cache"))
+    shutil.copytree(tiny_data.parent, root / "data")
     data_yaml = root / "data" / "data.yaml"
     data_yaml.write_text(data_yaml.read_text().replace(f"path: {tiny_data.parent}\n", f"path: {root / 'data'}\n", 1))
     checkpoint = root / "runs" / "b" / "weights" / "best.pt"

@@ -9,19 +9,24 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch.nn as nn
 import ultralytics
 import ultralytics.engine.model
 from test_prune import IMGSZ, small_cfg
+from tiny_data import write_tiny_dataset
 from ultralytics.cfg import get_cfg
+from ultralytics.data.utils import check_det_dataset, verify_image_label
+from ultralytics.models.rtdetr.train import RTDETRTrainer, RTDETRValidator
 from ultralytics.nn.distill_model import DistillationModel
 from ultralytics.nn.tasks import DetectionModel, RTDETRDetectionModel
 from ultralytics.utils import checks
 
 import lrsdetr
 from lrsdetr.compress.distill import DistillationSettings, LRSDETRDistillationModel
+from lrsdetr.data import dataset as our_dataset
 from lrsdetr.utils import ultralytics_private as private
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,6 +99,36 @@ def test_our_distillation_model_sets_what_ultralytics_constructor_sets():
     missing = {name for name in installed - {"dis"} if not hasattr(ours, name)}  # dis: YOLO's loss weight
     assert not missing, f"LRSDETRDistillationModel.__init__ does not set {sorted(missing)}, which Ultralytics' sets"
     assert all(not p.requires_grad for p in ours.teacher_model.parameters()) and not ours.teacher_model.training
+
+
+def dataset_settings(dataset) -> dict:
+    """What a dataset was built with and holds: its plain attributes, images, label count and transforms."""
+    plain = {name: value for name, value in vars(dataset).items() if isinstance(value, (str, int, float, bool, type(None)))}
+    return {**plain, "im_files": dataset.im_files, "labels": len(dataset.labels),
+            "transforms": [type(t).__name__ for t in dataset.transforms.transforms]}
+
+
+def test_our_datasets_are_built_as_ultralytics_builds_its_own(tmp_path, monkeypatch):
+    """data/dataset.py's rtdetr_dataset repeats the arguments RTDETRTrainer's and RTDETRValidator's build_dataset
+    pass; it must build the same data set, only of our class."""
+    monkeypatch.setenv("LRSDETR_CACHE_DIR", str(tmp_path / "cache"))
+    data = check_det_dataset(str(write_tiny_dataset(tmp_path / "data", n_train=6, n_val=2, size=64)))
+    args = get_cfg(overrides={"imgsz": 64, "fraction": 0.5, "classes": [0, 2]})
+    owner = SimpleNamespace(args=args, data=data)
+    for mode, build in (("train", RTDETRTrainer.build_dataset), ("val", RTDETRTrainer.build_dataset), ("val", RTDETRValidator.build_dataset)):
+        ours = our_dataset.rtdetr_dataset(data[mode], args, data, mode, batch=2)
+        theirs = build(owner, data[mode], mode, 2)
+        assert type(ours) is our_dataset.LRSDETRDataset and type(theirs) is our_dataset.RTDETRDataset
+        assert dataset_settings(ours) == dataset_settings(theirs), f"{build.__qualname__}({mode!r}) builds another data set"
+
+
+def test_ultralytics_still_names_its_in_place_restore_as_we_read_it(tmp_path):
+    """data/dataset.py drops check_image's message about the throwaway copy it re-encodes, recognised by its text."""
+    data = write_tiny_dataset(tmp_path, n_train=1, n_val=0, size=64).parent
+    image = data / "images" / "train" / "0000.jpg"
+    image.write_bytes(image.read_bytes() + b"\x00" * 16)
+    message = verify_image_label((str(image), str(data / "labels" / "train" / "0000.txt"), "", False, 3, 0, 0, False))[-1]
+    assert message.endswith(our_dataset.ULTRALYTICS_RESAVED), message
 
 
 def test_every_ultralytics_module_that_imports_check_font_is_rebound():

@@ -3,8 +3,8 @@
 `audited()` records the paths a command declares (by wrapping the guard's check) and every file-system write the
 process makes while it runs (Python's audit events: `open` for writing, rename, remove, mkdir, ...). A write under
 the test session's temporary root, where the tests keep their data and outputs, must lie under a declared output
-(an atomic writer's temporary sibling of one counts as it); writes elsewhere (Ultralytics' settings, caches,
-system temporaries) are the tools' own. A command that writes where it did not declare fails the test, named.
+(an atomic writer's temporary sibling of one counts as it); writes elsewhere (Ultralytics' settings, lrsdetr's
+cache folder, system temporaries) are the tools' own. A command that writes where it did not declare fails the test, named.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lrsdetr.data.dataset import cache_dir
 from lrsdetr.utils import command as command_module
 from lrsdetr.utils import guard
 
@@ -69,5 +70,5 @@ def audited(root: Path) -> Iterator[list]:
         writes = _recording.pop()
         command_module.refuse_overlaps = check
     outputs = [output.path for paths in declared for output in paths.outputs]
-    stray = undeclared(writes, outputs, root)
+    stray = undeclared(writes, [*outputs, cache_dir()], root)
     assert not stray, f"the command wrote where it declared no output: {stray[:5]} (declared: {[str(o) for o in outputs]})"

@@ -18,13 +18,13 @@ from ultralytics import __version__ as ultralytics_version
 from ultralytics.cfg import get_cfg
 from ultralytics.data import build_dataloader
 from ultralytics.data.utils import check_det_dataset
-from ultralytics.models.rtdetr.train import RTDETRDataset
 from ultralytics.nn.tasks import load_checkpoint
 from ultralytics.utils import YAML
 from ultralytics.utils.files import increment_path
 from ultralytics.utils.torch_utils import select_device, unwrap_model
 
 from ..cfg import CFG_DIR
+from ..data.dataset import LRSDETRDataset
 from ..engine.train import RETRAINING_DEFAULTS, train
 from ..models import RTDETR, LRSDETRTrainer
 from ..models.outputs import PRUNED_WEIGHTS, TRAINED_WEIGHTS, pinned_run_folder, project_folder
@@ -100,8 +100,8 @@ def sparse_learning(model: nn.Module, method: str, reg: float, train_args: dict,
 def training_batch(data: str, imgsz: int, batch: int, device: torch.device) -> dict:
     """One batch of training images and labels, as the trainer feeds the model (images in [0, 1], no augmentation)."""
     info = check_det_dataset(data)
-    dataset = RTDETRDataset(img_path=info["train"], imgsz=imgsz, batch_size=batch, augment=False,
-                            hyp=get_cfg(overrides={"imgsz": imgsz}), rect=False, data=info)
+    dataset = LRSDETRDataset(img_path=info["train"], imgsz=imgsz, batch_size=batch, augment=False,
+                             hyp=get_cfg(overrides={"imgsz": imgsz}), rect=False, data=info)
     loaded = next(iter(build_dataloader(dataset, batch, workers=0, shuffle=False)))
     loaded = {key: value.to(device) if isinstance(value, torch.Tensor) else value for key, value in loaded.items()}
     loaded["img"] = loaded["img"].float() / 255

@@ -28,7 +28,8 @@ Parsed = TypeVar("Parsed")
 def link_or_copy(source: Path, path: Path, link: bool = True) -> None:
     """Place `source` at `path` as a hard link (when `link` and the file system allows) or a copy, atomically.
 
-    A truncated JPEG is always copied: Ultralytics re-saves one in place when it first reads the labels, which
+    A truncated JPEG is always copied: lrsdetr's training leaves it as it is (data/dataset.py), but Ultralytics' own
+    tools, which may train on the converted set too, re-save one in place when they first read the labels, which
     through a link would rewrite the user's source image.
     """
     link = link and not truncated_jpeg(source)
@@ -99,7 +100,8 @@ def truncated_jpeg(path: Path) -> bool:
 
 def truncated_warnings(names: list[str]) -> list[str]:
     """The report lines for JPEGs that do not end with their end marker, one per image, naming it."""
-    return [f"warning: JPEG truncated or with bytes after its end (Ultralytics re-saves it if it decodes, else leaves it out of training): {name}" for name in names]
+    return [f"warning: JPEG truncated or with bytes after its end (training reads it as decoded and leaves the file as it is, "
+            f"or leaves it out if it does not decode; Ultralytics' own tools re-save it in place): {name}" for name in names]
 
 
 def require_folder(path: Path, argument: str, expected: str) -> Path:

@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from lrsdetr.data.files import IMAGE_SUFFIXES, BadLines, image_size, require_folder, require_writable, write_bytes_atomic
+from lrsdetr.data.files import IMAGE_SUFFIXES, BadLines, image_size, require_folder, require_writable, truncated_jpeg, truncated_warnings, write_bytes_atomic
 from lrsdetr.data.visdrone import VISDRONE_NAMES
 from lrsdetr.data.yolo import read_class_names, read_yolo_labels
 from lrsdetr.utils.command import Command
@@ -57,6 +57,7 @@ class DatasetStats:
     objects_per_image: list[int] = field(default_factory=list)
     boxes: list[tuple[int, float]] = field(default_factory=list)  # (class, area in pixels)
     unreadable_images: list[str] = field(default_factory=list)
+    truncated_images: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, Counter]:
         """Per class name: box counts by size range ('small', 'medium', 'large')."""
@@ -80,6 +81,7 @@ class DatasetStats:
             lines.append(f"{name:<16}{sum(sizes.values()):>8}" + "".join(f"{sizes[s]:>8}" for s, _, _ in SIZE_RANGES))
         lines.append("share: " + ", ".join(f"{s} {self.share(s):.1%}" for s, _, _ in SIZE_RANGES))
         lines += [f"skipped (unreadable image): {name}" for name in self.unreadable_images]
+        lines += truncated_warnings(self.truncated_images)
         return "\n".join(lines)
 
     def plot_png(self) -> bytes:
@@ -123,6 +125,8 @@ def dataset_stats(folder: Path, names: list[str] | tuple[str, ...] = VISDRONE_NA
         if size is None:
             stats.unreadable_images.append(str(image))
             continue
+        if truncated_jpeg(image):
+            stats.truncated_images.append(str(image))
         labels = label_path(image)
         boxes = read_yolo_labels(labels, bad, nc=len(names)) if labels.is_file() else []
         stats.objects_per_image.append(len(boxes))

@@ -16,6 +16,7 @@ from ..utils.ultralytics_private import online_for_installs
 from .outputs import project_folder
 from .recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from .trainer import LRSDETRTrainer
+from .validator import LRSDETRValidator
 
 
 class RTDETR(ul_rtdetr.RTDETR):
@@ -90,7 +91,8 @@ class RTDETR(ul_rtdetr.RTDETR):
     @property
     def task_map(self) -> dict:
         task_map = super().task_map
-        task_map["detect"] = {**task_map["detect"], "trainer": LRSDETRTrainer, "model": LRSDETRDetectionModel}
+        task_map["detect"] = {**task_map["detect"], "trainer": LRSDETRTrainer, "validator": LRSDETRValidator,
+                              "model": LRSDETRDetectionModel}
         return task_map
 
     def profile(self, imgsz: int | list[int] = 640) -> None:

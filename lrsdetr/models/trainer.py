@@ -6,17 +6,20 @@ from copy import copy, deepcopy
 from typing import Any, ClassVar
 
 import torch.nn as nn
-from ultralytics.models.rtdetr.train import RTDETRTrainer, RTDETRValidator
+from ultralytics.models.rtdetr.train import RTDETRTrainer
 from ultralytics.utils import DEFAULT_CFG, RANK
 
+from ..data.dataset import rtdetr_dataset
 from ..nn.detection_model import LRSDETRDetectionModel, is_pruned
+from .validator import LRSDETRValidator
 
 
 class LRSDETRTrainer(RTDETRTrainer):
     """RT-DETR training (loss, data, validation) with LRS-DETR blocks in the model.
 
-    `get_model` builds our model, and keeps a pruned one as it is. Ultralytics' DDP launcher re-imports this class
-    by its module path in each worker, so the workers build the same model.
+    `get_model` builds our model, and keeps a pruned one as it is; `build_dataset` reads the data through
+    LRSDETRDataset, which writes nothing into the user's data set. Ultralytics' DDP launcher re-imports this class by
+    its module path in each worker, so the workers build the same model.
 
     Subclasses may take arguments Ultralytics does not know (`extra_args`: name -> default). Ultralytics rejects
     unknown keys in the overrides, and its DDP launcher rebuilds the trainer in each worker from `vars(args)` alone,
@@ -46,7 +49,10 @@ class LRSDETRTrainer(RTDETRTrainer):
         validator_args = copy(self.args)
         for name in self.extra_args:
             delattr(validator_args, name)
-        return RTDETRValidator(self.test_loader, save_dir=self.save_dir, args=validator_args, _callbacks=self.callbacks)
+        return LRSDETRValidator(self.test_loader, save_dir=self.save_dir, args=validator_args, _callbacks=self.callbacks)
+
+    def build_dataset(self, img_path, mode="train", batch=None):
+        return rtdetr_dataset(img_path, self.args, self.data, mode, batch)
 
     def get_model(self, cfg=None, weights=None, verbose=True):
         if isinstance(weights, nn.Module) and is_pruned(weights):

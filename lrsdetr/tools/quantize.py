@@ -31,10 +31,11 @@ CALIBRATION_IMAGES = 64
 def calibration_images(data: str, imgsz: int, count: int = CALIBRATION_IMAGES, split: str = "val") -> Iterator[np.ndarray]:
     """Up to `count` images of `data`'s `split`, as validation feeds them: letterboxed to `imgsz`, RGB, 0-1, NCHW."""
     from ultralytics.cfg import get_cfg
-    from ultralytics.models.rtdetr.val import RTDETRDataset
+
+    from ..data.dataset import LRSDETRDataset
 
     info = require_data(data, splits=(split,))
-    dataset = RTDETRDataset(img_path=info[split], imgsz=imgsz, augment=False, hyp=get_cfg(), rect=False, data=info, prefix="calibration: ")
+    dataset = LRSDETRDataset(img_path=info[split], imgsz=imgsz, augment=False, hyp=get_cfg(), rect=False, data=info, prefix="calibration: ")
     for i in np.linspace(0, len(dataset) - 1, min(count, len(dataset))).round().astype(int):
         yield dataset[int(i)]["img"].numpy()[None].astype(np.float32) / 255.0
 

@@ -53,6 +53,9 @@ INTERNALS = (
     Internal("ultralytics.models.rtdetr.val.RTDETRValidator.__init__", "lrsdetr/models/trainer.py",
              "get_validator hands the trainer's callbacks to the validator, as Ultralytics' own trainer does",
              param="_callbacks"),
+    Internal("ultralytics.data.dataset.YOLODataset._load_or_scan_cache", "lrsdetr/data/dataset.py",
+             "overridden: the one place get_labels hands over the label cache's path (labels/<split>.cache, in the "
+             "user's data set), which we move to the lrsdetr cache folder", param="cache_path"),
     Internal("ultralytics.utils.checks.ONLINE", "lrsdetr/models/rtdetr.py",
              "computed once at import from YOLO_OFFLINE; `online_for_installs` re-reads it while Ultralytics "
              "exports to TensorRT, so it can pip-install tensorrt despite our offline default"),
