@@ -47,15 +47,17 @@ from ultralytics.utils.torch_utils import get_flops
 
 from latency import time_in_rounds  # benchmarks/latency.py, beside this file
 from lrsdetr.data.coco import write_coco_json, yolo_to_coco
-from lrsdetr.data.files import write_text_atomic
+from lrsdetr.data.files import require_writable, write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
 from lrsdetr.engine.quickstart import quick_schedule
 from lrsdetr.eval import evaluate_predictions
 from lrsdetr.models import RTDETR
 from lrsdetr.models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
-from lrsdetr.tools.checks import require_checkpoint, require_data, require_model
-from lrsdetr.utils.cli import parse_overrides
-from lrsdetr.utils.errors import DataError, run_script
+from lrsdetr.tools.checks import dataset_inputs, require_checkpoint, require_data, require_model
+from lrsdetr.utils.cli import whole_numbers, with_preset
+from lrsdetr.utils.command import Command
+from lrsdetr.utils.errors import DataError
+from lrsdetr.utils.guard import CommandPaths
 
 param_dict = {
     "models": "lrs-detr-b,rtdetr-r18",  # trained once per seed
@@ -113,12 +115,7 @@ def model_config(name: str) -> str:
 
 def planned_runs(params: dict) -> list[tuple[str, int]]:
     """(model, seed) in the order they train: every seed of `models`, then `others` with the first seed."""
-    try:
-        seeds = [int(s) for s in str(params["seeds"]).split(",") if s.strip()]
-    except ValueError:
-        seeds = []
-    if not seeds:
-        raise DataError("--seeds: expected a comma-separated list of whole numbers such as 0,1,2")
+    seeds = whole_numbers(params["seeds"], "--seeds")
     models, others = names_of(params["models"]), names_of(params["others"])
     for name in models + others:
         model_config(name)
@@ -389,13 +386,30 @@ def plot_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path) -> 
     save_figure(figure, path)
 
 
-def main(params: dict) -> None:
-    if params["quick"]:  # flags given on the command line still win
-        params |= {key: value for key, value in QUICK.items() if params[key] == param_dict[key]}
+def resolved(params: dict) -> dict:
+    """The parameters the run uses: --quick's settings (flags given on the command line still win), the schedule
+    named, and `out` absolute (runs store paths under it: the same folder however --out spells it)."""
+    params = dict(params)
+    if params["quick"]:
+        params = with_preset(params, param_dict, QUICK)
         params["out"] = str(Path(params["out"]) / "quick") if params["out"] == param_dict["out"] else params["out"]
     params["schedule"] = schedule_name(params)
-    out = Path(params["out"]).resolve()  # runs store paths under it: the same folder however --out spells it
-    runs = planned_runs(params)
+    params["out"] = str(Path(params["out"]).resolve())
+    return params
+
+
+def accuracy_paths(params: dict) -> CommandPaths:
+    """Checks every setting before the first run trains; reads --data (when given), writes --out."""
+    params = resolved(params)
+    planned_runs(params)
+    require_writable(Path(params["out"]), "--out")
+    splits = tuple(dict.fromkeys(("train", "val", params["split"])))
+    return CommandPaths(params).reads("--data", *(dataset_inputs(params["data"], splits) if params["data"] else [])).writes("--out", params["out"])
+
+
+def main(params: dict) -> None:
+    """The benchmark, on parameters `resolved` (accuracy_paths) made."""
+    out, runs = Path(params["out"]), planned_runs(params)
     out.mkdir(parents=True, exist_ok=True)
     data = dataset(params, out)
     results, durations, start = [], [], time.perf_counter()
@@ -426,5 +440,8 @@ def main(params: dict) -> None:
     print(f"wrote {', '.join(map(str, written))}")
 
 
+COMMAND = Command("bench-accuracy", "accuracy side by side: every model, one schedule, several seeds", __doc__, param_dict,
+                  accuracy_paths, main, script="benchmarks/accuracy.py")
+
 if __name__ == "__main__":
-    sys.exit(run_script(main, parse_overrides(param_dict, __doc__)))
+    sys.exit(COMMAND.execute(param_dict, __doc__))

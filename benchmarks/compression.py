@@ -46,8 +46,11 @@ from lrsdetr.engine.export import coco_scores  # noqa: E402
 from lrsdetr.engine.quickstart import quick_schedule  # noqa: E402
 from lrsdetr.engine.train import train  # noqa: E402
 from lrsdetr.tools.fps import measure_latency  # noqa: E402
-from lrsdetr.utils.cli import parse_overrides  # noqa: E402
-from lrsdetr.utils.errors import DataError, run_script  # noqa: E402
+from lrsdetr.data.files import require_writable  # noqa: E402
+from lrsdetr.utils.cli import whole_numbers, with_preset  # noqa: E402
+from lrsdetr.utils.command import Command  # noqa: E402
+from lrsdetr.utils.errors import DataError  # noqa: E402
+from lrsdetr.utils.guard import CommandPaths  # noqa: E402
 
 param_dict = {
     "out": "runs/compression",
@@ -184,7 +187,7 @@ def run_all(params: dict) -> tuple[list[dict], dict]:
     check_settings(out, params)
     data = str(make_yolo_dataset(out / "synthetic", params["n_train"], params["n_val"], params["imgsz"], seed=0))
     teacher = once(out / "teacher", lambda: train_teacher(params, data, out))
-    seeds = [int(s) for s in str(params["seeds"]).split(",")]
+    seeds = whole_numbers(params["seeds"], "--seeds")
     for scope in scopes:
         pruned = once(out / f"pruned-{scope}", lambda: prune_teacher(params, data, teacher, scope, out / f"pruned-{scope}"))
         for kind in kinds:
@@ -263,9 +266,23 @@ def plot(rows: list[dict], curve: Path, path: Path) -> None:
     plt.close(fig)
 
 
+def resolved(params: dict) -> dict:
+    """The parameters the run uses: --quick's settings where no flag was given."""
+    return with_preset(params, param_dict, QUICK) if params["quick"] else dict(params)
+
+
+def compression_paths(params: dict) -> CommandPaths:
+    """Checks the run-choosing settings before the teacher trains; writes --out (its synthetic set included)."""
+    params = resolved(params)
+    whole_numbers(params["seeds"], "--seeds")
+    chosen(params, "scopes", PRUNING_SCOPES)
+    chosen(params, "kinds", KINDS)
+    require_writable(Path(params["out"]), "--out")
+    return CommandPaths(params).writes("--out", Path(params["out"]).resolve())
+
+
 def main(params: dict) -> None:
-    if params["quick"]:
-        params = {**params, **QUICK}
+    """The chain, on parameters `resolved` (compression_paths) made."""
     start = time.time()
     rows, teacher = run_all(params)
     out = Path(params["out"]).resolve()
@@ -281,5 +298,8 @@ def main(params: dict) -> None:
           f"({(time.time() - start) / 60:.1f} min this time)")
 
 
+COMMAND = Command("bench-compression", "the compression chain side by side: teacher, pruned, four student kinds",
+                  __doc__, param_dict, compression_paths, main, script="benchmarks/compression.py")
+
 if __name__ == "__main__":
-    raise SystemExit(run_script(main, parse_overrides(param_dict, __doc__)))
+    raise SystemExit(COMMAND.execute(param_dict, __doc__))

@@ -21,8 +21,9 @@ from latency import time_in_rounds
 
 from lrsdetr import RTDETR
 from lrsdetr.engine.export import coco_scores, export_model
-from lrsdetr.tools.checks import require_checkpoint, require_data
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.tools.checks import dataset_inputs, require_checkpoint, require_data
+from lrsdetr.utils.command import Command
+from lrsdetr.utils.guard import CommandPaths
 
 param_dict = {
     "weights": "runs/quickstart/train/weights/best.pt",
@@ -129,5 +130,14 @@ def main(params: dict) -> None:
         print(f"| {label} | {accuracy} | " + " | ".join(cells) + " |")
 
 
+def formats_paths(params: dict) -> CommandPaths:
+    """Reads the checkpoint and the data set; writes the exports under --workdir."""
+    return (CommandPaths(params).reads("--weights", require_checkpoint(params["weights"]))
+            .reads("--data", *dataset_inputs(params["data"], splits=("val",))).writes("--workdir", params["workdir"]))
+
+
+COMMAND = Command("bench-formats", "accuracy and CPU latency of every export format", __doc__, param_dict, formats_paths, main,
+                  script="benchmarks/formats.py")
+
 if __name__ == "__main__":
-    main(parse_overrides(param_dict, __doc__))
+    raise SystemExit(COMMAND.execute(param_dict, __doc__))

@@ -19,7 +19,8 @@ import time
 import torch
 from latency import MODELS, OURS, build, time_in_rounds
 
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.utils.command import Command
+from lrsdetr.utils.guard import CommandPaths
 
 param_dict = {
     "imgsz": 640,
@@ -115,5 +116,8 @@ def main(params: dict) -> None:
         training(params, device, sync)
 
 
+COMMAND = Command("bench-gpu", "GPU latency by dtype and batch, and AMP training steps", __doc__, param_dict, CommandPaths, main,
+                  script="benchmarks/gpu.py")  # random tensors in, figures printed
+
 if __name__ == "__main__":
-    main(parse_overrides(param_dict, __doc__))
+    raise SystemExit(COMMAND.execute(param_dict, __doc__))

@@ -47,7 +47,8 @@ from ultralytics.utils import LOGGER
 
 from lrsdetr import build_model
 from lrsdetr.nn.modules import OmniKernel
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.utils.command import Command
+from lrsdetr.utils.guard import CommandPaths
 from lrsdetr.utils.memory import keep_freed_memory
 
 param_dict = {
@@ -353,5 +354,8 @@ def main(params: dict) -> None:
             print_table(models, flops, medians, load, params, None)
 
 
+COMMAND = Command("bench-latency", "CPU latency of LRS-DETR-B against RT-DETR, runtime by runtime", __doc__, param_dict,
+                  CommandPaths, main, script="benchmarks/latency.py")  # builds its models, exports into a temporary folder
+
 if __name__ == "__main__":
-    main(parse_overrides(param_dict, __doc__))
+    raise SystemExit(COMMAND.execute(param_dict, __doc__))

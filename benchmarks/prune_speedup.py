@@ -21,7 +21,9 @@ from ultralytics.utils.torch_utils import get_flops
 
 from lrsdetr import RTDETR, build_model
 from lrsdetr.compress.prune import prune
-from lrsdetr.utils.cli import parse_overrides
+from lrsdetr.tools.checks import require_checkpoint
+from lrsdetr.utils.command import Command
+from lrsdetr.utils.guard import CommandPaths
 
 PAPER_T_GFLOPS = 49.2  # LRS-DETR-T's 48.3 GFLOPs (older thop) as Ultralytics 8.4 counts it
 IMGSZ = 640
@@ -74,5 +76,9 @@ def main(params: dict) -> None:
     print(f"speed_up={speed_up} reaches the paper's LRS-DETR-T ({PAPER_T_GFLOPS} GFLOPs by this counter)")
 
 
+COMMAND = Command("bench-prune-speedup", "the LAMP speed-up that gives the paper's LRS-DETR-T", __doc__, param_dict,
+                  lambda params: CommandPaths(params).reads("--weights", params["weights"] and require_checkpoint(params["weights"])),
+                  main, script="benchmarks/prune_speedup.py")
+
 if __name__ == "__main__":
-    main(parse_overrides(param_dict, __doc__))
+    raise SystemExit(COMMAND.execute(param_dict, __doc__))

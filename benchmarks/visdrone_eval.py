@@ -8,7 +8,6 @@ anywhere), then reading + scoring is timed. The target is under 60 s on 2 CPU co
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -16,6 +15,10 @@ import numpy as np
 from PIL import Image
 
 from lrsdetr.eval.visdrone import evaluate
+from lrsdetr.utils.command import Command
+from lrsdetr.utils.guard import CommandPaths
+
+param_dict = {"workdir": "/tmp/visdrone_eval_bench", "images": 548, "objects": 73, "detections": 500}
 
 # Share of each category 1..10 among VisDrone-DET val objects (pedestrian ... motor), roughly.
 CLASS_SHARE = np.array([0.23, 0.13, 0.03, 0.36, 0.05, 0.02, 0.02, 0.01, 0.01, 0.14])
@@ -58,22 +61,19 @@ def draw_set(root: Path, images: int, objects: int, detections: int, seed: int =
     return root
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/visdrone_eval_bench"))
-    parser.add_argument("--images", type=int, default=548)
-    parser.add_argument("--objects", type=int, default=73)
-    parser.add_argument("--detections", type=int, default=500)
-    args = parser.parse_args()
+def main(params: dict) -> None:
     start = time.perf_counter()
-    root = draw_set(args.workdir, args.images, args.objects, args.detections)
+    root = draw_set(Path(params["workdir"]), params["images"], params["objects"], params["detections"])
     print(f"set in {root} ({time.perf_counter() - start:.1f} s to draw or find)")
     start = time.perf_counter()
     result = evaluate(root / "annotations", root / "results", root / "images")
     seconds = time.perf_counter() - start
     print(" ".join(f"{key} {value:.2f}" for key, value in result.items()))
-    print(f"evaluate: {seconds:.1f} s for {args.images} images x {args.detections} detections (target < 60 s on 2 cores)")
+    print(f"evaluate: {seconds:.1f} s for {params['images']} images x {params['detections']} detections (target < 60 s on 2 cores)")
 
+
+COMMAND = Command("bench-visdrone-eval", "time the VisDrone evaluator on a VisDrone-val-sized set", __doc__, param_dict,
+                  lambda params: CommandPaths(params).writes("--workdir", params["workdir"]), main, script="benchmarks/visdrone_eval.py")
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(COMMAND.execute(param_dict, __doc__))

@@ -41,8 +41,8 @@ def _offline(monkeypatch):
 
 @pytest.fixture(scope="session", autouse=True)
 def _audited_root(tmp_path_factory):
-    """Commands run in-process (script_runs.run_main) may write under the session's temporary root only where they
-    declared an output: the tests keep their data and outputs there (write_audit.py)."""
+    """Commands run in-process (script_runs.run_main) may read and write under the session's temporary root only what
+    they declared: the tests keep their data and outputs there (path_audit.py)."""
     import script_runs
 
     script_runs.BASETEMP = tmp_path_factory.getbasetemp()

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from write_audit import audited
+from path_audit import audited
 
 REPO = Path(__file__).resolve().parents[1]
 BASETEMP = Path(tempfile.gettempdir())  # conftest narrows it to the session's own temporary root
@@ -33,8 +33,8 @@ def run_main(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str]
 
 
 def run_main_output(capsys, monkeypatch, script: str, *args: object) -> tuple[int, str, str]:
-    """`run_main`, with stdout too: (exit status, stdout, stderr). Every write the command makes under the tests'
-    temporary root must lie under an output it declared (write_audit.py)."""
+    """`run_main`, with stdout too: (exit status, stdout, stderr). Every file the command reads or writes under the
+    tests' temporary root must lie under a path it declared (path_audit.py)."""
     monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
     with audited(BASETEMP):
         if script.startswith("-m "):  # `python -m module`: its main(argv) returns the exit status

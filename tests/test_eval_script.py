@@ -14,7 +14,7 @@ from test_eval_helpers import coco_gt, image, mixed_case, write_pair
 from lrsdetr.data.files import write_bytes_atomic
 from lrsdetr.eval.coco_metrics import coco_metrics
 from lrsdetr.eval.inputs import load_coco_pair
-from lrsdetr.eval.report import main
+from lrsdetr.eval.report import COMMAND
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "get_COCO_metrics.py"
@@ -84,7 +84,7 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys, case):
         pred_json.write_text(json.dumps(_gt()))
     else:
         pred_json.write_text(detections if isinstance(detections, str) else json.dumps(detections))
-    assert main({**DEFAULTS, "pred_json": str(pred_json), "anno_json": str(anno_json)}) == 2
+    assert COMMAND.run_with({**DEFAULTS, "pred_json": str(pred_json), "anno_json": str(anno_json)}) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("error: ") and err.count("\n") == 1
     assert all(text in err for text in expected), err
@@ -92,20 +92,20 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys, case):
 
 @pytest.mark.parametrize(("option", "value", "expected"), [("max_dets", 0, "--max_dets: expected a whole number >= 1"), ("max_dets", 2.5, "got 2.5"), ("backend", "detectron", "--backend: expected one of")])
 def test_bad_options_exit_2_before_reading_files(capsys, option, value, expected):
-    assert main({**DEFAULTS, "pred_json": "missing.json", "anno_json": "missing.json", option: value}) == 2
+    assert COMMAND.run_with({**DEFAULTS, "pred_json": "missing.json", "anno_json": "missing.json", option: value}) == 2
     assert expected in capsys.readouterr().err
 
 
 def test_save_dir_that_is_a_file(tmp_path, capsys):
     pred_json, anno_json = write_pair(tmp_path / "eval", _gt(), [_det()])
     (tmp_path / "notes.txt").write_text("a file")
-    assert main({**DEFAULTS, "pred_json": str(pred_json), "anno_json": str(anno_json), "save_dir": str(tmp_path / "notes.txt")}) == 2
+    assert COMMAND.run_with({**DEFAULTS, "pred_json": str(pred_json), "anno_json": str(anno_json), "save_dir": str(tmp_path / "notes.txt")}) == 2
     assert f"--save_dir {tmp_path / 'notes.txt'}: cannot make this folder" in capsys.readouterr().err
 
 
 def test_empty_predictions_report_zeros(tmp_path, capsys, caplog):
     pred_json, anno_json = write_pair(tmp_path, _gt(), [])
-    assert main({**DEFAULTS, "pred_json": str(pred_json), "anno_json": str(anno_json), "tide": True}) == 0
+    assert COMMAND.run_with({**DEFAULTS, "pred_json": str(pred_json), "anno_json": str(anno_json), "tide": True}) == 0
     assert "maxDets=100 ] = 0.000" in capsys.readouterr().out
     assert "holds no detections" in caplog.text and "TIDE skipped" in caplog.text
     saved = json.loads((tmp_path / "coco_metrics" / "metrics_maxDets100.json").read_text())

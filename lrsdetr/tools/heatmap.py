@@ -169,7 +169,7 @@ def heatmap_paths(params: dict) -> CommandPaths:
     """Reads the weights and the images; writes the run folder (pinned)."""
     folder, pinned = pinned_run_folder(params)
     return (CommandPaths(pinned).reads("--weights", require_checkpoint(params["weights"]))
-            .reads("--source", *list_sources(params["source"]), params["source"]).writes("--project/--name", folder))
+            .reads("--source", params["source"], *list_sources(params["source"])).writes("--project/--name", folder))
 
 
 COMMAND = Command("heatmap", "Grad-CAM & co. heatmaps of a detector on images", HEATMAP_DOC, HEATMAP_DEFAULTS, heatmap_paths,

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from .errors import DataError
+
 SAHI_MERGES = ("NMS", "NMM", "GREEDYNMM", "LSNMS")  # sahi's postprocess types
 SAHI_MATCHES = ("IOU", "IOS")
 
@@ -160,3 +162,21 @@ def check_values(params: dict, prog: str | None = None) -> None:
     for key, value in params.items():
         if key in VALUE_RULES and not VALUE_RULES[key][0](value):
             usage_error(f"--{key} {value!r}: expected {VALUE_RULES[key][1]}", prog)
+
+
+def with_preset(params: dict, defaults: dict, preset: dict) -> dict:
+    """`params` with `preset`'s values (a benchmark's --quick) for the keys still at their `defaults`: a value given
+    on the command line wins over the preset."""
+    return {**params, **{key: value for key, value in preset.items() if params[key] == defaults[key]}}
+
+
+def whole_numbers(text: str, flag: str, minimum: int = 0) -> list[int]:
+    """'0, 1, 2' -> [0, 1, 2], each at least `minimum`; anything else is a DataError naming `flag` (seeds: numpy
+    refuses negative ones)."""
+    try:
+        numbers = [int(word) for word in str(text).split(",") if word.strip()]
+    except ValueError:
+        numbers = []
+    if not numbers or min(numbers) < minimum:
+        raise DataError(f"{flag} {text}: expected a comma-separated list of whole numbers from {minimum}, such as {minimum},{minimum + 1},{minimum + 2}")
+    return numbers
