@@ -150,6 +150,15 @@ def test_every_ultralytics_module_that_imports_check_font_is_rebound():
         assert importlib.import_module(name).check_font is lrsdetr.utils.fonts.check_font
 
 
+def test_every_module_of_the_validator_that_reads_rank_is_rebound():
+    """After DDP training rank 0 validates best.pt alone under as_one_process; a validator module whose RANK it
+    missed would wait for the ranks that have left, or look for a GPU."""
+    readers = {cls.__module__ for cls in RTDETRValidator.__mro__ if hasattr(sys.modules[cls.__module__], "RANK")}
+    assert readers == set(private.ONE_PROCESS_MODULES), (
+        f"Ultralytics {ultralytics.__version__}'s RTDETRValidator reads RANK in {sorted(readers)}, "
+        f"{private.ULTRALYTICS_VERSION}'s in {sorted(private.ONE_PROCESS_MODULES)}: update ultralytics_private.py")
+
+
 def test_import_changes_only_the_documented_global_state():
     """In a fresh process without YOLO_OFFLINE: `import lrsdetr` adds YOLO_OFFLINE=1 to the environment and
     nothing else, and `from ultralytics import RTDETR` then gives our class."""

@@ -2,22 +2,29 @@
 
 Ultralytics 8.4.190's trainer cannot run DDP without CUDA: with device='cpu' it counts no workers (world_size 0,
 one process), select_device refuses device='0,1' when CUDA is absent, and its `_setup_ddp` always puts each
-worker on a CUDA (or NPU/XPU) device. So:
-- the real thing that can run: two processes under torch.distributed.run, joined by gloo, each wrapping our model
-  (LRS-DETR-B, and B pruned by LAMP as LRS-DETR-T is) in DistributedDataParallel with Ultralytics' arguments,
-  training one epoch on its shard of the data (tests/ddp_worker.py); afterwards every rank holds the same weights;
+worker on a CUDA (or NPU/XPU) device. Our trainer takes the group from torch.distributed.run and joins CPU
+processes by gloo. So:
+- two processes under torch.distributed.run, joined by gloo, each wrapping our model (LRS-DETR-B, and B pruned by
+  LAMP as LRS-DETR-T is) in DistributedDataParallel with Ultralytics' arguments, training one epoch on its shard
+  of the data (tests/ddp_worker.py); afterwards every rank holds the same weights;
+- two "machines" (torchrun --nnodes 2, one process each, rendezvous on 127.0.0.1) running train.py's logic with
+  our trainer on the CPU (tests/ddp_node_worker.py): the same, through Ultralytics' training loop;
 - Ultralytics' own launch (device='0,1'): the command it generates, and its worker script run on CPU as one
   process (not a DDP run): it must unpickle our trainer class and callbacks and build LRS-DETR from a config name;
-- the torchrun launch of train.py must stop with one clear line when `device` does not give each process a GPU.
+- the torchrun launch of train.py must stop with one clear line when `device` lists another number of GPUs than
+  the processes it started on the machine.
 """
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from tiny_data import write_tiny_dataset
 from ultralytics.utils.dist import ddp_cleanup, find_free_network_port, generate_ddp_command
 
 from lrsdetr import build_model
@@ -80,3 +87,34 @@ def test_two_processes_train_our_model_in_step(tiny_data, tmp_path, model):
     assert all(r["largest_difference_between_ranks"] == 0.0 for r in ranks)  # different data, the same weights
     assert all(r["largest_change"] > 0 for r in ranks)  # and they did train
     assert ranks[0]["no_gradient"] == []  # every parameter is used: DDP would also run with find_unused_parameters=False
+
+
+@pytest.mark.slow
+def test_two_nodes_train_our_trainer_in_step(tmp_path):
+    """torchrun --nnodes 2, one process per "machine" (each with its own copy of the data and its own run folder),
+    rendezvous on 127.0.0.1, train.py's logic on CPU: the group spans both nodes, each rank trains on its own shard,
+    both end with the same weights, changed by training, and only rank 0 writes the run."""
+    port, nodes = str(find_free_network_port()), []
+    for node in (0, 1):
+        folder = tmp_path / f"node{node}"
+        data = write_tiny_dataset(folder / "data", size=64)
+        command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
+                   "--node_rank", str(node), "--master_addr", "127.0.0.1", "--master_port", port,
+                   str(REPO / "tests" / "ddp_node_worker.py"), str(data), str(folder)]
+        with open(folder / "log.txt", "w") as log:
+            nodes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+    try:
+        codes = [node.wait(timeout=600) for node in nodes]
+    finally:
+        for node in nodes:
+            if node.poll() is None:
+                os.killpg(node.pid, signal.SIGKILL)  # torchrun and its worker
+    assert codes == [0, 0], "\n".join((tmp_path / f"node{node}" / "log.txt").read_text()[-3000:] for node in (0, 1))
+    ranks = [torch.load(tmp_path / f"node{node}" / f"rank{node}.pt") for node in (0, 1)]
+    assert [r["world"] for r in ranks] == [2, 2]
+    assert not set(ranks[0]["seen"]) & set(ranks[1]["seen"])  # each rank its own shard ...
+    assert len(ranks[0]["seen"] + ranks[1]["seen"]) == 8  # ... together the whole epoch
+    assert torch.equal(ranks[0]["end"], ranks[1]["end"])  # different data, the same weights
+    assert (ranks[0]["end"] - ranks[0]["start"]).abs().max() > 0  # and they did train
+    assert (tmp_path / "node0" / "run" / "weights" / "last.pt").is_file()
+    assert not [*(tmp_path / "node1" / "run").rglob("*")]  # rank 1 writes nothing into its machine's run folder

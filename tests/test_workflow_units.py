@@ -69,6 +69,8 @@ def test_model_names_resolve():
         ({}, "0", "0"),  # a plain python train.py: untouched
         ({"WORLD_SIZE": "4", "LOCAL_WORLD_SIZE": "4", "LOCAL_RANK": "2", "RANK": "2"}, "", "0,1,2,3"),
         ({"WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2", "LOCAL_RANK": "0", "RANK": "0"}, "4,5", "4,5"),
+        ({"WORLD_SIZE": "8", "LOCAL_WORLD_SIZE": "4", "LOCAL_RANK": "1", "RANK": "5"}, "", "0,1,2,3"),  # 2nd of 2 machines
+        ({"WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "1", "LOCAL_RANK": "0", "RANK": "0"}, "cpu", "cpu"),  # gloo
     ],
 )
 def test_torchrun_device(monkeypatch, env, device, expected):
@@ -80,7 +82,7 @@ def test_torchrun_device(monkeypatch, env, device, expected):
     assert is_main_process() == (env.get("RANK", "0") == "0")
 
 
-@pytest.mark.parametrize(("device", "world"), [("0", "4"), ("cpu", "4"), ("", "8")])
+@pytest.mark.parametrize(("device", "world"), [("0", "4"), ("0,1,2,3,4,5,6,7", "8"), ("mps", "4")])
 def test_torchrun_device_mismatch_is_an_error(monkeypatch, device, world):
     monkeypatch.setenv("WORLD_SIZE", world)
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")

@@ -4,11 +4,12 @@
 trainer class, model and callbacks with cloudpickle, by module path) and start it under
 `torch.distributed.run`; every worker re-imports `lrsdetr`, so our blocks, configs and callbacks are there.
 
-Under `python -m torch.distributed.run --nproc_per_node N train.py` each of the N processes runs train.py with
-RANK, LOCAL_RANK and WORLD_SIZE set. Ultralytics reads them at import, skips its own launch (it sees LOCAL_RANK)
-and joins the process group in `_setup_ddp`, but it takes the group's size and each process's GPU from
-`device`: device must list exactly N GPUs, one node only. With `device='0'` (the single-GPU habit) the N
-processes would each train alone and fail in the distributed sampler. `torchrun_device` makes `device` right.
+Under `python -m torch.distributed.run --nproc_per_node N train.py` (on one machine, or with --nnodes M on each
+of M machines) each process runs train.py with RANK, LOCAL_RANK and WORLD_SIZE set. Ultralytics reads them at
+import and skips its own launch (it sees LOCAL_RANK); our trainer joins the group of all WORLD_SIZE processes
+(LRSDETRTrainer), each process on the GPU at its LOCAL_RANK in `device`, so on each machine `device` must list
+its N GPUs, or be 'cpu' (gloo). `device='0'` (the single-GPU habit) with N > 1 would fail deep in Ultralytics'
+set-up. `torchrun_device` makes `device` right.
 """
 
 from __future__ import annotations
@@ -29,22 +30,21 @@ def is_main_process() -> bool:
 
 
 def torchrun_device(device: str | int | None) -> str | int | None:
-    """The `device` Ultralytics needs in this process: unchanged outside torchrun; under it, one GPU per process.
+    """The `device` Ultralytics needs in this process: unchanged outside torchrun; under it, one GPU per process on
+    this machine, or the CPU.
 
-    An empty device becomes '0,...,N-1' (indices among CUDA_VISIBLE_DEVICES); a device list of the wrong
-    length, CPU, or more than one node is a one-line error.
+    An empty device becomes '0,...,N-1' (N processes on this machine, indices among CUDA_VISIBLE_DEVICES); a device
+    list of another length, or MPS, is a one-line error.
     """
-    if not launched_by_torchrun():
+    if not launched_by_torchrun() or str(device).lower() == "cpu":
         return device
-    local, world = int(os.environ.get("LOCAL_WORLD_SIZE", 1)), int(os.environ.get("WORLD_SIZE", 1))
-    if world != local:
-        raise DataError(f"torch.distributed.run: WORLD_SIZE={world} over several nodes; Ultralytics trains on one node only (use --nnodes 1)")
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
     if device in (None, ""):
         return ",".join(str(i) for i in range(local))
     gpus = [d for d in str(device).split(",") if d.strip()]
-    if str(device).lower() in ("cpu", "mps") or len(gpus) != local:
+    if str(device).lower() == "mps" or len(gpus) != local:
         raise DataError(
             f"--device {device}: torch.distributed.run started {local} processes, so device must list {local} GPUs "
-            f"(e.g. '{','.join(str(i) for i in range(local))}'), or be left empty"
+            f"(e.g. '{','.join(str(i) for i in range(local))}'), be cpu, or be left empty"
         )
     return device

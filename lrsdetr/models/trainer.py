@@ -1,16 +1,20 @@
-"""Ultralytics' RT-DETR trainer, building our detection model."""
+"""Ultralytics' RT-DETR trainer, building our detection model, and training across machines."""
 
 from __future__ import annotations
 
 from copy import copy, deepcopy
+from datetime import timedelta
 from typing import Any, ClassVar
+from unittest import mock
 
+import torch.distributed as dist
 import torch.nn as nn
 from ultralytics.models.rtdetr.train import RTDETRTrainer
-from ultralytics.utils import DEFAULT_CFG, RANK
+from ultralytics.utils import DEFAULT_CFG, LOCAL_RANK, RANK, WORLD_SIZE
 
 from ..data.dataset import rtdetr_dataset
 from ..nn.detection_model import LRSDETRDetectionModel, is_pruned
+from ..utils.ultralytics_private import as_one_process
 from .validator import LRSDETRValidator
 
 
@@ -34,6 +38,8 @@ class LRSDETRTrainer(RTDETRTrainer):
         overrides = dict(overrides or {})
         extras = {name: overrides.pop(name, default) for name, default in self.extra_args.items()}
         super().__init__(cfg, overrides, _callbacks)
+        if LOCAL_RANK != -1:  # a torch.distributed.run worker (Ultralytics' own launch too: there the two agree)
+            self.world_size = WORLD_SIZE
         for name, value in extras.items():
             if self.resume and hasattr(self.args, name):
                 continue  # resume: the checkpoint's own value, like every other argument
@@ -44,6 +50,33 @@ class LRSDETRTrainer(RTDETRTrainer):
         trainer is built with the launcher's pickled callbacks, which already hold it."""
         if callback not in self.callbacks[event]:
             self.add_callback(event, callback)
+
+    def _setup_ddp(self):
+        """Ultralytics' set-up puts every process on a GPU; processes on the CPU join the group by gloo."""
+        if self.device.type != "cpu":
+            return super()._setup_ddp()
+        dist.init_process_group("gloo", timeout=timedelta(hours=3), rank=RANK, world_size=self.world_size)  # as on GPUs
+
+    def _setup_train(self):
+        """Ultralytics wraps the model with DDP(device_ids=[device.index]), which DDP refuses for a model on the CPU:
+        there it gets the same wrap without device ids."""
+        if self.world_size > 1 and self.device.type == "cpu":
+            with mock.patch.object(nn.parallel, "DistributedDataParallel", CPUDistributedDataParallel):
+                return super()._setup_train()
+        return super()._setup_train()
+
+    def final_eval(self):
+        """Ultralytics validates best.pt on every rank, each on its share of the images, reading it from its own
+        machine's run folder (only rank 0 writes one) and on a GPU even for a CPU run. Here the group ends after
+        training and rank 0 validates best.pt on all the images, as a single process does."""
+        if RANK == -1:
+            return super().final_eval()
+        dist.destroy_process_group()  # the last collective was the training loop's stop broadcast
+        if RANK > 0:
+            return
+        self.validator.dataloader = None  # it served this rank's share; the validator builds one for all images
+        with as_one_process():
+            super().final_eval()
 
     def get_validator(self):
         validator_args = copy(self.args)
@@ -74,3 +107,10 @@ class LRSDETRTrainer(RTDETRTrainer):
         for parameter in model.parameters():
             parameter.requires_grad_(True)
         return model
+
+
+class CPUDistributedDataParallel(nn.parallel.DistributedDataParallel):
+    """DistributedDataParallel as Ultralytics builds it, for a model on the CPU, where DDP takes no device ids."""
+
+    def __init__(self, module: nn.Module, device_ids=None, **kwargs):
+        super().__init__(module, device_ids=None, **kwargs)

@@ -14,6 +14,7 @@ reads YOLO_OFFLINE.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +51,17 @@ INTERNALS = (
     Internal("ultralytics.engine.trainer.BaseTrainer.__init__", "lrsdetr/models/trainer.py",
              "LRSDETRTrainer.__init__ passes it on: Ultralytics' DDP launcher builds trainers with _callbacks=",
              param="_callbacks"),
+    Internal("ultralytics.engine.trainer.BaseTrainer._setup_ddp", "lrsdetr/models/trainer.py",
+             "overridden: it joins the process group on a GPU only; CPU processes join by gloo"),
+    Internal("ultralytics.engine.trainer.BaseTrainer._setup_train", "lrsdetr/models/trainer.py",
+             "overridden for CPU processes: it wraps the model as nn.parallel.DistributedDataParallel(device_ids="
+             "[device.index]), which DDP refuses for a CPU model, so that name is CPUDistributedDataParallel meanwhile"),
+    Internal("ultralytics.engine.trainer.BaseTrainer.final_eval", "lrsdetr/models/trainer.py",
+             "overridden under DDP: every rank validates best.pt from its own machine's run folder, on a GPU; "
+             "ours ends the group and lets rank 0 alone validate (as_one_process)"),
+    *(Internal(f"{module}.RANK", "lrsdetr/utils/ultralytics_private.py",
+               "read at import; as_one_process sets it to -1 while rank 0 validates best.pt alone after DDP training")
+      for module in ("ultralytics.engine.validator", "ultralytics.models.yolo.detect.val")),
     Internal("ultralytics.models.rtdetr.val.RTDETRValidator.__init__", "lrsdetr/models/trainer.py",
              "get_validator hands the trainer's callbacks to the validator, as Ultralytics' own trainer does",
              param="_callbacks"),
@@ -69,6 +81,9 @@ INTERNALS = (
 
 # The modules whose `check_font` utils/fonts.py rebinds: every Ultralytics module that imports it by name.
 CHECK_FONT_CALLERS = tuple(i.name.rsplit(".", 1)[0] for i in INTERNALS if i.name.endswith(".check_font"))
+
+# The modules of RTDETRValidator's classes that read RANK (the process's DDP rank) by name: `as_one_process` rebinds it.
+ONE_PROCESS_MODULES = tuple(i.name.rsplit(".", 1)[0] for i in INTERNALS if i.name.endswith(".RANK"))
 
 # What RTDETRDetectionModel.__init__ (DetectionModel's, via _initialize_yolo_model) sets besides nn.Module's own.
 DETECTION_MODEL_ATTRIBUTES = frozenset({"yaml", "model", "save", "names", "inplace", "stride"})
@@ -110,4 +125,14 @@ def online_for_installs(export_format: str) -> Iterator[None]:
         online = is_online()
     autoinstall = checks.AUTOINSTALL if USER_SET_YOLO_AUTOINSTALL else True
     with mock.patch.object(checks, "ONLINE", online), mock.patch.object(checks, "AUTOINSTALL", autoinstall):
+        yield
+
+
+@contextlib.contextmanager
+def as_one_process() -> Iterator[None]:
+    """Ultralytics' validator as a process outside DDP sees itself (RANK -1: the device from `device`, nothing
+    gathered from other ranks), for rank 0's validation of best.pt once the DDP group has ended."""
+    with contextlib.ExitStack() as stack:
+        for module in ONE_PROCESS_MODULES:
+            stack.enter_context(mock.patch.object(importlib.import_module(module), "RANK", -1))
         yield
