@@ -349,3 +349,29 @@ def test_a_folder_without_write_permission_is_one_line(tmp_path, capsys, monkeyp
     with unchanged(tmp_path):
         status, err = run_main(capsys, monkeypatch, *command, "--out", tmp_path / "locked" / "out")
     one_line_error(status, err, f"no permission to write in {tmp_path / 'locked'}; expected a folder you can write to")
+
+
+@pytest.mark.parametrize("script", ["train.py", "val.py"])
+@pytest.mark.parametrize("problem, words", [
+    ("a YAML syntax error", ["YAML syntax error", "did not find expected ',' or ']'"]),
+    ("fewer names than the labels' classes", ["has nc=1 (classes 0..0) but", "/0000.txt:", "has class"]),
+])
+def test_a_data_yaml_that_cannot_describe_the_labels_is_one_line_before_any_run_folder(tmp_path, capsys, monkeypatch, script, problem, words):
+    """Ultralytics drops every image holding a class beyond `names` as 'corrupt' (a traceback when none is left, or a
+    score of what remains); a YAML syntax error was a traceback. Both now stop before the model or a run folder."""
+    data = write_tiny_dataset(tmp_path / "data", n_train=2, n_val=2, size=64)
+    yaml = tmp_path / "data.yaml"
+    yaml.write_text(f"path: {data.parent}\ntrain: images/train\nval: [images/val\nnames: {{0: a}}\n" if problem.startswith("a YAML")
+                    else f"path: {data.parent}\ntrain: images/train\nval: images/val\nnames:\n  0: a\n")
+    flags = ("--epochs", 1) if script == "train.py" else ("--split", "val", "--weights", _untrained(tmp_path))
+    with unchanged(data.parent):
+        status, err = run_main(capsys, monkeypatch, script, "--data", yaml, "--imgsz", 64, "--device", "cpu", "--project", tmp_path / "runs", *flags)
+    one_line_error(status, err, f"--data {yaml}", *words)
+    assert not (tmp_path / "runs").exists()
+
+
+def _untrained(folder: Path) -> Path:
+    from lrsdetr import RTDETR
+
+    RTDETR("rtdetr-r18.yaml").save(folder / "r18.pt")
+    return folder / "r18.pt"

@@ -83,9 +83,9 @@ def require_data(data: str, splits: tuple[str, ...] = ("train", "val"), argument
         raise DataError(f"{argument} {data or repr(data)}: no such file (expected a data.yaml with path, train, val and names)")
     try:
         info = check_det_dataset(str(data), autodownload=False, split=splits[-1])
-    except (FileNotFoundError, SyntaxError, TypeError) as error:
+    except (FileNotFoundError, SyntaxError, TypeError, ValueError) as error:  # ValueError: a YAML syntax error
         # Ultralytics names the missing key on its message's second line ("either 'names' or 'nc' are required")
-        message = " ".join(line.strip() for line in str(error).replace(" ❌", "").splitlines() if line.strip())
+        message = " ".join(line.strip() for line in str(error).replace(" ❌", "").splitlines() if line.strip() and not line.startswith("Verify YAML"))
         raise DataError(f"{argument} {data}: {message}") from None
     for split in splits:
         folders = info.get(split)
@@ -102,6 +102,7 @@ def dataset_inputs(data: str, splits: tuple[str, ...] = ("train", "val"), argume
     a command that reads the data set must never write into. A split given as a list file adds the folders of
     the images it lists."""
     info = require_data(data, splits, argument)
+    require_label_classes(info, data, splits, argument)
     paths = [Path(data)]
     for split in DATASET_SPLITS:
         for entry in _as_list(info.get(split)):
@@ -109,6 +110,20 @@ def dataset_inputs(data: str, splits: tuple[str, ...] = ("train", "val"), argume
             folders = {image.parent for image in _listed_images(path)} if path.is_file() else {path}
             paths += [path, *folders, *(label_folder(folder) for folder in folders)]
     return list(dict.fromkeys(paths))
+
+
+def require_label_classes(info: dict, data: str, splits: tuple[str, ...], argument: str = "--data") -> None:
+    """Every label of `splits` names one of the data.yaml's classes: Ultralytics drops an image holding another
+    class as 'corrupt', so a data.yaml with too few names silently trains (or scores) on part of the data."""
+    for split in splits:
+        for entry in _as_list(info.get(split)):
+            folder = label_folder(Path(entry))
+            for path in sorted(folder.glob("*.txt")) if Path(entry).is_dir() and folder.is_dir() else []:
+                for number, line in enumerate(path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), start=1):
+                    word = line.split(maxsplit=1)[0] if line.strip() else ""
+                    if word.replace(".", "", 1).isdigit() and float(word) >= info["nc"]:
+                        raise DataError(f"{argument} {data} has nc={info['nc']} (classes 0..{info['nc'] - 1}) but {path}:{number} "
+                                        f"has class {word}; expected a name for every class the labels use")
 
 
 def _as_list(entry: str | list | None) -> list:
