@@ -14,6 +14,7 @@ from pathlib import Path
 import onnx
 import pytest
 from script_runs import run_in_subprocess
+from source_tree import unchanged
 
 from lrsdetr import RTDETR
 from lrsdetr.engine.export import export_model
@@ -90,8 +91,9 @@ def test_int8_exports_agree_with_pytorch(trained, tmp_path):
     checkpoint, data_yaml = trained
     weights = tmp_path / checkpoint.name
     weights.write_bytes(checkpoint.read_bytes())
-    onnx_int8 = export_model(str(weights), "onnx", IMGSZ, int8=True, data=str(data_yaml))
-    ov_int8 = export_model(str(weights), "openvino", IMGSZ, int8=True, data=str(data_yaml))
+    with unchanged(Path(data_yaml).parent):  # calibration writes nothing into the data set (no label cache, no re-saved JPEG)
+        onnx_int8 = export_model(str(weights), "onnx", IMGSZ, int8=True, data=str(data_yaml))
+        ov_int8 = export_model(str(weights), "openvino", IMGSZ, int8=True, data=str(data_yaml))
     assert onnx_int8.name == "best_int8.onnx" and ov_int8.name == "best_int8_openvino_model"
 
     graph = onnx.load(str(onnx_int8)).graph

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import torch
 from ultralytics.cfg import DEFAULT_CFG_DICT
@@ -11,6 +12,7 @@ from ultralytics.utils import LOGGER
 
 from ..cfg import MODEL_CFGS, resolve_model_cfg
 from ..compat.original import is_original_checkpoint, original_to_ultralytics_checkpoint
+from ..data.dataset import rtdetr_dataset
 from ..nn.detection_model import LRSDETRDetectionModel
 from ..utils.ultralytics_private import online_for_installs
 from .outputs import project_folder
@@ -69,8 +71,13 @@ class RTDETR(ul_rtdetr.RTDETR):
 
     def export(self, **kwargs) -> str:
         """Ultralytics' export; to TensorRT (`format='engine'`) Ultralytics may go online to pip-install a missing
-        `tensorrt`, which our YOLO_OFFLINE default would otherwise refuse (a YOLO_OFFLINE you set is kept)."""
-        with online_for_installs(str(kwargs.get("format", ""))):
+        `tensorrt`, which our YOLO_OFFLINE default would otherwise refuse (a YOLO_OFFLINE you set is kept). INT8
+        calibration images come from our data set (lrsdetr/data/dataset.py: it writes nothing into the user's
+        folder) with RT-DETR's validation transforms, the ones inference uses, not YOLO's padded letterbox."""
+        from ultralytics.engine import exporter
+
+        calibration = lambda cfg, img_path, batch, data, mode="val", **_: rtdetr_dataset(img_path, cfg, data, mode, batch)  # noqa: E731
+        with online_for_installs(str(kwargs.get("format", ""))), mock.patch.object(exporter, "build_yolo_dataset", calibration):
             return super().export(**kwargs)
 
     @staticmethod

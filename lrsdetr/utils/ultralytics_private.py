@@ -65,6 +65,9 @@ INTERNALS = (
     Internal("ultralytics.models.rtdetr.val.RTDETRValidator.__init__", "lrsdetr/models/trainer.py",
              "get_validator hands the trainer's callbacks to the validator, as Ultralytics' own trainer does",
              param="_callbacks"),
+    Internal("ultralytics.engine.exporter.build_yolo_dataset", "lrsdetr/models/rtdetr.py",
+             "rebound while RTDETR.export runs: the INT8 calibration data set is built by this module-level name, with "
+             "no exporter method or argument to choose another; ours writes nothing into the data set"),
     Internal("ultralytics.data.dataset.YOLODataset._load_or_scan_cache", "lrsdetr/data/dataset.py",
              "overridden: the one place get_labels hands over the label cache's path (labels/<split>.cache, in the "
              "user's data set), which we move to the lrsdetr cache folder", param="cache_path"),
