@@ -15,13 +15,15 @@ import torch
 import torch.nn as nn
 from script_runs import checkpoint, one_line_error, run_main  # noqa: F401 (checkpoint: a fixture)
 from test_compat import RunsOnUnpickling, their_checkpoint  # noqa: F401 (their_checkpoint: a fixture)
-from test_prune import IMGSZ, write_small_checkpoints
+from test_prune import IMGSZ, small_model, write_small_checkpoints
 from ultralytics.nn.tasks import RTDETRDetectionModel, load_checkpoint
 from ultralytics.utils import IterableSimpleNamespace
 
 from lrsdetr import RTDETR, trusted_checkpoints
 from lrsdetr.compat.__main__ import convert
 from lrsdetr.compress.distill import distill
+from lrsdetr.compress.finetune import save_checkpoint
+from lrsdetr.compress.prune_blocks import Twin, to_pruning_view
 from lrsdetr.models.checkpoints import TRUST_VARIABLE
 from lrsdetr.nn.detection_model import is_pruned
 from lrsdetr.utils.errors import DataError
@@ -201,6 +203,12 @@ def small_checkpoints(tiny_data, tmp_path_factory) -> tuple[Path, Path]:
 
 def test_a_pruned_checkpoint_loads_safely(small_checkpoints, loads):
     assert is_pruned(_loads_safely(small_checkpoints[1], loads))
+
+
+def test_a_checkpoint_in_the_pruning_view_loads_safely(tiny_data, tmp_path, loads):
+    """Sparse learning trains, saves and reloads the model with its pruning twins in place."""
+    path = save_checkpoint(to_pruning_view(small_model()), tmp_path / "sparse.pt", {"data": str(tiny_data), "imgsz": IMGSZ})
+    assert any(isinstance(module, Twin) for module in _loads_safely(path, loads).modules())
 
 
 @pytest.mark.slow

@@ -5,10 +5,10 @@ unpickles with `weights_only=False` unless ULTRALYTICS_SAFE_LOAD=1, and its safe
 `import lrsdetr` ran, every checkpoint Ultralytics reads (`RTDETR(path)`, the trainer's model, `pretrained` and
 resume, a teacher, AutoBackend: all pass through its `torch_safe_load`, which `install` rebinds) loads with torch's
 weights_only unpickler, which rebuilds tensors, plain data and the classes on an allow-list and refuses anything
-else before calling it. The allow-list is the layer classes (nn.Module subclasses) of torch, Ultralytics and the
-modules of every block in our registry (nn/registry.py), with the few plain-data types Ultralytics' own safe loader
-rebuilds: everything in the checkpoints this package writes (training, pruning, distillation, compat convert) and in
-stock RT-DETR ones.
+else before calling it. The allow-list is the layer classes (nn.Module subclasses) of torch, Ultralytics, this
+package and the module of every block in our registry (nn/registry.py), with the few plain-data types Ultralytics'
+own safe loader rebuilds: everything in the checkpoints this package writes (training, pruning, sparse learning,
+distillation, compat convert) and in stock RT-DETR ones.
 
 A file from elsewhere that names anything else is refused in one line, with the ways to trust it: the commands'
 `--trust_checkpoint True`, LRSDETR_TRUST_CHECKPOINTS=1, or `with lrsdetr.trusted_checkpoints():` in Python. The
@@ -21,7 +21,6 @@ import contextlib
 import importlib
 import os
 import pickle
-import pkgutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +30,6 @@ import torch.nn as nn
 import ultralytics.nn.tasks
 
 from ..compat.original import is_original_checkpoint
-from ..nn.detection_model import LRSDETRDetectionModel
 from ..nn.registry import BLOCKS
 from ..utils.errors import DataError
 from ..utils.ultralytics_private import TORCH_SAFE_LOAD_HOLDERS
@@ -42,9 +40,9 @@ TRUST_VARIABLE = "LRSDETR_TRUST_CHECKPOINTS"
 TRUST_HINT = (f"if you trust the file, pass --trust_checkpoint True, set {TRUST_VARIABLE}=1 or load it inside "
               "`with lrsdetr.trusted_checkpoints():`")
 
-# Packages and modules whose layer classes a checkpoint may hold: torch's layers, Ultralytics' blocks and models.
-LAYER_PACKAGES = ("torch.nn.modules", "ultralytics.nn.modules")
-LAYER_MODULES = ("ultralytics.nn.tasks",)
+# Modules (with those under them) whose layer classes a checkpoint may hold: torch's layers, Ultralytics' blocks and
+# models, and this package (our blocks and model, and the pruning twins a sparse-learning run trains and saves).
+LAYER_MODULES = ("torch.nn.modules", "ultralytics.nn.modules", "ultralytics.nn.tasks", __name__.partition(".")[0])
 
 # What Ultralytics' safe loader (torch_safe_load with safe_only=True) registers itself: the plain data its checkpoints
 # hold besides tensors (numpy scalars, the argument namespace, paths) and a getattr that returns only a layer's
@@ -83,20 +81,21 @@ def trusted_checkpoints(trust: bool = True) -> Iterator[None]:
             os.environ[TRUST_VARIABLE] = before
 
 
-def _layer_modules() -> set[str]:
-    """The modules whose nn.Module classes a checkpoint may hold (a block registered later counts too)."""
-    modules = {*LAYER_MODULES, LRSDETRDetectionModel.__module__, *(block.__module__ for block in BLOCKS)}
-    for package in LAYER_PACKAGES:
-        modules |= {f"{package}.{info.name}" for info in pkgutil.iter_modules(importlib.import_module(package).__path__)}
-    return modules
+def _in_layer_module(module: str) -> bool:
+    """True for a module of LAYER_MODULES, or of a block in our registry (a block registered from elsewhere)."""
+    roots = {*LAYER_MODULES, *(block.__module__ for block in BLOCKS)}
+    return any(module == root or module.startswith(f"{root}.") for root in roots)
 
 
-def _layer_class(name: str, modules: set[str]) -> type[nn.Module] | None:
-    """The layer class `name` ('module.Class') stands for, if it is one defined in an allowed module."""
+def _layer_class(name: str) -> type[nn.Module] | None:
+    """The layer class `name` ('module.Class') stands for, if it is one defined in a layer module."""
     module, _, attribute = name.rpartition(".")
-    if module not in modules:
+    if not _in_layer_module(module):
         return None
-    found = getattr(importlib.import_module(module), attribute, None)
+    try:
+        found = getattr(importlib.import_module(module), attribute, None)
+    except ImportError:
+        return None
     is_layer = isinstance(found, type) and issubclass(found, nn.Module) and found.__module__ == module
     return found if is_layer else None
 
@@ -124,8 +123,7 @@ def _allow(path: str | Path, argument: str = "") -> None:
     names = _pickled_globals(Path(path))
     if names is None:
         return
-    modules = _layer_modules()
-    layers = {name: _layer_class(name, modules) for name in names if name not in ULTRALYTICS_SAFE_GLOBALS}
+    layers = {name: _layer_class(name) for name in names if name not in ULTRALYTICS_SAFE_GLOBALS}
     refused = sorted(name for name, layer in layers.items() if layer is None)
     if refused:
         raise _refusal(path, f"it names {', '.join(refused)}, which safe loading does not rebuild (it rebuilds "
