@@ -133,8 +133,8 @@ def _allow(path: str | Path, argument: str = "") -> None:
 
 def refuse_unsafe(path: str | Path, argument: str = "") -> None:
     """Raise the one-line refusal (naming `argument` and `path`) if safe loading would refuse the checkpoint, before
-    anything is written; nothing when checkpoints are trusted or the file is one of the authors' (compat reads those
-    without running code)."""
+    anything is written (the layer classes it names are registered for its load); nothing when checkpoints are
+    trusted or the file is one of the authors' (compat reads those without running code)."""
     if not checkpoints_trusted() and not is_original_checkpoint(path):
         _allow(path, argument)
 
