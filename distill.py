@@ -33,6 +33,7 @@ param_dict = {
     "student_kd_layers": "21, 24, 27",
     "feature_loss_type": "cwd",  # cwd, mgd, mimic, chsim, sp
     "feature_loss_ratio": 0.05,
+    "trust_checkpoint": False,  # True: load checkpoints from elsewhere unrestricted (their code may run)
 }
 
 if __name__ == "__main__":

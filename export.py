@@ -21,6 +21,7 @@ param_dict = {
     "data": "",  # a data.yaml: its val split calibrates --int8 and scores the model for --check_map
     "check_map": False,  # after exporting, COCO AP/AP50/APs of the export beside the checkpoint's (CPU)
     "map_tolerance": 0.01,  # AP50 the export may lose against the checkpoint before a warning (0.01 = 1 point)
+    "trust_checkpoint": False,  # True: load checkpoints from elsewhere unrestricted (their code may run)
 }
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ param_dict = {
     "warmup": 50,  # untimed passes first (cuDNN autotuning, caches, clocks)
     "iterations": 200,  # timed passes
     "threads": 0,  # CPU threads; 0 = every core
+    "trust_checkpoint": False,  # True: load checkpoints from elsewhere unrestricted (their code may run)
 }
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ param_dict = {
     "base_weights": "runs/train/lrs-detr-b/weights/best.pt",
     "prune_weights": "runs/prune/lamp_speedup1.35/weights/best.pt",
     "save": "channels.png",  # where the chart goes
+    "trust_checkpoint": False,  # True: load checkpoints from elsewhere unrestricted (their code may run)
 }
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ param_dict = {
     "sl_hyp": "hyp.scratch.sl.yaml",  # sparse-learning train arguments: a YAML path, or a file in lrsdetr/cfg
     "iterative_steps": 50,  # pruning steps at most; each removes at most 1/iterative_steps of the channels
     "scope": "paper",  # paper: what the authors pruned (DPRA, SPDConv, SME, DEF modules kept whole); blocks: finer
+    "trust_checkpoint": False,  # True: load checkpoints from elsewhere unrestricted (their code may run)
 }
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ param_dict = {
     "seed": 0,
     "plots": True,
     "resume": "",  # path to an interrupted run's weights/last.pt; the run goes on with its own arguments
+    "trust_checkpoint": False,  # True: load checkpoints from elsewhere unrestricted (their code may run)
 }
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ param_dict = {
     "project": "runs/val",
     "name": "exp",
     "exist_ok": False,
+    "trust_checkpoint": False,  # True: load checkpoints from elsewhere unrestricted (their code may run)
 }
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
         import_original_checkpoint(tmp_path / "nope.pt")
 
 
-class _RunsOnUnpickling:
+class RunsOnUnpickling:
     """What a malicious best.pt holds: unpickling it calls `function(argument)`."""
 
     def __init__(self, function, argument):
@@ -99,7 +99,7 @@ class _RunsOnUnpickling:
 @pytest.mark.parametrize("function, command", [(exec, "open({marker!r}, 'w').close()"), (os.system, "touch '{marker}'")])
 def test_a_pickle_that_runs_code_is_refused_before_it_runs(tmp_path, function, command, legacy_format):
     marker, path = tmp_path / "marker", tmp_path / "best.pt"
-    payload = _RunsOnUnpickling(function, command.format(marker=str(marker)))
+    payload = RunsOnUnpickling(function, command.format(marker=str(marker)))
     torch.save({"model": payload, "ema": None}, path, _use_new_zipfile_serialization=not legacy_format)
     name = f"{function.__module__}.{function.__name__}"  # builtins.exec, posix.system
     with pytest.raises(DataError, match=rf"best\.pt: it references '{name}', which no checkpoint needs"):

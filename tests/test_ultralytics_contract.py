@@ -15,6 +15,7 @@ import pytest
 import torch.nn as nn
 import ultralytics
 import ultralytics.engine.model
+import ultralytics.nn.tasks
 from test_prune import IMGSZ, small_cfg
 from tiny_data import write_tiny_dataset
 from ultralytics.cfg import get_cfg
@@ -27,6 +28,7 @@ from ultralytics.utils import checks
 import lrsdetr
 from lrsdetr.compress.distill import DistillationSettings, LRSDETRDistillationModel
 from lrsdetr.data import dataset as our_dataset
+from lrsdetr.models import checkpoints
 from lrsdetr.utils import ultralytics_private as private
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,6 +159,31 @@ def test_every_module_of_the_validator_that_reads_rank_is_rebound():
     assert readers == set(private.ONE_PROCESS_MODULES), (
         f"Ultralytics {ultralytics.__version__}'s RTDETRValidator reads RANK in {sorted(readers)}, "
         f"{private.ULTRALYTICS_VERSION}'s in {sorted(private.ONE_PROCESS_MODULES)}: update ultralytics_private.py")
+
+
+def test_every_checkpoint_ultralytics_loads_passes_through_our_torch_safe_load():
+    """models/checkpoints.py rebinds torch_safe_load where Ultralytics binds the name; a new module importing it by
+    name, or a load_checkpoint that no longer looked it up, would load checkpoints past it, unrestricted."""
+    root = Path(ultralytics.__file__).parent
+    holders = {"ultralytics.nn.tasks"}  # where it is defined
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if "torch_safe_load" in text and any(isinstance(node, ast.ImportFrom) and any(a.name == "torch_safe_load" for a in node.names)
+                                             for node in ast.walk(ast.parse(text))):
+            holders.add(".".join(path.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"))
+    assert holders == set(private.TORCH_SAFE_LOAD_HOLDERS), (
+        f"Ultralytics {ultralytics.__version__} binds torch_safe_load in {sorted(holders)}, {private.ULTRALYTICS_VERSION} "
+        f"in {sorted(private.TORCH_SAFE_LOAD_HOLDERS)}: update ultralytics_private.py")
+    for name in holders:
+        assert importlib.import_module(name).torch_safe_load is checkpoints.torch_safe_load
+    assert "torch_safe_load" in ultralytics.nn.tasks.load_checkpoint.__code__.co_names
+
+
+def test_the_globals_we_leave_to_ultralytics_safe_loader_are_still_its():
+    """Our allow-list accepts these and lets Ultralytics' safe loader register them (models/checkpoints.py)."""
+    gone = checkpoints.ULTRALYTICS_SAFE_GLOBALS - set(ultralytics.nn.tasks._SafeLoad._build())
+    assert not gone, (f"Ultralytics {ultralytics.__version__}'s safe loader no longer rebuilds {sorted(gone)}: "
+                      "update ULTRALYTICS_SAFE_GLOBALS in lrsdetr/models/checkpoints.py")
 
 
 def test_import_changes_only_the_documented_global_state():

@@ -292,6 +292,7 @@ DISTILL_DEFAULTS = {
     **{key: getattr(_SETTINGS, key) for key in (
         "kd_loss_type", "kd_loss_decay", "kd_loss_epoch", "logical_loss_type", "logical_loss_ratio", "mlssd_level_weights",
         "teacher_kd_layers", "student_kd_layers", "feature_loss_type", "feature_loss_ratio")},
+    "trust_checkpoint": False,
 }
 
 

@@ -182,6 +182,7 @@ PRUNE_DEFAULTS = {
     "sl_hyp": "hyp.scratch.sl.yaml",
     "iterative_steps": 50,
     "scope": "paper",
+    "trust_checkpoint": False,
 }
 
 

@@ -289,8 +289,8 @@ def _swap(module: nn.Module, convert: Callable[[nn.Module], nn.Module]) -> None:
         new = convert(child)
         if new is not child:
             for attribute in LAYER_ATTRIBUTES:
-                if hasattr(child, attribute):
-                    setattr(new, attribute, getattr(child, attribute))
+                if attribute in vars(child):  # a top-level layer's own; nn.Module.type, a method, stays put
+                    setattr(new, attribute, vars(child)[attribute])
             setattr(module, name, new)
         _swap(new, convert)
 

@@ -72,6 +72,7 @@ DETECT_DEFAULTS = {
     "project": "runs/detect",
     "name": "exp",
     "exist_ok": False,
+    "trust_checkpoint": False,
 }
 
 

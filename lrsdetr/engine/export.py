@@ -57,6 +57,7 @@ EXPORT_DEFAULTS = {
     "data": "",
     "check_map": False,
     "map_tolerance": 0.01,
+    "trust_checkpoint": False,
 }
 
 # ONNX ops that ONNX Runtime's CPU/CUDA providers and TensorRT do not run well or at all.

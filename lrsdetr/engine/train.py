@@ -48,6 +48,7 @@ TRAIN_DEFAULTS = {
     "seed": 0,
     "plots": True,
     "resume": "",
+    "trust_checkpoint": False,
 }
 
 # What pruning.py's fine-tuning and distill.py's training share with train.py: the recipe's length and size.

@@ -51,6 +51,7 @@ VAL_DEFAULTS = {
     "project": "runs/val",
     "name": "exp",
     "exist_ok": False,
+    "trust_checkpoint": False,
 }
 
 

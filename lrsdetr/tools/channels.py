@@ -24,7 +24,7 @@ layers that changed.
 Example: python plot_channel_image.py --base-weights runs/train/lrs-detr-b/weights/best.pt              --prune-weights runs/prune/lamp_speedup1.35/weights/best.pt
 """
 
-CHANNELS_DEFAULTS = {"base_weights": TRAINED_WEIGHTS, "prune_weights": PRUNED_WEIGHTS, "save": "channels.png"}
+CHANNELS_DEFAULTS = {"base_weights": TRAINED_WEIGHTS, "prune_weights": PRUNED_WEIGHTS, "save": "channels.png", "trust_checkpoint": False}
 
 
 def layer_channels(model: nn.Module) -> dict[str, int]:

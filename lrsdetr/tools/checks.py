@@ -18,6 +18,7 @@ from ultralytics.utils.checks import check_yaml
 
 from ..cfg import resolve_model_cfg
 from ..data.stats import label_folder
+from ..models.checkpoints import refuse_unsafe
 from ..utils.errors import DataError
 
 CHECKPOINT_EXAMPLE = "runs/train/lrs-detr-b/weights/best.pt"
@@ -26,7 +27,8 @@ PICKLE_START = b"\x80"  # torch.save's legacy format is a pickle stream; its cur
 
 
 def require_checkpoint(weights: str, argument: str = "--weights") -> str:
-    """`weights` as an existing checkpoint file, checked by its format before Ultralytics' loader sees it."""
+    """`weights` as an existing checkpoint file, checked by its format, and refused if it names what safe loading
+    does not rebuild (models/checkpoints.py), before Ultralytics' loader sees it or a run folder is made."""
     if not weights or not Path(weights).is_file():
         raise DataError(f"{argument} {weights or repr(weights)}: no such file (expected a checkpoint such as {CHECKPOINT_EXAMPLE})")
     with open(weights, "rb") as file:
@@ -39,6 +41,7 @@ def require_checkpoint(weights: str, argument: str = "--weights") -> str:
     missing = [module for module in sorted(pickled_modules(weights)) if not module.startswith("ultralytics.") and not _importable(module)]
     if missing:
         raise DataError(f"{argument} {weights}: the checkpoint needs the Python module '{missing[0]}', which is not installed here (expected a checkpoint saved by lrsdetr or Ultralytics)")
+    refuse_unsafe(weights, argument)
     return str(weights)
 
 

@@ -40,6 +40,7 @@ FPS_DEFAULTS = {
     "warmup": 50,
     "iterations": 200,
     "threads": 0,
+    "trust_checkpoint": False,
 }
 
 

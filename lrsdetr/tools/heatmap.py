@@ -54,6 +54,7 @@ HEATMAP_DEFAULTS = {
     "project": "runs/heatmap",
     "name": "exp",
     "exist_ok": False,
+    "trust_checkpoint": False,
 }
 
 METHODS = ("GradCAM", "GradCAMPlusPlus", "XGradCAM", "HiResCAM", "LayerCAM", "EigenCAM", "EigenGradCAM", "GradCAMElementWise")

@@ -17,6 +17,7 @@ from .cli import parse_overrides
 from .errors import DataError
 from .guard import CommandPaths, inputs_protected, refuse_overlaps
 from .memory import keep_freed_memory
+from .trust import TRUST_FLAG, trusted_checkpoints
 
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
@@ -29,7 +30,8 @@ class Command:
     the command reads and writes for given parameters (raising DataError for a bad input); `run`: the work.
     `passthrough`: other Ultralytics train arguments are taken as name=value. `inference`: a run of forward
     passes, whose process keeps the memory it frees (utils/memory.py). `interrupted`: what to tell a user who
-    pressed Ctrl-C (e.g. how to resume), given the parameters."""
+    pressed Ctrl-C (e.g. how to resume), given the parameters. A command that loads checkpoints has the flag
+    `trust_checkpoint` in its defaults (utils/trust.py): it is taken here, never passed to the work."""
 
     name: str
     summary: str
@@ -56,15 +58,19 @@ class Command:
         return self.run_with(parse_overrides(defaults, doc, argv, self.passthrough, prog=prog))
 
     def run_with(self, params: dict) -> int:
-        """Declare the paths, refuse overlaps, run with the inputs write-protected; the exit status."""
+        """Declare the paths, refuse overlaps, run with the inputs write-protected (checkpoints trusted, so their
+        code may run, only with `trust_checkpoint`); the exit status."""
         paths = None
+        trust = bool(params.get(TRUST_FLAG))
+        params = {key: value for key, value in params.items() if key != TRUST_FLAG}
         try:
-            paths = self.paths(params)
-            refuse_overlaps(paths)
-            if self.inference:
-                keep_freed_memory()
-            with inputs_protected(paths.inputs):
-                self.run(paths.params)
+            with trusted_checkpoints(trust):
+                paths = self.paths(params)
+                refuse_overlaps(paths)
+                if self.inference:
+                    keep_freed_memory()
+                with inputs_protected(paths.inputs):
+                    self.run(paths.params)
         except DataError as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE

@@ -4,9 +4,10 @@ We build on Ultralytics' public classes (models, trainers, validators, callbacks
 exists we rely on the names below. tests/test_ultralytics_contract.py checks each one against the installed
 Ultralytics and fails naming the entry that moved, so an upgrade shows what to re-read.
 
-`import lrsdetr` changes global state in the three ways the README documents, all made here or listed here:
+`import lrsdetr` changes global state in the four ways the README documents, all made here or listed here:
 YOLO_OFFLINE=1 unless the user set it (`offline_by_default`), `ultralytics.RTDETR` is our subclass
-(`lrsdetr.register_with_ultralytics`), and plot labels use a font on disk (lrsdetr/utils/fonts.py).
+(`lrsdetr.register_with_ultralytics`), plot labels use a font on disk (lrsdetr/utils/fonts.py), and checkpoints
+load with torch's weights_only unpickler and our allow-list unless trusted (lrsdetr/models/checkpoints.py).
 This module imports nothing from Ultralytics at import time: `offline_by_default` must run before Ultralytics
 reads YOLO_OFFLINE.
 """
@@ -46,6 +47,14 @@ INTERNALS = (
              "makes after the EMA's and DDP's copies, so ours must hook the same way"),
     Internal("ultralytics.engine.model.Model._load", "lrsdetr/models/rtdetr.py",
              "overridden: the only place RTDETR(path) loads a .pt; ours also imports the authors' checkpoints"),
+    *(Internal(f"{module}.torch_safe_load", "lrsdetr/models/checkpoints.py",
+               "rebound: every checkpoint Ultralytics reads passes through it (load_checkpoint looks it up when "
+               "called: RTDETR(path), the trainer's model, pretrained and resume, AutoBackend); ours loads safely "
+               "unless trusted", param="safe_only")
+      for module in ("ultralytics.nn.tasks", "ultralytics.nn")),
+    Internal("ultralytics.nn.tasks._SafeLoad._build", "lrsdetr/models/checkpoints.py",
+             "the plain-data globals its safe loader registers itself (ULTRALYTICS_SAFE_GLOBALS): our allow-list "
+             "accepts them and leaves them to it"),
     Internal("ultralytics.engine.model.Model._reset_ckpt_args", "lrsdetr/models/rtdetr.py",
              "the checkpoint arguments Ultralytics keeps when it loads a .pt, for an imported authors' checkpoint"),
     Internal("ultralytics.engine.trainer.BaseTrainer.__init__", "lrsdetr/models/trainer.py",
@@ -87,6 +96,9 @@ CHECK_FONT_CALLERS = tuple(i.name.rsplit(".", 1)[0] for i in INTERNALS if i.name
 
 # The modules of RTDETRValidator's classes that read RANK (the process's DDP rank) by name: `as_one_process` rebinds it.
 ONE_PROCESS_MODULES = tuple(i.name.rsplit(".", 1)[0] for i in INTERNALS if i.name.endswith(".RANK"))
+
+# The modules whose `torch_safe_load` models/checkpoints.py rebinds: where it is defined and where it is re-exported.
+TORCH_SAFE_LOAD_HOLDERS = tuple(i.name.rsplit(".", 1)[0] for i in INTERNALS if i.name.endswith(".torch_safe_load"))
 
 # What RTDETRDetectionModel.__init__ (DetectionModel's, via _initialize_yolo_model) sets besides nn.Module's own.
 DETECTION_MODEL_ATTRIBUTES = frozenset({"yaml", "model", "save", "names", "inplace", "stride"})
