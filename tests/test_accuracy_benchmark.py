@@ -114,3 +114,17 @@ def test_quick_run_end_to_end_then_reused(tmp_path):
     again = run(*flags[:-1], relative)
     assert again.stdout.count("reusing") == 5 and "engine/trainer" not in again.stdout + again.stderr
     run(*flags, "--epochs", 3, expect=2)  # other settings: refuses to mix them in
+
+
+@pytest.mark.parametrize("flags, words", [
+    (("--seeds", "-1"), "--seeds -1: expected a comma-separated list of whole numbers from 0"),
+    (("--seeds", "0,x"), "--seeds 0,x: expected"),
+    (("--out", "FILE"), "is a file; expected a folder"),
+])
+def test_a_bad_setting_is_one_line_before_anything_is_written(tmp_path, flags, words):
+    (tmp_path / "file").write_text("")
+    flags = tuple(str(tmp_path / "file") if flag == "FILE" else flag for flag in flags)
+    out = () if "--out" in flags else ("--out", tmp_path / "out")
+    done = run(*flags, *out, "--quick", expect=2)
+    assert done.stderr.strip().splitlines()[-1].startswith("error: ") and words in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()

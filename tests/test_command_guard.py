@@ -332,3 +332,12 @@ def test_a_lone_text_file_named_jpg_leaves_no_results(tmp_path, checkpoint, caps
                            "--project", tmp_path / "runs", "--name", "d")
     one_line_error(status, err, "--source", str(fake))
     assert not (tmp_path / "runs" / "d").exists()
+
+
+def test_sliced_max_det_caps_the_whole_frame_not_each_tile(tmp_path, checkpoint, data, capsys, monkeypatch):
+    """Each tile gave up to the model's own cap, so one frame held tens of thousands of boxes at a low conf."""
+    status, _, err = _detect(capsys, monkeypatch, checkpoint, data.parent / "images" / "val", tmp_path, "--slice", "true",
+                             "--slice_size", 32, "--max_det", 5)
+    assert status == 0, err
+    labels = sorted((tmp_path / "d" / "labels").glob("*.txt"))
+    assert len(labels) == 2 and all(len(path.read_text().splitlines()) == 5 for path in labels)

@@ -97,3 +97,29 @@ def test_quick_compression_benchmark_runs_the_chain_and_resumes(tmp_path):
     other = subprocess.run([*command, "--speed_up", "1.2"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert other.returncode == 2 and "made with other settings (speed_up 1.35 -> 1.2)" in other.stderr
     assert "Traceback" not in other.stderr and (out / "table.md").read_text() == table
+
+
+@pytest.mark.parametrize("flags, words", [
+    ({"seeds": "x"}, "--seeds x: expected a comma-separated list of whole numbers from 0"),
+    ({"seeds": "0,-1"}, "--seeds 0,-1: expected"),
+    ({"kinds": "fine-tune, KD"}, "--kinds 'fine-tune, KD': expected a comma-separated list of"),
+    ({"out": "FILE"}, "is a file; expected a folder"),
+])
+def test_a_bad_setting_is_refused_before_the_teacher_trains(tmp_path, monkeypatch, capsys, flags, words):
+    """--seeds was read only after the teacher had trained (an hour on the default run)."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    compression = importlib.import_module("compression")
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(compression, "main", lambda params: pytest.fail("the chain started"))
+    params = {**compression.param_dict, "out": str(tmp_path / "out"), **flags}
+    params["out"] = str(tmp_path / "file") if params["out"] == "FILE" else params["out"]
+    assert compression.COMMAND.run_with(params) == 2
+    assert words in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_quick_keeps_the_seeds_given_on_the_command_line(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    compression = importlib.import_module("compression")
+    quick = {**compression.param_dict, "quick": True}
+    assert compression.resolved({**quick, "seeds": "0, 1"})["seeds"] == "0, 1"  # --quick silently made it "0"
+    assert compression.resolved(quick)["seeds"] == compression.QUICK["seeds"]
