@@ -1,12 +1,13 @@
 """LRS-DETR-B exports through Ultralytics' `RTDETR(weights).export(format=...)`: ONNX (run in ONNX Runtime),
 OpenVINO (run in its CPU runtime) and Core ML (converted; running it needs an Apple system). The fast runs check
-the fixed-size ONNX export, export.py's refusals and what it writes; the other
+the fixed-size ONNX export, export.py's refusals and what it writes, and detect.py on an export; the other
 formats, dynamic sizes and export.py end to end are slow.
 
 The authors' model cannot export at all (`aten::fft_fft2` has no ONNX symbolic). Ours must give a graph
 without FFT ops whose detections are PyTorch's, at a fixed size and, exported dynamic, at other sizes.
 """
 
+import json
 import shutil
 import subprocess
 import sys
@@ -186,6 +187,27 @@ def test_int8_onnx_export_writes_only_the_int8_file(checkpoint, tiny_data, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([weights.name, weights.with_suffix(".onnx").name, int8.name])
     assert f"exported {weights} to onnx int8: {int8} (moved here from the scratch folder Ultralytics' log names; nothing else written)" in out
     assert any(n.op_type == "QuantizeLinear" for n in onnx.load(str(int8)).graph.node)
+
+
+def test_detect_runs_an_onnx_export_as_it_runs_the_checkpoint(checkpoint, tiny_data, tmp_path, capsys, monkeypatch):
+    """Whole-frame and sliced detect.py take an export as they take a .pt (Ultralytics' AutoBackend runs it): the
+    same boxes and scores as the checkpoint's."""
+    weights = copy_of(checkpoint, tmp_path)
+    exported = RTDETR(str(weights)).export(format="onnx", imgsz=64)
+    source = tiny_data.parent / "images" / "val" / "0000.jpg"
+    common = ("--source", source, "--imgsz", 64, "--conf", 0.0, "--device", "cpu", "--project", tmp_path / "runs")
+    found = {}
+    for name, model in (("pt", weights), ("onnx", exported)):
+        for slicing in ("False", "True"):
+            status, out, err = run_main_output(capsys, monkeypatch, "detect.py", "--weights", model, *common, "--name", f"{name}{slicing}",
+                                               "--slice", slicing, "--slice_size", 64)
+            assert status == 0 and "in 1 image(s)/frame(s)" in out, err
+            records = json.loads((tmp_path / "runs" / f"{name}{slicing}" / "predictions.json").read_text())
+            found[name, slicing] = np.array([[*r["bbox"], r["score"], r["category_id"]] for r in records], dtype=np.float32)
+    for slicing in ("False", "True"):
+        onnx_rows, pt_rows = found["onnx", slicing], found["pt", slicing]
+        assert len(onnx_rows) == len(pt_rows) > 0
+        assert matched_rows(onnx_rows, pt_rows, atol=1e-2) >= 0.99, f"sliced {slicing}"
 
 
 def test_the_opset_bound_is_torchs():

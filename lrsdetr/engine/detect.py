@@ -9,8 +9,9 @@ sliced against whole-frame inference on a test set.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from glob import glob
+from itertools import chain
 from pathlib import Path
 
 import cv2
@@ -25,7 +26,7 @@ from ..data.coco import coco_category_id, coco_image_id
 from ..data.files import refuse_inside, require_writable
 from ..eval.visdrone_results import RESULTS_DIR, VisDroneResults
 from ..models import RTDETR
-from ..tools.checks import require_checkpoint
+from ..tools.formats import require_weights
 from ..tools.sliced import Slicing, sahi_detector, sliced_predict
 from ..utils.errors import DataError
 
@@ -121,20 +122,30 @@ def frame_predictor(model: RTDETR, params: dict) -> Callable[[np.ndarray, str], 
     return whole_frame
 
 
+def read_ahead(frames: Iterable) -> Iterator | None:
+    """The loader's batches, or None if it can read none (it skips images it cannot decode), known before anything is
+    written. The loader restarts whenever iter() is called on it, so the batches after the first come from next()."""
+    first = next(iter(frames), None)
+    return None if first is None else chain([first], iter(frames.__next__, None))
+
+
 def detect(params: dict) -> Path:
     """Run detection as `params` say (see detect.py); returns the output folder."""
-    weights = require_checkpoint(params["weights"])
+    weights = require_weights(params["weights"])
     source = require_source(params["source"])
     try:
         frames = load_inference_source(source, vid_stride=params["vid_stride"])
     except FileNotFoundError:
         raise DataError(f"--source {source}: no image or video files (expected .jpg, .png, .mp4 and the like)") from None
+    batches = read_ahead(frames)
+    if batches is None:
+        raise DataError(f"--source {source}: no image or video frame could be read ({len(unread_images(frames, set()))} unreadable image(s)); expected images OpenCV can decode")
     save_dir = output_folder(params, source)
     model = RTDETR(weights)
     predict = frame_predictor(model, params)
     writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
     visdrone = VisDroneResults(save_dir / RESULTS_DIR) if params.get("save_visdrone") else None
-    for paths, images, _ in tqdm(frames, desc="detect", unit="frame"):
+    for paths, images, _ in tqdm(batches, total=len(frames), desc="detect", unit="frame"):
         for path, image in zip(paths, images):
             result = predict(image, path)
             writer.write(result)
@@ -144,8 +155,6 @@ def detect(params: dict) -> Path:
     print(writer.close(unreadable))
     if visdrone is not None:
         print(visdrone.close())
-    if not writer.frames:
-        raise DataError(f"--source {source}: no image or video frame could be read ({len(unreadable)} unreadable image(s)); expected images OpenCV can decode")
     return save_dir
 
 
