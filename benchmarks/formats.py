@@ -53,7 +53,7 @@ def export_all(checkpoint: Path, data: str, imgsz: int, folder: Path) -> dict[st
     if torch.cuda.is_available():
         formats["TensorRT fp16"] = dict(format="engine", half=True, device="0")
     exports = {}
-    for label in ["PyTorch fp32", *formats]:  # one folder each: fp16 and int8 ONNX exports write best.onnx first
+    for label in ["PyTorch fp32", *formats]:  # one folder each: fp32 and fp16 ONNX exports are both best.onnx
         (folder / label.replace(" ", "_")).mkdir(parents=True, exist_ok=True)
         exports[label] = Path(shutil.copy(checkpoint, folder / label.replace(" ", "_") / checkpoint.name))
     for label, options in formats.items():

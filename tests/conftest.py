@@ -22,6 +22,9 @@ for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
     os.environ[var] = "http://127.0.0.1:9"
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = ""
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+# Imported now, under pytest's session-wide capture: Ultralytics' logger writes to the sys.stdout of its import, and
+# a first import inside a test would bind it to that test's capsys stream, closed (a logging traceback) afterwards.
+import ultralytics  # noqa: F401
 
 _real_connect = socket.socket.connect
 

@@ -144,7 +144,10 @@ def test_detect_counts_unreadable_images_and_fails_when_nothing_could_be_read(ch
         assert "in 1 image(s)/frame(s); 2 unreadable image(s) skipped: cut.jpg, notes.jpg;" in out
 
         status, err = run_main(capsys, monkeypatch, "detect.py", "--source", images / "[cn]*.jpg", *common, "--name", "none")
-    one_line_error(status, err, "no image or video frame could be read (2 unreadable image(s))")
+        one_line_error(status, err, "no image or video frame could be read (2 unreadable image(s))")
+        status, err = run_main(capsys, monkeypatch, "detect.py", "--source", images / "notes.jpg", *common, "--name", "lone")
+    one_line_error(status, err, f"--source {images / 'notes.jpg'}: no image or video frame could be read (1 unreadable image(s))")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["some"]  # no run folder (nor predictions.json) for nothing read
 
 
 def test_detect_on_a_folder_without_images_is_one_line(tmp_path, capsys, monkeypatch):
@@ -154,6 +157,27 @@ def test_detect_on_a_folder_without_images_is_one_line(tmp_path, capsys, monkeyp
     weights.write_bytes(b"\x80")  # passes the format check; the source is refused before it is loaded
     status, err = run_main(capsys, monkeypatch, "detect.py", "--weights", weights, "--source", tmp_path / "notes", "--project", tmp_path / "runs")
     one_line_error(status, err, f"--source {tmp_path / 'notes'}: no image or video files")
+    assert not (tmp_path / "runs").exists()
+
+
+def _not_an_onnx_model(path: Path, kind: str) -> Path:
+    import onnx
+    from onnx import TensorProto, helper
+
+    tensor = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, 3, 64, 64]) for name in ("images", "output0")]
+    data = helper.make_model(helper.make_graph([helper.make_node("Identity", ["images"], ["output0"])], "g", tensor[:1], tensor[1:])).SerializeToString()
+    onnx.load_from_string(data)  # whole, it is a model
+    path.write_bytes({"cut short": data[: len(data) // 2], "text": b"a text file\n", "empty": b""}[kind])
+    return path
+
+
+@pytest.mark.parametrize("kind", ["cut short", "text", "empty"])
+@pytest.mark.parametrize("script", ["val.py", "detect.py"])
+def test_a_file_named_onnx_that_is_no_onnx_model_is_named(tiny_data, tmp_path, capsys, monkeypatch, kind, script):
+    weights = _not_an_onnx_model(tmp_path / "best.onnx", kind)
+    source = ("--data", tiny_data, "--split", "val") if script == "val.py" else ("--source", tiny_data.parent / "images" / "val")
+    status, err = run_main(capsys, monkeypatch, script, "--weights", weights, *source, "--device", "cpu", "--project", tmp_path / "runs")
+    one_line_error(status, err, f"--weights {weights}: not an ONNX model, or a truncated one", "expected a .onnx file that export.py writes")
     assert not (tmp_path / "runs").exists()
 
 

@@ -1,11 +1,13 @@
 """LRS-DETR-B exports through Ultralytics' `RTDETR(weights).export(format=...)`: ONNX (run in ONNX Runtime),
 OpenVINO (run in its CPU runtime) and Core ML (converted; running it needs an Apple system). The fast runs check
-the fixed-size ONNX export; the other formats, dynamic sizes and export.py are slow.
+the fixed-size ONNX export, export.py's refusals and what it writes, and detect.py on an export; the other
+formats, dynamic sizes and export.py end to end are slow.
 
 The authors' model cannot export at all (`aten::fft_fft2` has no ONNX symbolic). Ours must give a graph
 without FFT ops whose detections are PyTorch's, at a fixed size and, exported dynamic, at other sizes.
 """
 
+import json
 import shutil
 import subprocess
 import sys
@@ -17,6 +19,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from script_runs import one_line_error, run_main, run_main_output
+from source_tree import tree_checksums, unchanged
 
 from lrsdetr import RTDETR
 from lrsdetr.engine.export import FFT_OPS, matched_rows
@@ -133,7 +137,7 @@ def test_export_script_end_to_end(checkpoint, tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     onnx_path = weights.with_suffix(".onnx")
-    assert f"exported {weights} to onnx: {onnx_path}" in done.stdout
+    assert f"exported {weights} to onnx fp16: {onnx_path} (moved here" in done.stdout
     assert "(1, 3, 160, 160) -> (1, 300, 6)" in done.stdout and "no FFT op" in done.stdout
     model = onnx.load(str(onnx_path))
     assert model.opset_import[0].version == 17
@@ -145,3 +149,71 @@ def test_missing_checkpoint_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, str(REPO / "export.py"), "--weights", "none.pt"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("error: --weights none.pt: no such file")
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--format", "bogus"], ["--format bogus: unknown", "onnx, openvino"]),
+    (["--batch", "0"], ["--batch 0: expected a positive whole number"]),
+    (["--opset", "3"], ["--opset 3: expected", "from 16"]),
+    (["--opset", "17", "--format", "openvino"], ["--opset 17: format openvino takes no ONNX opset"]),
+    (["--int8", "True", "--keep_float", "decoder,bogus"], ["--keep_float decoder,bogus: unknown part bogus"]),
+])
+def test_bad_export_flags_are_one_line_before_anything_is_written(checkpoint, tiny_data, tmp_path, capsys, monkeypatch, flags, words):
+    weights = copy_of(checkpoint, tmp_path)
+    with unchanged(tmp_path):
+        status, err = run_main(capsys, monkeypatch, "export.py", "--weights", weights, "--imgsz", 64, "--data", tiny_data, *flags)
+    one_line_error(status, err, *words)
+
+
+def test_an_export_given_as_weights_is_one_line(tmp_path, capsys, monkeypatch):
+    exported = tmp_path / "best.onnx"
+    exported.write_bytes(b"an ONNX export")
+    with unchanged(tmp_path):
+        status, err = run_main(capsys, monkeypatch, "export.py", "--weights", exported)
+    one_line_error(status, err, f"--weights {exported}: not a PyTorch model", "cannot be trained, exported or timed again",
+                   "expected a .pt checkpoint", "or a model YAML")
+
+
+def test_int8_onnx_export_writes_only_the_int8_file(checkpoint, tiny_data, tmp_path, capsys, monkeypatch):
+    """Ultralytics (and before, export.py) writes the fp32 export at best.onnx first and quantizes that: a user's
+    best.onnx was replaced. Only best_int8.onnx may appear beside the checkpoint, and the output says so."""
+    weights = copy_of(checkpoint, tmp_path)
+    weights.with_suffix(".onnx").write_bytes(b"the user's own fp32 export")
+    before = tree_checksums(tmp_path)
+    status, out, err = run_main_output(capsys, monkeypatch, "export.py", "--weights", weights, "--imgsz", 64, "--int8", True, "--data", tiny_data)
+    assert status == 0, err
+    int8 = weights.with_name(f"{weights.stem}_int8.onnx")
+    assert tree_checksums(tmp_path) == {**before, str(int8): tree_checksums(int8)[str(int8)]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([weights.name, weights.with_suffix(".onnx").name, int8.name])
+    assert f"exported {weights} to onnx int8: {int8} (moved here from the scratch folder Ultralytics' log names; nothing else written)" in out
+    assert any(n.op_type == "QuantizeLinear" for n in onnx.load(str(int8)).graph.node)
+
+
+def test_detect_runs_an_onnx_export_as_it_runs_the_checkpoint(checkpoint, tiny_data, tmp_path, capsys, monkeypatch):
+    """Whole-frame and sliced detect.py take an export as they take a .pt (Ultralytics' AutoBackend runs it): the
+    same boxes and scores as the checkpoint's."""
+    weights = copy_of(checkpoint, tmp_path)
+    exported = RTDETR(str(weights)).export(format="onnx", imgsz=64)
+    source = tiny_data.parent / "images" / "val" / "0000.jpg"
+    common = ("--source", source, "--imgsz", 64, "--conf", 0.0, "--device", "cpu", "--project", tmp_path / "runs")
+    found = {}
+    for name, model in (("pt", weights), ("onnx", exported)):
+        for slicing in ("False", "True"):
+            status, out, err = run_main_output(capsys, monkeypatch, "detect.py", "--weights", model, *common, "--name", f"{name}{slicing}",
+                                               "--slice", slicing, "--slice_size", 64)
+            assert status == 0 and "in 1 image(s)/frame(s)" in out, err
+            records = json.loads((tmp_path / "runs" / f"{name}{slicing}" / "predictions.json").read_text())
+            found[name, slicing] = np.array([[*r["bbox"], r["score"], r["category_id"]] for r in records], dtype=np.float32)
+    for slicing in ("False", "True"):
+        onnx_rows, pt_rows = found["onnx", slicing], found["pt", slicing]
+        assert len(onnx_rows) == len(pt_rows) > 0
+        assert matched_rows(onnx_rows, pt_rows, atol=1e-2) >= 0.99, f"sliced {slicing}"
+
+
+def test_the_opset_bound_is_torchs():
+    """export.py's newest --opset is what torch's TorchScript-based exporter (the one Ultralytics calls) writes."""
+    from torch.onnx import _constants
+
+    from lrsdetr.engine.export import TORCHSCRIPT_EXPORTER_MAX_OPSET
+
+    assert TORCHSCRIPT_EXPORTER_MAX_OPSET == _constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET

@@ -91,16 +91,19 @@ def test_int8_exports_agree_with_pytorch(trained, tmp_path):
     checkpoint, data_yaml = trained
     weights = tmp_path / checkpoint.name
     weights.write_bytes(checkpoint.read_bytes())
+    fp32 = export_model(str(weights), "onnx", IMGSZ)
+    fp32_bytes = fp32.read_bytes()
     with unchanged(Path(data_yaml).parent):  # calibration writes nothing into the data set (no label cache, no re-saved JPEG)
         onnx_int8 = export_model(str(weights), "onnx", IMGSZ, int8=True, data=str(data_yaml))
         ov_int8 = export_model(str(weights), "openvino", IMGSZ, int8=True, data=str(data_yaml))
     assert onnx_int8.name == "best_int8.onnx" and ov_int8.name == "best_int8_openvino_model"
+    assert fp32.read_bytes() == fp32_bytes  # the int8 export's own fp32 intermediate went elsewhere
 
     graph = onnx.load(str(onnx_int8)).graph
     initializers = {t.name for t in graph.initializer}
     int8_weights = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] in initializers}
     quantized = {n.name for n in graph.node if n.op_type in QUANTIZED_OPS and int8_weights & set(n.input)}
-    kept = set(float_nodes(onnx.load(str(weights.with_suffix(".onnx"))).graph))
+    kept = set(float_nodes(onnx.load(str(fp32)).graph))
     assert len(quantized) > 50 and len(kept) > 50 and not kept & quantized
 
     for path, name in ((onnx_int8, "ONNX int8"), (ov_int8, "OpenVINO int8")):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from glob import glob
+from itertools import chain
 from pathlib import Path
 
 import cv2
@@ -26,7 +27,7 @@ from ..eval.visdrone_results import RESULTS_DIR, VisDroneResults
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder
 from ..models.recipe import IMGSZ, MAX_DET
-from ..tools.checks import require_checkpoint
+from ..tools.formats import require_weights
 from ..tools.sliced import Slicing, sahi_detector, sliced_predict
 from ..utils.atomic import write_bytes_atomic, write_text_atomic
 from ..utils.command import Command
@@ -173,11 +174,18 @@ def frame_predictor(model: RTDETR, params: dict) -> Callable[[np.ndarray, str], 
     return whole_frame
 
 
+def read_ahead(frames: Iterable) -> Iterator | None:
+    """The loader's batches, or None if it can read none (it skips images it cannot decode), known before anything is
+    written. The loader restarts whenever iter() is called on it, so the batches after the first come from next()."""
+    first = next(iter(frames), None)
+    return None if first is None else chain([first], iter(frames.__next__, None))
+
+
 def detect_paths(params: dict) -> CommandPaths:
     """Reads the weights and the source files; writes the run folder (pinned: `exp-2` stays `exp-2`)."""
     folder, pinned = pinned_run_folder(params)
     return (CommandPaths(pinned)
-            .reads("--weights", require_checkpoint(params["weights"]))
+            .reads("--weights", require_weights(params["weights"]))
             .reads("--source", *source_paths(require_source(params["source"])))
             .writes("--project/--name", folder, folder / "labels", folder / RESULTS_DIR, folder / "predictions.json"))
 
@@ -190,21 +198,21 @@ def detect(params: dict) -> Path:
         frames = load_inference_source(source, vid_stride=params["vid_stride"])
     except FileNotFoundError:
         raise DataError(f"--source {source}: no image or video files (expected .jpg, .png, .mp4 and the like)") from None
+    batches = read_ahead(frames)
+    if batches is None:
+        raise DataError(f"--source {source}: no image or video frame could be read ({len(unread_images(frames, set()))} unreadable image(s)); expected images OpenCV can decode")
     model = RTDETR(params["weights"])
     predict = frame_predictor(model, params)
     with run_folder(save_dir, "detect"):
         writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
         visdrone = VisDroneResults(save_dir / RESULTS_DIR) if params.get("save_visdrone") else None
-        for paths, images, _ in tqdm(frames, desc="detect", unit="frame"):
+        for paths, images, _ in tqdm(batches, total=len(frames), desc="detect", unit="frame"):
             for path, image in zip(paths, images):
                 result = predict(image, path)
                 writer.write(result)
                 if visdrone is not None:
                     visdrone.add(result)
-        unreadable = unread_images(frames, set(writer.frames))
-        if not writer.frames:
-            raise DataError(f"--source {source}: no image or video frame could be read ({len(unreadable)} unreadable image(s)); expected images OpenCV can decode")
-        print(writer.close(unreadable))
+        print(writer.close(unread_images(frames, set(writer.frames))))
         if visdrone is not None:
             print(visdrone.close())
     return save_dir

@@ -3,13 +3,16 @@
 LRS-DETR needs nothing special from the exporter: its blocks trace to plain ops on their own (FGM swaps its
 FFT for real DFT matmuls while a graph is captured, DPRA builds its window mask from the input's shape), so
 `RTDETR(weights).export(format=...)` is the whole export. What this module adds is the root script's
-argument handling, a one-line check of what came out (the graph holds no FFT op, runs in ONNX Runtime, and
+argument handling (every flag checked before anything is written, and only the asked-for file written: see
+`export_model`), a one-line check of what came out (the graph holds no FFT op, runs in ONNX Runtime, and
 gives the detections PyTorch gives) and, with `check_map`, the export's COCO AP on a data set beside the
 checkpoint's, scored by the same validation as val.py.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -17,15 +20,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.files import require_writable
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS
 from ..models.recipe import IMGSZ, MAX_DET
 from ..tools.checks import dataset_inputs, require_checkpoint, require_data, require_model
 from ..tools.formats import WeightsFormat, weights_format
-from ..tools.quantize import KEEP_FLOAT, quantize_onnx
+from ..tools.quantize import KEEP_FLOAT, keep_float_parts, quantize_onnx
 from ..utils.command import Command
 from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
+from ..utils.ultralytics_private import TENSORRT_FORMATS
 from .validate import coco_evaluation, validate
 
 EXPORT_DOC = """Export a trained LRS-DETR (or any RT-DETR) to ONNX, TensorRT, OpenVINO, CoreML, ... with Ultralytics' exporter.
@@ -62,6 +67,70 @@ EXPORT_DEFAULTS = {
 
 # ONNX ops that ONNX Runtime's CPU/CUDA providers and TensorRT do not run well or at all.
 FFT_OPS = frozenset({"DFT", "STFT"})
+MIN_OPSET = 16  # RT-DETR's decoder samples with GridSample, an ONNX op since opset 16 (Ultralytics asserts the same)
+# Ultralytics exports with torch's TorchScript-based ONNX exporter (dynamo=False), which writes opsets up to 20.
+TORCHSCRIPT_EXPORTER_MAX_OPSET = 20
+
+
+def format_options() -> dict[str, tuple[str, ...]]:
+    """Ultralytics' export formats (its `format=` names) and the options each takes, from its own table."""
+    from ultralytics.engine.exporter import export_formats
+
+    table = export_formats()
+    return {name: tuple(options) for name, options in zip(table["Argument"], table["Arguments"]) if name != "-"}
+
+
+def require_format(format: str) -> str:
+    """`format` as Ultralytics' exporter names it (TensorRT's aliases as 'engine')."""
+    name, formats = str(format).lower(), format_options()
+    if name in TENSORRT_FORMATS:
+        return "engine"
+    if name not in formats:
+        raise DataError(f"--format {format}: unknown (expected one of {', '.join(formats)})")
+    return name
+
+
+def require_batch(batch: int) -> None:
+    """A batch of at least one image: Ultralytics traces a batch of 0 into a reshape error deep inside the model."""
+    if not (isinstance(batch, int) and not isinstance(batch, bool) and batch >= 1):
+        raise DataError(f"--batch {batch}: expected a positive whole number (the export's batch size; with --dynamic True its largest)")
+
+
+def require_opset(opset: int | None, format: str) -> None:
+    """None (Ultralytics picks), or an opset torch's exporter writes and RT-DETR runs in, for a format built from ONNX."""
+    import onnx
+
+    if opset is None:
+        return
+    takes = [name for name, options in format_options().items() if "opset" in options]
+    if format not in takes:
+        raise DataError(f"--opset {opset}: format {format} takes no ONNX opset (only {', '.join(takes)} do); leave it None")
+    newest = min(TORCHSCRIPT_EXPORTER_MAX_OPSET, onnx.defs.onnx_opset_version())
+    if not (isinstance(opset, int) and not isinstance(opset, bool) and MIN_OPSET <= opset <= newest):
+        raise DataError(
+            f"--opset {opset}: expected a whole number from {MIN_OPSET} (RT-DETR's decoder needs GridSample) to {newest} "
+            "(the newest torch's ONNX exporter writes), or None for Ultralytics' choice"
+        )
+
+
+def export_folder(model: str) -> Path:
+    """Where an export of `model` goes, as Ultralytics places it: beside a checkpoint; in the working folder for a config."""
+    return (Path(model).parent if model.endswith(".pt") else Path.cwd()).resolve()
+
+
+def scratch_folder(model: str) -> Path:
+    """The folder an export of `model` is made in, in `export_folder` (one per process): only the result leaves it."""
+    return export_folder(model) / f".exporting-{Path(model).stem}-{os.getpid()}"
+
+
+def move_into(result: Path, folder: Path) -> Path:
+    """`result` (in a scratch folder inside `folder`) renamed into `folder`: a file replaces its namesake atomically,
+    a folder (OpenVINO, Core ML) replaces an earlier export of the same name whole, which goes with the scratch."""
+    target = folder / result.name
+    if result.is_dir() and target.is_dir():
+        os.replace(target, result.with_name(f"{result.name}.replaced"))
+    os.replace(result, target)
+    return target
 
 
 def export_model(
@@ -78,29 +147,48 @@ def export_model(
     batch: int = 1,
     device: str | None = None,
 ) -> Path:
-    """`RTDETR(weights).export(...)`; returns the absolute path of the file (or folder) written.
+    """`RTDETR(weights).export(...)`; returns the absolute path of the one file (or folder) written.
 
     `half` is Ultralytics' `quantize=16`: on a GPU the model is traced in fp16; on CPU an ONNX export is
     traced in fp32 and converted to fp16 afterwards (inputs and outputs stay fp32). `int8` calibrates on
     `data`'s val images: OpenVINO (and TensorRT) through Ultralytics (`quantize=8`, NNCF for OpenVINO), ONNX
-    through `quantize.quantize_onnx`, which keeps the `keep_float` parts in fp32 (the fp32 .onnx stays too).
+    through `quantize.quantize_onnx`, which keeps the `keep_float` parts in fp32.
+
+    Ultralytics writes intermediates beside the result under the names of other exports: the fp32 best.onnx of
+    an int8 ONNX or a TensorRT export (its own int8 ONNX export then deletes it). So the export runs in a scratch
+    folder beside the result and only the result is moved out: a user's best.onnx is never replaced by an
+    int8 or TensorRT export, and an interrupted export leaves no half-written file.
     """
+    format = require_format(format)
+    require_batch(batch)
+    require_opset(opset, format)
+    keep = keep_float_parts(keep_float)
     if half and int8:
         raise DataError("--half True and --int8 True: choose one precision")
     if int8:
         if not data:
             raise DataError("--int8 True needs --data: a data.yaml whose val images calibrate the int8 ranges")
         require_data(data, splits=("val",))
-    model = RTDETR(require_model(weights, "--weights"))
+    source = require_model(weights, "--weights")
+    folder = export_folder(source)
+    require_writable(folder, "--weights")
+    model = RTDETR(source)
     options = dict(format=format, imgsz=imgsz, dynamic=dynamic, simplify=simplify, opset=opset, batch=batch, device=device)
     if half:
         options["quantize"] = 16
     elif int8 and format != "onnx":
         options.update(quantize=8, data=data)
-    path = Path(model.export(**options)).resolve()
-    if int8 and format == "onnx":
-        path = quantize_onnx(path, data, imgsz, [part for part in keep_float.split(",") if part])
-    return path
+    scratch = scratch_folder(source)
+    scratch.mkdir()
+    try:
+        # Ultralytics' exporter names (and places) every file it writes after the model's pt_path
+        model.model.pt_path = str(scratch / f"{Path(source).stem}.pt")
+        path = Path(model.export(**options))
+        if int8 and format == "onnx":
+            path = quantize_onnx(path, data, imgsz, keep)
+        return move_into(path, folder)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def matched_rows(candidate: np.ndarray, reference: np.ndarray, atol: float) -> float:
@@ -176,7 +264,9 @@ def main(params: dict) -> None:
             raise DataError("--check_map True needs --data: the data.yaml whose val split scores the checkpoint and its export")
         require_data(params["data"], splits=("val",))
     path = export_model(**params)
-    print(f"exported {params['weights']} to {params['format']}: {path}")
+    precision = " fp16" if params["half"] else " int8" if params["int8"] else ""
+    print(f"exported {params['weights']} to {params['format']}{precision}: {path} "
+          "(moved here from the scratch folder Ultralytics' log names; nothing else written)")
     if path.suffix == ".onnx":
         # fp16 keeps ~3 significant digits; int8 moves boxes and scores by a few percent: its check is --check_map
         atol = 1e-1 if params["int8"] else 1e-2 if params["half"] else 1e-3
@@ -186,18 +276,14 @@ def main(params: dict) -> None:
 
 
 def export_targets(weights: str, format: str) -> list[Path]:
-    """Where Ultralytics' exporter writes `weights` in `format` (beside a checkpoint; a config's export lands in the
-    working folder), and where the int8 variants go."""
+    """What an export of `weights` in `format` may write: the export (and its int8 variant) in `export_folder`, and
+    the scratch folder it is made in."""
     from ultralytics.engine.exporter import export_formats
 
-    formats = export_formats()
-    suffixes = dict(zip(formats["Argument"], formats["Suffix"]))
-    suffix = suffixes.get({"tensorrt": "engine", "trt": "engine", "tflite": "litert"}.get(format.lower(), format.lower()))
-    if suffix is None:
-        raise DataError(f"--format {format}: unknown (expected one of {', '.join(a for a in suffixes if a != '-')})")
-    stem = Path(weights).with_suffix("") if weights.endswith(".pt") else Path(Path(weights).stem)
-    spell = (lambda name: Path(f"{stem}{name}{suffix}")) if suffix.startswith("_") else (lambda name: Path(f"{stem}{name}").with_suffix(suffix))
-    return [spell(""), spell("_int8")]
+    table = export_formats()
+    suffix = dict(zip(table["Argument"], table["Suffix"]))[require_format(format)]
+    folder, stem = export_folder(weights), Path(weights).stem
+    return [*(folder / f"{stem}{variant}{suffix}" for variant in ("", "_int8")), scratch_folder(weights)]
 
 
 def export_paths(params: dict) -> CommandPaths:

@@ -23,6 +23,7 @@ from ..utils.errors import DataError
 
 CHECKPOINT_EXAMPLE = "runs/train/lrs-detr-b/weights/best.pt"
 DATASET_SPLITS = ("train", "val", "test", "minival")  # the image entries a data.yaml may hold
+MODEL_CONFIG_SUFFIXES = ("", ".yaml", ".yml")  # '' for a packaged config's bare name (lrs-detr-b)
 PICKLE_START = b"\x80"  # torch.save's legacy format is a pickle stream; its current one a zip archive
 
 
@@ -70,9 +71,18 @@ def _importable(module: str) -> bool:
 
 
 def require_model(model: str, argument: str = "--model") -> str:
-    """A checkpoint file, a model YAML, or the name of a packaged or Ultralytics config; returned resolved."""
+    """A checkpoint file, a model YAML, or the name of a packaged or Ultralytics config; returned resolved.
+
+    An export (.onnx, .engine, an OpenVINO folder, ...) holds a traced graph, not the PyTorch model that training,
+    exporting or timing rebuilds: refused by name before Ultralytics' suffix assertion.
+    """
     if str(model).endswith(".pt"):
         return require_checkpoint(model, argument)
+    if Path(model).is_dir() or Path(model).suffix.lower() not in MODEL_CONFIG_SUFFIXES:
+        raise DataError(
+            f"{argument} {model}: not a PyTorch model (an export such as .onnx is a traced graph, which cannot be trained, "
+            f"exported or timed again); expected a .pt checkpoint such as {CHECKPOINT_EXAMPLE} or a model YAML such as lrs-detr-b.yaml"
+        )
     resolved = resolve_model_cfg(model)
     try:
         return str(check_yaml(resolved))

@@ -41,12 +41,28 @@ def require_weights(weights: str, argument: str = "--weights") -> str:
     path = Path(weights or "")
     if path.suffix == ".pt" or not path.exists():
         return require_checkpoint(weights, argument)
+    if path.is_file() and path.suffix == ".onnx":
+        return _require_onnx(path, argument)
     if (path.is_file() and path.suffix in EXPORTED_FILES) or (path.is_dir() and path.name.endswith(OPENVINO_FOLDER) and any(path.glob("*.xml"))):
         return str(path)
     raise DataError(
         f"{argument} {weights}: not a model (expected a checkpoint such as {CHECKPOINT_EXAMPLE}, an export "
         f"({', '.join(EXPORTED_FILES)}) or an OpenVINO folder *{OPENVINO_FOLDER} holding its .xml)"
     )
+
+
+def _require_onnx(path: Path, argument: str) -> str:
+    """An .onnx file that parses into a graph: a cut-short or foreign file is named here, not in a protobuf traceback."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except DecodeError:
+        graph = None
+    if graph is None or not graph.node:
+        raise DataError(f"{argument} {path}: not an ONNX model, or a truncated one (expected a .onnx file that export.py writes)")
+    return str(path)
 
 
 def weights_format(weights: str | Path) -> WeightsFormat:

@@ -40,15 +40,23 @@ def calibration_images(data: str, imgsz: int, count: int = CALIBRATION_IMAGES, s
         yield dataset[int(i)]["img"].numpy()[None].astype(np.float32) / 255.0
 
 
+def keep_float_parts(keep_float: str) -> tuple[str, ...]:
+    """The parts a `--keep_float` value names ('decoder,dft'; '' for none), each one of KEEP_FLOAT: checked before an
+    export writes anything."""
+    parts = tuple(part.strip() for part in keep_float.split(",") if part.strip())
+    unknown = [part for part in parts if part not in KEEP_FLOAT]
+    if unknown:
+        raise DataError(f"--keep_float {keep_float}: unknown part {unknown[0]} (expected some of {','.join(KEEP_FLOAT)}, or '' for none)")
+    return parts
+
+
 def float_nodes(graph, keep: Iterable[str] = KEEP_FLOAT) -> list[str]:
-    """Names of the Conv/Gemm/MatMul nodes of `graph` (an ONNX GraphProto) that `keep` says stay float.
+    """Names of the Conv/Gemm/MatMul nodes of `graph` (an ONNX GraphProto) that `keep` (parts of KEEP_FLOAT) says stay float.
 
     decoder: everything under the last layer's scope (RT-DETR's decoder is the model's last module);
     dft: FGM's matrix products; attention: MatMuls of two activations (no weight) inside LFA, ASSA, the decoder.
     """
-    unknown = set(keep) - set(KEEP_FLOAT)
-    if unknown:
-        raise DataError(f"--keep_float {','.join(sorted(unknown))}: unknown (expected some of {','.join(KEEP_FLOAT)})")
+    keep = keep_float_parts(",".join(keep))
     nodes = [n for n in graph.node if n.op_type in QUANTIZED_OPS]
     constants = {t.name for t in graph.initializer} | {out for n in graph.node if n.op_type == "Constant" for out in n.output}
     layers = [int(n.name.split("/")[1].split(".")[1]) for n in nodes if n.name.startswith("/model.")]

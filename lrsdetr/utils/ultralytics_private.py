@@ -57,6 +57,9 @@ INTERNALS = (
              "accepts them and leaves them to it"),
     Internal("ultralytics.engine.model.Model._reset_ckpt_args", "lrsdetr/models/rtdetr.py",
              "the checkpoint arguments Ultralytics keeps when it loads a .pt, for an imported authors' checkpoint"),
+    Internal("ultralytics.engine.exporter.Exporter.__call__", "lrsdetr/engine/export.py",
+             "names and places every file it writes after the model's pt_path attribute (else its YAML's name, in the "
+             "working folder); export_model points pt_path into a scratch folder, so intermediates never replace a file"),
     Internal("ultralytics.engine.trainer.BaseTrainer.__init__", "lrsdetr/models/trainer.py",
              "LRSDETRTrainer.__init__ passes it on: Ultralytics' DDP launcher builds trainers with _callbacks=",
              param="_callbacks"),
