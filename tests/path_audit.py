@@ -4,7 +4,7 @@
 calls while it runs (Python's audit events: `open`, rename, remove, mkdir, listing a folder, ...). Under the test
 session's temporary root, where the tests keep their data and outputs, a write must lie under a declared output (an
 atomic writer's temporary sibling of one counts as it; making a folder on the way to one is part of writing it),
-and a read under a declared input or output. Elsewhere (Ultralytics' settings, lrsdetr's cache folder, system
+and a read under a declared input or output (listing a folder that holds an input is part of finding it). Elsewhere (Ultralytics' settings, lrsdetr's cache folder, system
 temporaries) the files are the tools' own. A command that reads or writes what it did not declare fails the test,
 named: its guard would not have seen that path.
 """
@@ -58,7 +58,8 @@ def undeclared(calls: list[tuple[str, str, bool]], inputs: list[Path], outputs: 
         if not real.is_relative_to(root) or any(real.is_relative_to(output) for output in outputs):
             continue
         on_the_way = event == "os.mkdir" and any(output.is_relative_to(real) for output in outputs)
-        read = not wrote and any(real.is_relative_to(source) for source in inputs)
+        listing = event in ("os.listdir", "os.scandir") and any(source.is_relative_to(real) for source in inputs)  # a glob's folder
+        read = not wrote and (listing or any(real.is_relative_to(source) for source in inputs))
         if not (on_the_way or read):
             found.append(f"{'wrote' if wrote else 'read'} {path} ({event})")
     return found
