@@ -55,6 +55,8 @@ def undeclared(calls: list[tuple[str, str, bool]], inputs: list[Path], outputs: 
     found = []
     for event, path, wrote in dict.fromkeys(calls):
         real = _target(_real(path))
+        if not wrote and not real.exists():  # a lookup that found nothing (the import system probes such paths)
+            continue
         if not real.is_relative_to(root) or any(real.is_relative_to(output) for output in outputs):
             continue
         on_the_way = event == "os.mkdir" and any(output.is_relative_to(real) for output in outputs)

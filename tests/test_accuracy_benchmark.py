@@ -37,7 +37,7 @@ def assert_row_summarises_its_runs(row: dict, out: Path) -> None:
     [
         (["--models", "rtdetr-r19"], "--models/--others rtdetr-r19.yaml: no such model config"),
         (["--others", "yolov99m"], "--models/--others yolov99m: no such Ultralytics YOLO config"),
-        (["--seeds", ","], "--seeds: expected"),
+        (["--seeds", ","], "--seeds ,: expected"),
         (["--schedule", "fast"], "--schedule fast: expected one of auto, recipe, quick"),
     ],
 )

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Iterator
 from unittest import mock
 
+from ..utils.atomic import write_bytes_atomic
 from .coco_metrics import COCO_MAX_DETS
 from .inputs import LOGGER, CocoPair
 
@@ -64,7 +65,7 @@ def tide_analysis(pair: CocoPair, max_dets: int = COCO_MAX_DETS, plot_dir: Path 
     if plot_dir is not None:
         Path(plot_dir).mkdir(parents=True, exist_ok=True)
     name = pair.pred_path.parent.name or pair.pred_path.stem  # the run folder ('exp'), as the plot's title
-    with tempfile.TemporaryDirectory(dir=plot_dir, prefix=".tide-") as scratch, _tidecv_sandbox(scratch):
+    with tempfile.TemporaryDirectory(prefix="tide-") as scratch, _tidecv_sandbox(scratch):
         from tidecv import TIDE
 
         tide = TIDE()
@@ -115,7 +116,7 @@ def plot_path(plot_dir: Path, part: str, max_dets: int) -> Path:
 
 
 def _save_plots(tide, name: str, scratch: Path, plot_dir: Path, max_dets: int) -> list[Path]:
-    """Draw in the scratch folder (inside `plot_dir`), then rename each file into place: no half-written PNG."""
+    """Draw in the scratch folder (tidecv writes its own files there), then write each plot whole into `plot_dir`."""
     import matplotlib
 
     if not any(tide.run_main_errors[name].values()):
@@ -127,6 +128,6 @@ def _save_plots(tide, name: str, scratch: Path, plot_dir: Path, max_dets: int) -
     saved = []
     for part in PLOT_PARTS:
         target = plot_path(plot_dir, part, max_dets)
-        os.replace(drawn[part], target)
+        write_bytes_atomic(target, drawn[part].read_bytes())
         saved.append(target)
     return saved
