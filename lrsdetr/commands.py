@@ -1,4 +1,5 @@
-"""The `lrsdetr` console command: `lrsdetr train ...`, `lrsdetr val ...`, ... (also `python -m lrsdetr ...`).
+"""The `lrsdetr` console command: `lrsdetr train ...`, `lrsdetr val ...`, `lrsdetr bench accuracy ...`, ... (also
+`python -m lrsdetr ...`).
 
 Each command is declared once, in the module that does its work (help, defaults, the paths it reads and writes,
 the function it runs: lrsdetr/utils/command.py), and listed here. A root script (train.py, ...) runs the same
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from . import __version__
+from .bench import accuracy, compression, formats, gpu, latency, prune_speedup, visdrone_eval
 from .compat import convert
 from .compress import distill, finetune
 from .data import scripts, stats, synth
@@ -23,6 +25,11 @@ COMMANDS: dict[str, Command] = {command.name: command for command in (
     visdrone_report.COMMAND, fps.COMMAND, heatmap.COMMAND, quickstart.COMMAND, channels.COMMAND, scripts.SPLIT,
     scripts.VISDRONE2YOLO, scripts.XML2TXT, scripts.YOLO2COCO, stats.COMMAND, synth.COMMAND, convert.COMMAND,
 )}
+# `lrsdetr bench NAME`: the benchmarks (benchmarks/NAME.py in a clone)
+BENCHMARKS: dict[str, Command] = {command.name.removeprefix("bench "): command for command in (
+    accuracy.COMMAND, compression.COMMAND, latency.COMMAND, formats.COMMAND, gpu.COMMAND, prune_speedup.COMMAND,
+    visdrone_eval.COMMAND,
+)}
 
 
 def run_root_script(name: str, param_dict: dict) -> int:
@@ -32,12 +39,13 @@ def run_root_script(name: str, param_dict: dict) -> int:
 
 
 def usage() -> str:
-    width = max(map(len, COMMANDS))
+    commands = {**COMMANDS, **{command.name: command for command in BENCHMARKS.values()}}
+    width = max(map(len, commands))
     lines = [f"  {name:<{width}}  {command.summary}{f' ({command.script})' if command.script else ''}"
-             for name, command in COMMANDS.items()]
+             for name, command in commands.items()]
     return "\n".join([
         "usage: lrsdetr COMMAND [--flag value | name=value ...]",
-        "", "LRS-DETR from the command line; a command with a root script beside it is that script.", "", "commands:", *lines,
+        "", "LRS-DETR from the command line; a command with a script beside it in a clone is that script.", "", "commands:", *lines,
         "", "lrsdetr COMMAND --help lists a command's flags and defaults; lrsdetr --version prints the version.",
     ])
 
@@ -51,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv[0] == "--version":
         print(f"lrsdetr {__version__}")
         return 0
-    command = COMMANDS.get(argv[0])
+    if argv[0] == "bench":
+        command, argv = BENCHMARKS.get(argv[1] if len(argv) > 1 else ""), argv[1:]
+        known = f"bench {{{', '.join(BENCHMARKS)}}}"
+    else:
+        command, known = COMMANDS.get(argv[0]), ", ".join([*COMMANDS, "bench"])
     if command is None:
-        print(f"lrsdetr: error: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)} (see lrsdetr --help)",
+        print(f"lrsdetr: error: unknown command {' '.join(argv[:1]) or 'bench'!r}; choose from {known} (see lrsdetr --help)",
               file=sys.stderr)
         return 2
     return command(argv[1:])

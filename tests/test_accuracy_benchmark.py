@@ -48,9 +48,8 @@ def test_bad_arguments_are_one_line(tmp_path, flags, message):
 
 
 @pytest.fixture
-def accuracy(monkeypatch):
-    monkeypatch.syspath_prepend(str(SCRIPT.parent))  # the script imports latency.py from beside it
-    return importlib.import_module("accuracy")
+def accuracy():
+    return importlib.import_module("lrsdetr.bench.accuracy")
 
 
 @pytest.mark.parametrize(("schedule", "data", "expected"),

@@ -2,13 +2,14 @@
 end on tiny synthetic images, its table, CSV and plot, and a second run that skips every finished step."""
 
 import csv
-import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from lrsdetr.bench import compression
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,9 +28,7 @@ def pycocotools_ap(val_folder: Path) -> float:
 
 
 def test_a_run_with_other_settings_is_refused_before_it_mixes_in(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    compression = importlib.import_module("compression")
-    params = {**compression.param_dict, "out": str(tmp_path)}
+    params = {**compression.DEFAULTS, "out": str(tmp_path)}
     compression.check_settings(tmp_path, params)
     compression.check_settings(tmp_path, {**params, "seeds": "0, 1, 2, 3"})  # more seeds: new folders, same runs
     with pytest.raises(compression.DataError, match=r"other settings \(imgsz 160 -> 320, teacher_epochs 60 -> 90\)"):
@@ -37,9 +36,7 @@ def test_a_run_with_other_settings_is_refused_before_it_mixes_in(tmp_path, monke
 
 
 def test_kinds_and_scopes_choose_runs_and_the_table_shows_every_finished_one(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    compression = importlib.import_module("compression")
-    params = {**compression.param_dict, "out": str(tmp_path)}
+    params = {**compression.DEFAULTS, "out": str(tmp_path)}
     compression.check_settings(tmp_path, params)
     compression.check_settings(tmp_path, {**params, "kinds": "MLSSD@1e-2", "scopes": "paper"})  # other runs, same settings
     assert compression.chosen({"kinds": " cwd, MLSSD@1e-2 "}, "kinds", compression.KINDS) == ["cwd", "MLSSD@1e-2"]
@@ -107,19 +104,15 @@ def test_quick_compression_benchmark_runs_the_chain_and_resumes(tmp_path):
 ])
 def test_a_bad_setting_is_refused_before_the_teacher_trains(tmp_path, monkeypatch, capsys, flags, words):
     """--seeds was read only after the teacher had trained (an hour on the default run)."""
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    compression = importlib.import_module("compression")
     (tmp_path / "file").write_text("")
     monkeypatch.setattr(compression, "main", lambda params: pytest.fail("the chain started"))
-    params = {**compression.param_dict, "out": str(tmp_path / "out"), **flags}
+    params = {**compression.DEFAULTS, "out": str(tmp_path / "out"), **flags}
     params["out"] = str(tmp_path / "file") if params["out"] == "FILE" else params["out"]
     assert compression.COMMAND.run_with(params) == 2
     assert words in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_quick_keeps_the_seeds_given_on_the_command_line(monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    compression = importlib.import_module("compression")
-    quick = {**compression.param_dict, "quick": True}
+    quick = {**compression.DEFAULTS, "quick": True}
     assert compression.resolved({**quick, "seeds": "0, 1"})["seeds"] == "0, 1"  # --quick silently made it "0"
     assert compression.resolved(quick)["seeds"] == compression.QUICK["seeds"]

@@ -3,7 +3,6 @@ ranges, and their layers went missing from the table), the layers' FLOPs add up 
 split adds up to the whole."""
 
 import importlib
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +11,7 @@ from lrsdetr import build_model
 
 @pytest.fixture(scope="module")
 def latency():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-        return importlib.import_module("latency")
+    return importlib.import_module("lrsdetr.bench.latency")
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,9 @@ PACKAGE = "lrsdetr"
 ROOT_MODULE = "__init__"  # lrsdetr/__init__.py: the public face (RTDETR, build_model, __version__)
 # Bottom to top. utils: errors, cli, Ultralytics internals, fonts; models: RTDETR, trainer, recipe, run folders;
 # tools: user-input checks and the pieces scripts share; engine: the root scripts' logic; compress: pruning and
-# distillation, whose pruning.py/distill.py flows train through engine; commands: the console command.
-LAYERS = ("utils", "cfg", "nn", "data", "eval", "compat", "models", ROOT_MODULE, "tools", "engine", "compress", "commands", "__main__")
+# distillation, whose pruning.py/distill.py flows train through engine; bench: the benchmarks, which use all of
+# these; commands: the console command.
+LAYERS = ("utils", "cfg", "nn", "data", "eval", "compat", "models", ROOT_MODULE, "tools", "engine", "compress", "bench", "commands", "__main__")
 
 
 def layer_of(module: str) -> str:

@@ -1,0 +1,140 @@
+"""Accuracy and CPU latency of one checkpoint in every format it exports to: the README's Model Export table.
+
+    python benchmarks/formats.py --weights runs/quickstart/train/weights/best.pt --data runs/quickstart/synthetic/data.yaml --imgsz 160
+
+Exports (ONNX fp32/fp16/int8, OpenVINO fp32/int8, TensorRT fp16 where CUDA and `tensorrt` exist) land in
+`--workdir`, one folder per format beside a copy of the checkpoint; int8 calibrates on the val images of --data. Every format is
+scored by val.py's validation and COCO summary on the val split (AP, AP50, APs at maxDets 100) and timed at
+batch 1 in interleaved rounds (median per entry, `--threads` threads): PyTorch fused and channels_last as
+Ultralytics runs it, ONNX Runtime's CPU provider, OpenVINO's CPU plugin in f32 as val.py scores it (int8
+layers stay int8). `--latency_imgsz` times exports made at another size too (accuracy stays at --imgsz).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from .latency import time_in_rounds
+
+from lrsdetr import RTDETR
+from lrsdetr.engine.export import coco_scores, export_model
+from lrsdetr.tools.checks import dataset_inputs, require_checkpoint, require_data
+from lrsdetr.utils.command import Command
+from lrsdetr.utils.guard import CommandPaths
+
+DEFAULTS = {
+    "weights": "runs/quickstart/train/weights/best.pt",
+    "data": "runs/quickstart/synthetic/data.yaml",
+    "imgsz": 160,  # export and validation size
+    "latency_imgsz": 0,  # also time exports made at this size (0: only --imgsz)
+    "workdir": "runs/formats",  # exports go here, beside a copy of the checkpoint
+    "threads": 2,
+    "iterations": 30,
+    "warmup": 5,
+    "accuracy": True,  # False: latency only (no validation)
+}
+
+# (label, export options): the CPU formats; TensorRT is added where it can be built
+FORMATS = {
+    "ONNX fp32": dict(format="onnx"),
+    "ONNX fp16": dict(format="onnx", half=True),
+    "ONNX int8": dict(format="onnx", int8=True),
+    "OpenVINO fp32": dict(format="openvino"),
+    "OpenVINO int8": dict(format="openvino", int8=True),
+}
+
+
+def export_all(checkpoint: Path, data: str, imgsz: int, folder: Path) -> dict[str, Path]:
+    """Every format of FORMATS (and TensorRT fp16 with CUDA) exported from a copy of `checkpoint` in `folder`."""
+    formats = dict(FORMATS)
+    if torch.cuda.is_available():
+        formats["TensorRT fp16"] = dict(format="engine", half=True, device="0")
+    exports = {}
+    for label in ["PyTorch fp32", *formats]:  # one folder each: fp32 and fp16 ONNX exports are both best.onnx
+        (folder / label.replace(" ", "_")).mkdir(parents=True, exist_ok=True)
+        exports[label] = Path(shutil.copy(checkpoint, folder / label.replace(" ", "_") / checkpoint.name))
+    for label, options in formats.items():
+        try:
+            exports[label] = export_model(str(exports[label]), imgsz=imgsz, data=data, **options)
+        except Exception as error:  # e.g. no tensorrt package: say so, measure the rest
+            print(f"{label}: not exported ({type(error).__name__}: {error})")
+            del exports[label]
+    return exports
+
+
+def runner(path: Path, imgsz: int, threads: int):
+    """A batch-1 call of `path` in its runtime, on a fixed random image."""
+    image = torch.rand(1, 3, imgsz, imgsz)
+    if path.suffix == ".pt":
+        model = RTDETR(str(path)).model.fuse(verbose=False).eval().to(memory_format=torch.channels_last)
+        image = image.contiguous(memory_format=torch.channels_last)
+        return lambda: model(image)
+    if path.suffix == ".onnx":
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        feed = {session.get_inputs()[0].name: image.numpy()}
+        return lambda: session.run(None, feed)
+    if path.is_dir():
+        import openvino as ov
+
+        config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
+        compiled = ov.Core().compile_model(str(next(path.glob("*.xml"))), "CPU", config)
+        request, array = compiled.create_infer_request(), image.numpy()
+        return lambda: request.infer([array])
+    from ultralytics.nn.autobackend import AutoBackend  # TensorRT engine
+
+    backend = AutoBackend(str(path), device=torch.device("cuda:0"), fp16=True, verbose=False)
+    image = image.to("cuda:0").half()
+    return lambda: backend(image)
+
+
+def latencies(exports: dict[str, Path], imgsz: int, params: dict) -> dict[str, float]:
+    calls = {label: runner(path, imgsz, params["threads"]) for label, path in exports.items()}
+    torch.set_num_threads(params["threads"])  # Ultralytics' exporter leaves torch at one thread
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], sync)
+    print(f"latency at {imgsz} px: median of {params['iterations']} interleaved rounds, {params['threads']} threads; other processes used {load:.2f} CPU cores")
+    return medians
+
+
+def main(params: dict) -> None:
+    checkpoint = Path(require_checkpoint(params["weights"]))
+    require_data(params["data"], splits=("val",))
+    workdir = Path(params["workdir"]).resolve()
+    exports = export_all(checkpoint, params["data"], params["imgsz"], workdir / f"{params['imgsz']}px")
+    scores = dict.fromkeys(exports, None)
+    if params["accuracy"]:
+        with tempfile.TemporaryDirectory(prefix="formats_val_") as folder:
+            scores = {label: coco_scores(path, params["data"], params["imgsz"], Path(folder) / label.replace(" ", "_"))[1] for label, path in exports.items()}
+    timed = {params["imgsz"]: latencies(exports, params["imgsz"], params)}
+    if params["latency_imgsz"] and params["latency_imgsz"] != params["imgsz"]:
+        size = params["latency_imgsz"]
+        timed[size] = latencies(export_all(checkpoint, params["data"], size, workdir / f"{size}px"), size, params)
+    sizes = list(timed)
+    print("\n| Format | AP | AP50 | APs | " + " | ".join(f"latency {s} px (x vs fp32)" for s in sizes) + " |")
+    print("|---|---|---|---|" + "---|" * len(sizes))
+    for label, stats in scores.items():
+        cells = []
+        for size in sizes:
+            fp32 = timed[size].get(label.rsplit(" ", 1)[0] + " fp32") or timed[size]["PyTorch fp32"]
+            ms = timed[size].get(label)
+            cells.append("-" if ms is None else f"{ms:.1f} ms ({fp32 / ms:.2f}x)")
+        accuracy = f"{stats['AP']:.3f} | {stats['AP50']:.3f} | {stats['APs']:.3f}" if stats else "- | - | -"
+        print(f"| {label} | {accuracy} | " + " | ".join(cells) + " |")
+
+
+def formats_paths(params: dict) -> CommandPaths:
+    """Reads the checkpoint and the data set; writes the exports under --workdir."""
+    return (CommandPaths(params).reads("--weights", require_checkpoint(params["weights"]))
+            .reads("--data", *dataset_inputs(params["data"], splits=("val",))).writes("--workdir", params["workdir"]))
+
+
+COMMAND = Command("bench formats", "accuracy and CPU latency of every export format", __doc__, DEFAULTS, formats_paths, main,
+                  script="benchmarks/formats.py")

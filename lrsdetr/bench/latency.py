@@ -1,0 +1,358 @@
+"""Batch-1 latency of LRS-DETR-B beside Ultralytics' RT-DETR-l and our RT-DETR-R18: PyTorch eager and ONNX Runtime.
+
+    python benchmarks/latency.py                                  # 640x640, 2 threads, 20 timed rounds
+    python benchmarks/latency.py --iterations 50 --imgsz 320 --onnx False
+
+Every model is fused, in eval mode, with the same number of classes (`nc`, VisDrone's 10). PyTorch runs twice:
+on NCHW tensors as `model(x)` does, and with channels_last weights, which is how Ultralytics' AutoBackend (so
+`predict` and `val`) prepares a PyTorch model on x86 CPUs. `--baseline` adds LRS-DETR-B with our speed work
+off (Omni-Kernel in NCHW, its four depthwise convs unmerged, Ultralytics' plain fuse()), timed in the same rounds,
+so the speed-up is a ratio measured under the same conditions. ONNX Runtime runs the graph Ultralytics' exporter
+writes. The process keeps the memory it frees, as our inference scripts do (`--keep_freed_memory False`: glibc's
+default, which maps large blocks afresh on every forward pass).
+
+Each round runs every entry once, in turn, and each entry reports the median over rounds: load from other
+processes then hits all entries alike, and the ratios stay meaningful on a busy machine (the absolute times
+do not: the table says how much CPU other processes took while timing). With CUDA, PyTorch fp32/fp16 and a
+TensorRT fp16 engine are timed too.
+
+Efficiency: each model's FLOPs are counted by torch's aten counter (torch.utils.flop_counter: convolutions,
+matrix products, attention; FGM's FFT is not counted), and the fastest of three n x n fp32 matrix products
+timed in the same rounds gives the machine's achievable peak under the same load: torch.mm (the BLAS torch
+links, MKL on x86, which takes a slower path on AMD processors), the same product as a 1x1 convolution on
+channels_last data (oneDNN, which the models' convolutions use) and an ONNX MatMul in ONNX Runtime (MLAS). Efficiency = FLOPs / (latency x peak) per runtime:
+how close a model comes to the hardware's dense-math limit. `--profile` adds a per-layer torch.profiler
+profile of LRS-DETR-B (channels_last, as Ultralytics runs it): time, FLOPs and efficiency of each layer, and
+the aten ops that take the most time; and, from the same profiler on RT-DETR-R18, both models' time and FLOPs in
+their decoder (the same RTDETRDecoder) and in the rest, with B/R18 ratios for each part.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from copy import deepcopy
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+from ultralytics.engine.exporter import Exporter
+from ultralytics.nn.tasks import RTDETRDetectionModel
+from ultralytics.utils import LOGGER
+
+from lrsdetr import build_model
+from lrsdetr.nn.modules import OmniKernel
+from lrsdetr.utils.command import Command
+from lrsdetr.utils.guard import CommandPaths
+from lrsdetr.utils.memory import keep_freed_memory
+
+DEFAULTS = {
+    "imgsz": 640,
+    "iterations": 20,  # timed rounds; the median of each entry is reported
+    "warmup": 3,  # untimed rounds first
+    "threads": 2,  # torch.set_num_threads and ONNX Runtime's intra_op_num_threads
+    "nc": 10,  # classes of every model
+    "baseline": True,  # also time LRS-DETR-B without the speed work
+    "onnx": True,  # also export to ONNX and time ONNX Runtime
+    "peak_size": 2048,  # n of the n x n fp32 matmul that measures the peak (2 n^3 FLOPs)
+    "profile": True,  # per-layer profile of LRS-DETR-B (and the decoder split against RT-DETR-R18)
+    "keep_freed_memory": True,  # as val.py, detect.py and get_FPS.py run (lrsdetr.utils.memory); False: glibc's default
+}
+
+MODELS = {"LRS-DETR-B": "lrs-detr-b.yaml", "RT-DETR-l (Ultralytics)": "rtdetr-l.yaml", "RT-DETR-R18": "rtdetr-r18.yaml"}
+OURS, REFERENCE, R18, BASELINE = "LRS-DETR-B", "RT-DETR-l (Ultralytics)", "RT-DETR-R18", "LRS-DETR-B, no speed work"
+TORCH_NCHW, TORCH_CL, ORT = "PyTorch NCHW", "PyTorch channels_last", "ONNX Runtime"
+PEAKS = {("fp32 matmul", "torch.mm"): "mm", ("fp32 matmul", "1x1 conv"): "conv", ("fp32 matmul", "onnxruntime"): "ort"}
+
+
+def aten_flops(model: torch.nn.Module, imgsz: int) -> FlopCounterMode:
+    """torch's aten FLOP counter after one forward pass at `imgsz` (total and per module)."""
+    with torch.inference_mode(), FlopCounterMode(display=False, depth=None) as counter:
+        model(torch.rand(1, 3, imgsz, imgsz))
+    return counter
+
+
+def matmul_call(n: int, kind: str) -> tuple[Callable[[], object], float]:
+    """A call of one n x n x n fp32 matrix product and its FLOPs: `mm` through torch.mm (BLAS), `conv` as a 1x1
+    convolution of n channels over n pixels in channels_last (oneDNN), `ort` as an ONNX MatMul in ONNX Runtime."""
+    if kind == "mm":
+        a, b, out = torch.rand(n, n), torch.rand(n, n), torch.empty(n, n)
+        return lambda: torch.mm(a, b, out=out), 2.0 * n**3
+    if kind == "ort":
+        import onnx
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+
+        weight = numpy_helper.from_array(torch.rand(n, n).numpy(), "b")
+        graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "matmul", [helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n])],
+                                  [helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])], [weight])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(helper.make_model(graph).SerializeToString(), options, providers=["CPUExecutionProvider"])
+        feed = {"a": torch.rand(n, n).numpy()}
+        return lambda: session.run(None, feed), 2.0 * n**3
+    x = torch.rand(1, n, n // 32, 32).contiguous(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(n, n, 1, bias=False).to(memory_format=torch.channels_last).eval()
+    return lambda: conv(x), 2.0 * n**3
+
+
+def without_speed_work(model: RTDETRDetectionModel) -> RTDETRDetectionModel:
+    """A fused copy of an unfused LRS-DETR model with the Omni-Kernel as the authors run it: NCHW, four depthwise convs."""
+    copy = deepcopy(model)
+    for module in copy.modules():
+        if isinstance(module, OmniKernel):
+            module.memory_format = torch.contiguous_format
+    return RTDETRDetectionModel.fuse(copy, verbose=False)  # Ultralytics' Conv/BN fusion, not our depthwise merge
+
+
+@contextmanager
+def working_folder(folder: Path):
+    """Ultralytics writes an export of a YAML-built model into the working folder."""
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def export(model: torch.nn.Module, folder: Path, **options) -> Path:
+    """Ultralytics' exporter on an in-memory model (as `RTDETR(...).export(**options)` runs it), quietly."""
+    model.task = "detect"  # what Ultralytics' model wrapper sets before exporting
+    level = LOGGER.level
+    LOGGER.setLevel("WARNING")
+    try:
+        with working_folder(folder):
+            return folder / Exporter(overrides={"batch": 1, "verbose": False, "mode": "export", **options})(model=model)
+    finally:
+        LOGGER.setLevel(level)
+
+
+def onnx_call(model: torch.nn.Module, imgsz: int, threads: int, folder: Path) -> Callable[[], object]:
+    import onnxruntime as ort
+
+    path = export(model, folder, format="onnx", imgsz=imgsz, simplify=True)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads would slow PyTorch's turns
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: torch.rand(1, 3, imgsz, imgsz).numpy()}
+    return lambda: session.run(None, feed)
+
+
+def foreign_cpu_seconds() -> float:
+    """CPU seconds used so far by everything on this machine but this process (Linux; 0 elsewhere)."""
+    stat = Path("/proc/stat")
+    if not stat.exists():
+        return 0.0
+    fields = [int(v) for v in stat.read_text().split("\n", 1)[0].split()[1:9]]
+    busy = (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    return busy - time.process_time()
+
+
+def time_in_rounds(calls: dict[tuple[str, str], Callable[[], object]], iterations: int, warmup: int, sync: Callable[[], None]) -> tuple[dict, float]:
+    """Median milliseconds per entry over `iterations` rounds of one call each; also the foreign load (cores)."""
+    times = {key: [] for key in calls}
+    with torch.inference_mode():
+        for _ in range(warmup):
+            for call in calls.values():
+                call()
+        sync()
+        foreign, start = foreign_cpu_seconds(), time.perf_counter()
+        for _ in range(iterations):
+            for key, call in calls.items():
+                begin = time.perf_counter()
+                call()
+                sync()
+                times[key].append((time.perf_counter() - begin) * 1000)
+        load = (foreign_cpu_seconds() - foreign) / (time.perf_counter() - start)
+    return {key: statistics.median(v) for key, v in times.items()}, load
+
+
+def cpu_calls(models: dict, params: dict, folder: Path) -> dict[tuple[str, str], Callable[[], object]]:
+    images = torch.rand(1, 3, params["imgsz"], params["imgsz"])
+    images_cl = images.contiguous(memory_format=torch.channels_last)
+    calls = {}
+    for name, model in models.items():
+        model_cl = deepcopy(model).to(memory_format=torch.channels_last)
+        calls[(name, TORCH_NCHW)] = lambda m=model: m(images)
+        calls[(name, TORCH_CL)] = lambda m=model_cl: m(images_cl)
+        if params["onnx"] and name != BASELINE:
+            calls[(name, ORT)] = onnx_call(model, params["imgsz"], params["threads"], folder)
+    return calls
+
+
+def cuda_calls(models: dict, params: dict, folder: Path) -> dict[tuple[str, str], Callable[[], object]]:
+    """PyTorch fp32 and fp16, and a TensorRT fp16 engine (needs the `tensorrt` package), on the first GPU."""
+    from ultralytics.nn.autobackend import AutoBackend
+
+    device = torch.device("cuda:0")
+    images = torch.rand(1, 3, params["imgsz"], params["imgsz"], device=device)
+    calls = {}
+    for name, model in models.items():
+        fp32, fp16 = deepcopy(model).to(device), deepcopy(model).to(device).half()
+        calls[(name, "CUDA PyTorch fp32")] = lambda m=fp32: m(images)
+        calls[(name, "CUDA PyTorch fp16")] = lambda m=fp16: m(images.half())
+        if name == BASELINE:
+            continue
+        try:
+            engine = export(model, folder, format="engine", imgsz=params["imgsz"], quantize=16, device=0)
+        except Exception as error:  # no tensorrt package, or a build failure: report it, time the rest
+            print(f"{name}: no TensorRT engine ({type(error).__name__}: {error})")
+            continue
+        backend = AutoBackend(str(engine), device=device, fp16=True, verbose=False)
+        calls[(name, "TensorRT fp16")] = lambda b=backend: b(images.half())
+    return calls
+
+
+def print_table(models: dict, flops: dict, medians: dict, load: float, params: dict, peak: float | None) -> None:
+    """Latency (ms) and, with a measured `peak` (FLOP/s), efficiency per model and runtime; then B's ratios."""
+    columns = list(dict.fromkeys(column for name, column in medians if (name, column) not in PEAKS))
+    print(f"\nbatch 1, {params['imgsz']}x{params['imgsz']}, fused, nc={params['nc']}, {params['threads']} threads, "
+          f"median of {params['iterations']} interleaved rounds; other processes used {load:.2f} CPU cores meanwhile")
+    if peak:
+        size = params["peak_size"]
+        rates = ", ".join(f"{how} {2.0 * size**3 / (medians[key] / 1000) / 1e9:.1f}" for key in PEAKS for how in [key[1]])
+        print(f"achievable peak: {peak / 1e9:.1f} GFLOP/s (fp32 {size}^3 product, same rounds: {rates} GFLOP/s); "
+              "ms (efficiency = FLOPs / (latency x peak))")
+    print(f"{'model':<28}{'params':>9}{'GFLOPs':>8}" + "".join(f"{c:>24}" for c in columns))
+    for name, model in models.items():
+        params_m = sum(p.numel() for p in model.parameters()) / 1e6
+        cells = []
+        for column in columns:
+            ms = medians.get((name, column))
+            efficiency = f" ({flops[name] / (ms / 1000 * peak):4.0%})" if ms and peak else ""
+            cells.append(f"{'-':>24}" if ms is None else f"{f'{ms:.1f} ms{efficiency}':>24}")
+        print(f"{name:<28}{params_m:>8.2f}M{flops[name] / 1e9:>8.1f}{''.join(cells)}")
+    print(f"work: LRS-DETR-B / RT-DETR-R18 = {flops[OURS] / flops[R18]:.2f} in FLOPs, LRS-DETR-B / RT-DETR-l = {flops[OURS] / flops[REFERENCE]:.2f}")
+    for column in columns:
+        line = f"{column}: LRS-DETR-B / RT-DETR-R18 = {medians[(OURS, column)] / medians[(R18, column)]:.2f}, "
+        line += f"LRS-DETR-B / RT-DETR-l = {medians[(OURS, column)] / medians[(REFERENCE, column)]:.2f}"
+        if (BASELINE, column) in medians:
+            line += f"; speed work: {medians[(BASELINE, column)] / medians[(OURS, column)]:.2f}x faster than without it"
+        print(line)
+
+
+class LayerProfile(NamedTuple):
+    """Per top-level layer (labelled "layer <index> <class>"): mean ms per forward and aten FLOPs; the slowest aten ops."""
+
+    ms: dict[str, float]
+    flops: dict[str, float]
+    aten_ms: dict[str, float]  # self time per forward, slowest first
+
+
+def profile_layers(model: torch.nn.Module, imgsz: int, runs: int, top: int = 12) -> LayerProfile:
+    """torch.profiler profile of a fused Ultralytics-style model (its `model` list), channels_last: each top-level
+    layer runs inside a `record_function` labelled with its index and class."""
+    model = deepcopy(model).to(memory_format=torch.channels_last)
+    images = torch.rand(1, 3, imgsz, imgsz).contiguous(memory_format=torch.channels_last)
+    # "layer " first: torch 2.14's profiler reported "04 C2f" and "05 Conv" as " C2f" and " Conv", so those layers
+    # were missing from the table
+    labels = {layer: f"layer {i:02d} {type(layer).__name__}" for i, layer in enumerate(model.model)}
+    open_ranges = {}
+
+    def enter(layer, args) -> None:
+        open_ranges[layer] = torch.autograd.profiler.record_function(labels[layer]).__enter__()
+
+    def leave(layer, args, output) -> None:
+        open_ranges.pop(layer).__exit__(None, None, None)
+
+    hooks = [hook for layer in labels for hook in (layer.register_forward_pre_hook(enter), layer.register_forward_hook(leave))]
+    counts = aten_flops(model, imgsz).get_flop_counts()
+    flops = {labels[layer]: sum(counts.get(f"{type(model).__name__}.model.{i}", {}).values()) for i, layer in enumerate(model.model)}
+    with torch.inference_mode():
+        model(images)  # warm-up
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+            for _ in range(runs):
+                model(images)
+    for hook in hooks:
+        hook.remove()
+    events = profiler.key_averages()
+    missing = set(flops) - {e.key for e in events}
+    if missing:
+        raise RuntimeError(f"the profiler lost the ranges of {sorted(missing)}")
+    aten = sorted((e for e in events if e.key.startswith("aten::")), key=lambda e: -e.self_cpu_time_total)[:top]
+    return LayerProfile({e.key: e.cpu_time_total / 1000 / runs for e in events if e.key in flops}, flops,
+                        {e.key: e.self_cpu_time_total / 1000 / runs for e in aten})
+
+
+def print_layers(profile: LayerProfile, title: str, peak: float | None) -> None:
+    """Time, share, FLOPs and efficiency against `peak` of each layer, slowest first; then the slowest aten ops."""
+    total = sum(profile.ms.values())
+    print(f"\n{title}: {total:.1f} ms")
+    print(f"{'layer':<28}{'ms':>9}{'share':>7}{'GFLOPs':>8}{'GFLOP/s':>9}{'eff.':>6}")
+    for label, ms in sorted(profile.ms.items(), key=lambda item: -item[1]):
+        rate = profile.flops[label] / (ms / 1000) if ms else 0.0
+        efficiency = f"{rate / peak:6.0%}" if peak else f"{'-':>6}"
+        print(f"{label:<28}{ms:>9.2f}{ms / total:>7.1%}{profile.flops[label] / 1e9:>8.2f}{rate / 1e9:>9.1f}{efficiency}")
+    print("\nslowest aten ops (self time, mean per forward): " + ", ".join(f"{op} {ms:.1f} ms" for op, ms in profile.aten_ms.items()))
+
+
+def decoder_split(profile: LayerProfile) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(ms, FLOPs) of the RTDETRDecoder layer and of every other layer together."""
+    decoder = [label for label in profile.ms if label.endswith(" RTDETRDecoder")]
+    if len(decoder) != 1:
+        raise ValueError(f"expected one RTDETRDecoder layer, found {decoder or 'none'}")
+    rest = [label for label in profile.ms if label not in decoder]
+    return ((profile.ms[decoder[0]], profile.flops[decoder[0]]),
+            (sum(profile.ms[label] for label in rest), sum(profile.flops[label] for label in rest)))
+
+
+def print_decoder_split(profiles: dict[str, LayerProfile]) -> None:
+    """Both models end in the same RTDETRDecoder: their ratio without it says where the rest of the gap is."""
+    splits = {name: decoder_split(profile) for name, profile in profiles.items()}
+    print("\nthe decoder and the rest, per model (the same profiler runs):")
+    for name, ((decoder_ms, decoder_flops), (rest_ms, rest_flops)) in splits.items():
+        print(f"{name:<28} decoder {decoder_ms:6.1f} ms {decoder_flops / 1e9:5.2f} GFLOPs; "
+              f"the rest {rest_ms:6.1f} ms {rest_flops / 1e9:5.2f} GFLOPs")
+    (ours_decoder, ours_rest), (r18_decoder, r18_rest) = splits[OURS], splits[R18]
+    for part, ours, r18 in (("decoder", ours_decoder, r18_decoder), ("the rest", ours_rest, r18_rest)):
+        print(f"{part}: LRS-DETR-B / RT-DETR-R18 = {ours[0] / r18[0]:.2f} in time, {ours[1] / r18[1]:.2f} in FLOPs")
+
+
+def build(name: str, nc: int) -> torch.nn.Module:
+    """Ours through `build_model` (our fuse() adds the depthwise merge and the inference layout); the reference
+    with Ultralytics' own class, exactly as stock Ultralytics builds and fuses it."""
+    if name == REFERENCE:
+        return RTDETRDetectionModel(MODELS[name], nc=nc, verbose=False).eval()
+    return build_model(MODELS[name], nc=nc).eval()
+
+
+def main(params: dict) -> None:
+    if params["keep_freed_memory"] and not keep_freed_memory():
+        print("keep_freed_memory: not glibc's malloc here, nothing set")
+    unfused = {name: build(name, params["nc"]) for name in MODELS}
+    models = {name: deepcopy(model).fuse(verbose=False) for name, model in unfused.items()}
+    if params["baseline"]:
+        models = {OURS: models.pop(OURS), BASELINE: without_speed_work(unfused[OURS]), **models}
+    flops = {name: aten_flops(model, params["imgsz"]).get_total_flops() for name, model in models.items()}
+    with tempfile.TemporaryDirectory() as folder:
+        calls = cpu_calls(models, params, Path(folder))
+        torch.set_num_threads(params["threads"])
+        for key, kind in PEAKS.items():
+            calls[key], peak_flops = matmul_call(params["peak_size"], kind)
+        # after `import ultralytics` (OMP_NUM_THREADS=1 if unset) and the exporter (torch threads = cores - 1)
+        torch.set_num_threads(params["threads"])
+        medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], lambda: None)
+        peak = max(peak_flops / (medians[key] / 1000) for key in PEAKS)
+        print_table(models, flops, medians, load, params, peak)
+        if params["profile"]:
+            runs = max(1, params["iterations"] // 4)
+            profiles = {name: profile_layers(models[name], params["imgsz"], runs) for name in (OURS, R18)}
+            print_layers(profiles[OURS], f"LRS-DETR-B per layer (torch.profiler, channels_last, {params['imgsz']}x"
+                         f"{params['imgsz']}, mean of {runs} runs; profiling adds overhead)", peak)
+            print_decoder_split(profiles)
+        if torch.cuda.is_available():
+            calls = cuda_calls(models, params, Path(folder))
+            medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], torch.cuda.synchronize)
+            print_table(models, flops, medians, load, params, None)
+
+
+COMMAND = Command("bench latency", "CPU latency of LRS-DETR-B against RT-DETR, runtime by runtime", __doc__, DEFAULTS,
+                  CommandPaths, main, script="benchmarks/latency.py")  # builds its models, exports into a temporary folder
