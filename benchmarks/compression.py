@@ -39,7 +39,7 @@ from lrsdetr import RTDETR  # noqa: E402
 from lrsdetr.compress.distill import distill  # noqa: E402
 from lrsdetr.compress.finetune import save_checkpoint  # noqa: E402
 from lrsdetr.compress.prune import prune  # noqa: E402
-from lrsdetr.compress.prune_blocks import PRUNING_SCOPES  # noqa: E402
+from lrsdetr.compress.prune_scopes import PRUNING_SCOPES  # noqa: E402
 from lrsdetr.data.files import write_text_atomic  # noqa: E402
 from lrsdetr.data.synth import make_yolo_dataset  # noqa: E402
 from lrsdetr.engine.export import coco_scores  # noqa: E402

@@ -4,7 +4,7 @@ GFLOPs (49.2 by this counter).
 
     python benchmarks/prune_speedup.py            # B freshly initialised (seed 0), nc=10
     python benchmarks/prune_speedup.py --weights runs/train/lrs-detr-b/weights/best.pt --speed_up 1.35
-    python benchmarks/prune_speedup.py --scope blocks   # the finer scope (see lrsdetr/compress/prune_blocks.py)
+    python benchmarks/prune_speedup.py --scope blocks   # the finer scope (see lrsdetr/compress/prune_scopes.py)
 
 Torch-pruning's counter (multiply-accumulates of conv/linear/norm layers) decides the speed-up; Ultralytics'
 `get_flops` (thop, 2 x MACs, more op kinds) gives the GFLOPs the paper's tables use.

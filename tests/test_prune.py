@@ -12,7 +12,9 @@ from ultralytics.utils.dist import ddp_cleanup, generate_ddp_command
 from lrsdetr import build_model
 from lrsdetr.compress.finetune import save_checkpoint
 from lrsdetr.compress.prune import count_flops, next_pruning_ratio, prune
-from lrsdetr.compress.prune_blocks import LEAF_PRUNERS, Twin, from_pruning_view, pruning_view, to_pruning_view
+from lrsdetr.compress.prune_pruners import LEAF_PRUNERS
+from lrsdetr.compress.prune_twins import Twin, from_pruning_view, to_pruning_view
+from lrsdetr.compress.prune_view import pruning_view
 from lrsdetr.compress.prune_methods import PRUNE_METHODS, build_pruner
 from lrsdetr.nn.detection_model import LRSDETRDetectionModel, is_pruned
 from lrsdetr.nn.modules import DPRA, DEFModule, FrequencyGatingModule, LocalFeatureAggregation, SMEModule, SPDConv

@@ -13,7 +13,7 @@ from lrsdetr import RTDETR
 from lrsdetr.cfg import CFG_DIR
 from lrsdetr.compress.finetune import prune_and_finetune, sl_hyp_file, sparse_learning
 from lrsdetr.compress.prune import prune
-from lrsdetr.compress.prune_blocks import Twin
+from lrsdetr.compress.prune_twins import Twin
 from lrsdetr.models import LRSDETRTrainer
 from lrsdetr.nn.detection_model import is_pruned
 from lrsdetr.utils.errors import DataError

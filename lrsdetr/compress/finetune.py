@@ -32,7 +32,8 @@ from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from ..tools.checks import require_checkpoint, require_data
 from ..utils.errors import DataError
 from .prune import prune
-from .prune_blocks import from_pruning_view, pruning_setup, to_pruning_view
+from .prune_twins import from_pruning_view, to_pruning_view
+from .prune_view import pruning_setup
 from .prune_methods import DEFAULT_REG, build_pruner, get_method
 
 # pruning.py's keys that are not Ultralytics train arguments

@@ -8,7 +8,7 @@ by the speed-ups measured so far, so the result overshoots it by about 1%. The r
 masks) and records what was done under `model.yaml["pruned"]`; trainers read that key to keep the pruned
 architecture instead of rebuilding the model from its YAML.
 
-What may be cut is the `scope` (see `prune_blocks`): "paper", the default, keeps whole what the authors kept whole
+What may be cut is the `scope` (see `prune_scopes`): "paper", the default, keeps whole what the authors kept whole
 (DPRA, SPDConv, SME, every DEF module, the decoder, the two lateral convs) and rounds to 8 channels: LAMP 1.35 on
 LRS-DETR-B then gives the paper's 11.0M parameters. "blocks" also cuts inside DEF, SME, FGM and LFA.
 """
@@ -24,7 +24,8 @@ import torch_pruning as tp
 from ultralytics.utils import LOGGER
 
 from ..nn.detection_model import PRUNED_KEY, is_pruned  # re-exported (__all__)
-from .prune_blocks import check_scope, pruning_view
+from .prune_scopes import check_scope
+from .prune_view import pruning_view
 from .prune_methods import DEFAULT_REG, accumulate_gradients, build_pruner, get_method
 
 __all__ = ("prune", "count_flops", "is_pruned", "PRUNED_KEY")
@@ -96,7 +97,7 @@ def prune(
     speed_up: FLOPs(before) / FLOPs(after) to reach, counted by torch-pruning at imgsz x imgsz.
     ignored_layers: more modules of `model` whose output channels must stay, besides the scope's; as modules of
         `model` or by name ("model.3"). They are kept in the pruned copy.
-    scope: "paper" (what the authors kept whole, round to 8 channels) or "blocks" (finer, see `prune_blocks`).
+    scope: "paper" (what the authors kept whole, round to 8 channels) or "blocks" (finer, see `prune_scopes`).
     example_inputs: a training batch (dict of img, cls, bboxes, batch_idx, as Ultralytics' trainer feeds the
         model) for group_taylor and group_hessian, whose importance is the gradient of the detection loss on it.
     """

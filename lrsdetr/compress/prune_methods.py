@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch_pruning as tp
 
-from .prune_blocks import PruningSetup
+from .prune_view import PruningSetup
 
 
 @dataclass(frozen=True)
