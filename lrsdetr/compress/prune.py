@@ -4,7 +4,9 @@ section 3.4, LRS-DETR-B -> LRS-DETR-T with LAMP at 1.35).
 Pruning runs in iterative steps on Torch-Pruning's dependency graph, each removing at most 1/iterative_steps of the
 prunable channels (globally ranked by default), and stops at the first step whose FLOPs speed-up, FLOPs(before) /
 FLOPs(after) by torch-pruning's counter at `imgsz`, reaches `speed_up`. Near the target the steps shrink, steered
-by the speed-ups measured so far, so the result overshoots it by about 1%. The result has real, smaller layers (no
+by the speed-ups measured so far, so the result overshoots it by about 1%. With widths rounded to a multiple, a
+layer loses a whole multiple at once, so the share of channels pruned runs ahead of the share asked for; a step
+asking for less than has gone cuts nothing and does not count against iterative_steps. The result has real, smaller layers (no
 masks) and records what was done under `model.yaml["pruned"]`; trainers read that key to keep the pruned
 architecture instead of rebuilding the model from its YAML.
 
@@ -24,6 +26,7 @@ import torch_pruning as tp
 from ultralytics.utils import LOGGER
 
 from ..nn.detection_model import PRUNED_KEY, is_pruned  # re-exported (__all__)
+from ..utils.errors import DataError
 from .prune_scopes import check_scope
 from .prune_view import pruning_view
 from .prune_methods import DEFAULT_REG, accumulate_gradients, build_pruner, get_method
@@ -77,6 +80,34 @@ def on_copy(model: nn.Module, copy: nn.Module, layers: Sequence[nn.Module | str]
     return found
 
 
+def steps_to_speed_up(
+    pruner: tp.pruner.BasePruner, model: nn.Module, method: str, speed_up: float, imgsz: int, iterative_steps: int,
+    coarse: bool, example_inputs: dict | None, flops_before: float,
+) -> tuple[float, float, float]:
+    """Prune step by step until the FLOPs speed-up reaches `speed_up`; (FLOPs, parameters, speed-up) at the end.
+    A step that cuts nothing (the FLOPs stay) is not one of the `iterative_steps` allowed."""
+    ratios, speed_ups, cutting_steps = [0.0], [1.0], 0
+    while speed_ups[-1] < speed_up:
+        if cutting_steps == iterative_steps or ratios[-1] >= 1:
+            why = "allow more iterative_steps" if ratios[-1] < 1 else "no channel the scope lets it cut is left: ask for less"
+            raise DataError(f"{method} pruning reached a speed-up of {speed_ups[-1]:.4f} < {speed_up} at imgsz {imgsz} in "
+                            f"{cutting_steps} steps that cut channels; {why}")
+        step = pruner.current_step + 1
+        pruner.per_step_pruning_ratio[step] = next_pruning_ratio(
+            ratios, speed_ups, speed_up * AIM_ABOVE_TARGET, 1 / iterative_steps, coarse=coarse
+        )
+        accumulate_gradients(method, pruner, model, example_inputs)
+        pruner.step()
+        flops, params = count_flops(model, imgsz)
+        ratios.append(pruner.per_step_pruning_ratio[step])
+        speed_ups.append(flops_before / flops)
+        cutting_steps += speed_ups[-1] != speed_ups[-2]
+        swallowed = "" if speed_ups[-1] != speed_ups[-2] else " (cut nothing: rounding had already pruned that share)"
+        LOGGER.info(f"prune step {step}: {ratios[-1]:.4f} of channels, speed-up {speed_ups[-1]:.4f}, "
+                    f"{params / 1e6:.2f}M params{swallowed}")
+    return flops, params, speed_ups[-1]
+
+
 def prune(
     model: nn.Module,
     method: str = "lamp",
@@ -113,27 +144,17 @@ def prune(
     for parameter in model.parameters():
         parameter.requires_grad_(True)  # tp traces autograd; checkpoints come frozen
     flops_before, params_before = count_flops(model, imgsz)
-    ratios, speed_ups = [0.0], [1.0]
     with pruning_view(model, ignored, scope) as setup:
-        pruner = build_pruner(method, setup, model, global_pruning=global_pruning, iterative_steps=iterative_steps, reg=reg)
-        for step in range(1, iterative_steps + 1):
-            pruner.per_step_pruning_ratio[step] = next_pruning_ratio(
-                ratios, speed_ups, speed_up * AIM_ABOVE_TARGET, 1 / iterative_steps, coarse=setup.round_to is not None
-            )
-            accumulate_gradients(method, pruner, model, example_inputs)
-            pruner.step()
-            flops, params = count_flops(model, imgsz)
-            ratios.append(pruner.per_step_pruning_ratio[step])
-            speed_ups.append(flops_before / flops)
-            LOGGER.info(f"prune step {step}: {ratios[-1]:.4f} of channels, speed-up {speed_ups[-1]:.4f}, {params / 1e6:.2f}M params")
-            if speed_ups[-1] >= speed_up:
-                break
-        else:
-            raise RuntimeError(f"{method} reached a speed-up of {speed_ups[-1]:.3f} < {speed_up} in {iterative_steps} steps; "
-                               "allow more iterative_steps")
+        # Steps that cut nothing do not count: each asks for at least the smallest step more, so the pruner never
+        # needs more than this many in all before its share reaches 1.
+        pruner = build_pruner(method, setup, model, global_pruning=global_pruning, reg=reg,
+                              iterative_steps=iterative_steps * (round(1 / SMALLEST_STEP) + 1))
+        flops, params, achieved = steps_to_speed_up(
+            pruner, model, method, speed_up, imgsz, iterative_steps, setup.round_to is not None, example_inputs, flops_before
+        )
     model.zero_grad(set_to_none=True)
     model.yaml = {**model.yaml, PRUNED_KEY: {
-        "method": method, "scope": scope, "speed_up": speed_up, "achieved_speed_up": round(speed_ups[-1], 4), "steps": step,
+        "method": method, "scope": scope, "speed_up": speed_up, "achieved_speed_up": round(achieved, 4), "steps": pruner.current_step,
         "imgsz": imgsz, "flops_before": flops_before, "flops_after": flops, "params_before": params_before,
         "params_after": params,
     }}
