@@ -14,12 +14,14 @@ from lrsdetr.compress.finetune import save_checkpoint
 from lrsdetr.compress.prune import count_flops, next_pruning_ratio, prune
 from lrsdetr.compress.prune_methods import PRUNE_METHODS, build_pruner
 from lrsdetr.compress.prune_pruners import LEAF_PRUNERS
-from lrsdetr.compress.prune_twins import Twin, from_pruning_view, to_pruning_view
+from lrsdetr.compress.prune_twins import TWINS, Twin, from_pruning_view, to_pruning_view
 from lrsdetr.compress.prune_view import pruning_view
 from lrsdetr.nn.detection_model import LRSDETRDetectionModel, is_pruned
-from lrsdetr.nn.modules import DPRA, DEFModule, FrequencyGatingModule, LocalFeatureAggregation, SMEModule, SPDConv
+from lrsdetr.nn.modules import (
+    DPRA, ConvGLU, DEFBlock, DEFModule, FrequencyGatingModule, LocalFeatureAggregation, SMEModule, SPDConv,
+)
 from lrsdetr.utils.errors import DataError
-from ultralytics.nn.modules import RTDETRDecoder
+from ultralytics.nn.modules import C2f, RTDETRDecoder
 
 IMGSZ = 96
 
@@ -140,23 +142,51 @@ def test_blocks_scope_also_cuts_inside_the_blocks(model):
 
 
 def test_the_callers_ignored_layers_are_kept(model):
-    """By object of the caller's model (prune works on a copy) or by name; layer 3 is cut when not ignored."""
-    width = model.model[3].conv.out_channels
+    """By object of the caller's model (prune works on a copy) or by name; layer 3 is cut when not ignored, and so
+    is the split conv of the C2f at layer 4, which pruning replaces by two halves."""
+    width, split = model.model[3].conv.out_channels, model.model[4].cv1.conv.out_channels
     free = prune(model, "l1", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20)
-    assert free.model[3].conv.out_channels < width
-    for ignored in ([model.model[3]], ["model.3"]):
+    assert free.model[3].conv.out_channels < width and free.model[4].cv1.conv.out_channels < split
+    for ignored in ([model.model[3], model.model[4].cv1], ["model.3", "model.4.cv1"]):
         kept = prune(model, "l1", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, ignored_layers=ignored)
-        assert kept.model[3].conv.out_channels == width
+        assert kept.model[3].conv.out_channels == width and kept.model[4].cv1.conv.out_channels == split
 
 
 @pytest.mark.parametrize("ignored, message", [
     ([torch.nn.Conv2d(1, 1, 1)], r"ignored_layers\[0\] \(Conv2d\) is not a module of the model"),
     (["model.99"], r"ignored_layers\[0\] 'model.99' names no module of the model"),
-    (["model.2.cv1"], "is split in two while pruning"),
+    (["model.2", "model.2.cv3"], r"ignored_layers\[1\] 'model.2.cv3' names no module of the model"),
 ])
 def test_ignored_layers_that_cannot_be_kept_are_refused(model, ignored, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(DataError, match=message) as error:
         prune(model, "l1", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, ignored_layers=ignored)
+    assert "\n" not in str(error.value)
+
+
+def widths(model: torch.nn.Module, name: str = "") -> dict[str, int]:
+    """Output channels of every conv in the module `name` of `model` (all of them by default)."""
+    return {n: m.out_channels for n, m in model.get_submodule(name).named_modules() if isinstance(m, torch.nn.Conv2d)}
+
+
+def test_every_split_block_of_lrs_detr_b_can_be_kept_whole_by_module_and_by_name():
+    """C2f, DEFBlock, SMEModule and ConvGLU are swapped for their twins while pruning: the caller names the block
+    (or passes it) and it is kept through its twin. One of each that the blocks scope cuts when free, none inside
+    another; everything else may still be cut."""
+    torch.manual_seed(0)
+    base = build_model("lrs-detr-b.yaml", nc=3)
+    settings = {"speed_up": 1.1, "imgsz": 64, "iterative_steps": 5, "scope": "blocks"}
+    free = prune(base, "lamp", **settings)
+    chosen: dict[type, str] = {}
+    for name, module in base.named_modules():
+        if (isinstance(module, tuple(TWINS)) and type(module) not in chosen and widths(free, name) != widths(base, name)
+                and not any(name.startswith(f"{c}.") or c.startswith(f"{name}.") for c in chosen.values())):
+            chosen[type(module)] = name
+    assert chosen.keys() == {type(m) for m in base.modules() if isinstance(m, tuple(TWINS))} == {C2f, DEFBlock, SMEModule, ConvGLU}
+    for ignored in ([base.get_submodule(name) for name in chosen.values()], list(chosen.values())):
+        kept = prune(base, "lamp", **settings, ignored_layers=ignored)
+        assert all(widths(kept, name) == widths(base, name) for name in chosen.values())
+        others = {n: w for n, w in widths(base).items() if not any(n.startswith(f"{c}.") for c in chosen.values())}
+        assert any(widths(kept)[n] < w for n, w in others.items())
 
 
 @pytest.mark.slow

@@ -72,11 +72,11 @@ def on_copy(model: nn.Module, copy: nn.Module, layers: Sequence[nn.Module | str]
     for i, layer in enumerate(layers):
         name = layer if isinstance(layer, str) else names.get(id(layer))
         if name is None:
-            raise ValueError(f"ignored_layers[{i}] ({type(layer).__name__}) is not a module of the model")
+            raise DataError(f"ignored_layers[{i}] ({type(layer).__name__}) is not a module of the model")
         try:
             found.append(copy.get_submodule(name))
         except AttributeError:
-            raise ValueError(f"ignored_layers[{i}] {name!r} names no module of the model") from None
+            raise DataError(f"ignored_layers[{i}] {name!r} names no module of the model") from None
     return found
 
 

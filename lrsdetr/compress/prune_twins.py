@@ -74,20 +74,38 @@ class Twin(nn.Module):
     """A block while it is being pruned: the same layers and function, its channel split done by two convs.
 
     The original block is kept out of the module tree (tp must not trace its stale split conv) and gets the
-    pruned layers back in `restore()`.
+    pruned layers back in `restore()`. A subclass names the block's split conv (`split`) and its own two convs
+    that stand for it (`halves`).
     """
+
+    split: str
+    halves: tuple[str, str]
 
     def __init__(self, block: nn.Module):
         super().__init__()
         self.__dict__["block"] = block
 
+    def parts(self) -> list[Conv | nn.Conv2d]:
+        return [getattr(self, half) for half in self.halves]
+
+    def stand_ins(self) -> dict[int, list[nn.Module]]:
+        """What stands for the block and for each module of its split conv in the pruning view, by their ids: a
+        caller's layer to keep is kept through them."""
+        found = {id(self.block): [self]}
+        for name, module in getattr(self.block, self.split).named_modules():
+            found[id(module)] = [part.get_submodule(name) for part in self.parts()]
+        return found
+
     def restore(self) -> nn.Module:
-        raise NotImplementedError
+        setattr(self.block, self.split, concatenate_out_channels(self.parts()))
+        return self.block
 
 
 class C2fTwin(Twin):
     """C2f / DEFBlock: `cv1` as `first` and `second` half. C2f splits cv1's output with chunk(2), which needs equal
     halves, so the trace ties channel i of both halves together (`+ 0 * first`: same values, one pruning group)."""
+
+    split, halves = "cv1", ("first", "second")
 
     def __init__(self, block: C2f):
         super().__init__(block)
@@ -101,13 +119,15 @@ class C2fTwin(Twin):
         return self.cv2(torch.cat(y, 1))
 
     def restore(self) -> C2f:
-        self.block.cv1 = concatenate_out_channels([self.first, self.second])
-        self.block.c = _out_channels(self.first)  # C2f.forward_split (ONNX export) splits at c
-        return self.block
+        block = super().restore()
+        block.c = _out_channels(self.first)  # C2f.forward_split (ONNX export) splits at c
+        return block
 
 
 class SMETwin(Twin):
     """SMEModule: `cv1` as the Omni-Kernel quarter and the rest (any widths: SME reads the split from its layers)."""
+
+    split, halves = "cv1", ("okm_in", "rest_in")
 
     def __init__(self, block: SMEModule):
         super().__init__(block)
@@ -118,13 +138,11 @@ class SMETwin(Twin):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.cv2(torch.cat((self.m(self.okm_in(x)), self.rest_in(x)), 1))
 
-    def restore(self) -> SMEModule:
-        self.block.cv1 = concatenate_out_channels([self.okm_in, self.rest_in])
-        return self.block
-
 
 class ConvGLUTwin(Twin):
     """ConvGLU: `fc1` as gate and value (the product ties their channels, so chunk(2) stays even)."""
+
+    split, halves = "fc1", ("gate", "value")
 
     def __init__(self, block: ConvGLU):
         super().__init__(block)
@@ -134,10 +152,6 @@ class ConvGLUTwin(Twin):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.fc2(F.gelu(self.dwconv(self.gate(x))) * self.value(x))
-
-    def restore(self) -> ConvGLU:
-        self.block.fc1 = concatenate_out_channels([self.gate, self.value])
-        return self.block
 
 
 TWINS: dict[type[nn.Module], type[Twin]] = {C2f: C2fTwin, SMEModule: SMETwin, ConvGLU: ConvGLUTwin}

@@ -25,7 +25,7 @@ from ultralytics.nn.modules import RTDETRDecoder
 
 from .prune_pruners import LEAF_PRUNERS
 from .prune_scopes import PAPER_SCOPE, scope_rules
-from .prune_twins import from_pruning_view, to_pruning_view
+from .prune_twins import Twin, from_pruning_view, to_pruning_view
 
 __all__ = ("pruning_view", "pruning_setup", "PruningSetup", "trace_to_decoder_inputs")
 
@@ -87,28 +87,32 @@ class PruningSetup:
         return vars(self).copy()
 
 
-def _check_in_view(model: nn.Module, ignored_layers: Sequence[nn.Module]) -> None:
-    """A caller's fixed layer must be in the pruning view: a split conv (C2f's cv1, SME's cv1, ConvGLU's fc1) is
-    replaced by two halves there, and tp would silently not keep it."""
+def in_view(model: nn.Module, layers: Sequence[nn.Module]) -> list[nn.Module]:
+    """A caller's layers to keep, as the pruning view holds them: a block swapped for its twin is kept as the twin,
+    its split conv (C2f's cv1, SME's cv1, ConvGLU's fc1) as the twin's two halves."""
+    stand_ins: dict[int, list[nn.Module]] = {}
+    for twin in (m for m in model.modules() if isinstance(m, Twin)):
+        stand_ins.update(twin.stand_ins())
     present = {id(m) for m in model.modules()}
-    for layer in ignored_layers:
-        if id(layer) not in present:
-            raise ValueError(f"ignored layer {type(layer).__name__} is split in two while pruning (a channel split's "
-                             "conv); ignore the block that holds it instead")
+    found = []
+    for layer in layers:
+        if id(layer) not in stand_ins and id(layer) not in present:
+            raise ValueError(f"ignored layer {type(layer).__name__} is not a module of the model being pruned")
+        found += stand_ins.get(id(layer), [layer])
+    return found
 
 
 def pruning_setup(model: nn.Module, ignored_layers: Sequence[nn.Module] = (), scope: str = PAPER_SCOPE) -> PruningSetup:
     """tp arguments for a model in the pruning view; `ignored_layers` adds the caller's own fixed layers (modules
-    of this very model) to those of the `scope`."""
+    of this very model, before or in the view) to those of the `scope`."""
     rules = scope_rules(model, scope)
     if not isinstance(model.model[-1], RTDETRDecoder):
         raise TypeError(f"pruning needs an RT-DETR decoder as the last layer, got {type(model.model[-1]).__name__}")
-    _check_in_view(model, ignored_layers)
     parameter = next(model.parameters())
     return PruningSetup(
         example_inputs=torch.zeros(1, 3, TRACE_IMGSZ, TRACE_IMGSZ, device=parameter.device, dtype=parameter.dtype),
         forward_fn=functools.partial(trace_to_decoder_inputs, leaf_types=tuple(rules.pruners)),
-        ignored_layers=rules.fixed + list(ignored_layers),
+        ignored_layers=rules.fixed + in_view(model, ignored_layers),
         customized_pruners=rules.pruners,
         round_to=rules.round_to,
         root_module_types=rules.root_module_types,
