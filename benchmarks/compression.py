@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 from lrsdetr import RTDETR  # noqa: E402
 from lrsdetr.compress.distill import distill  # noqa: E402
 from lrsdetr.compress.finetune import save_checkpoint  # noqa: E402
-from lrsdetr.compress.prune import prune  # noqa: E402
+from lrsdetr.compress.prune import PruneSettings, prune  # noqa: E402
 from lrsdetr.compress.prune_scopes import PRUNING_SCOPES  # noqa: E402
 from lrsdetr.data.files import write_text_atomic  # noqa: E402
 from lrsdetr.data.synth import make_yolo_dataset  # noqa: E402
@@ -134,7 +134,7 @@ def train_teacher(params: dict, data: str, out: Path) -> dict:
 
 def prune_teacher(params: dict, data: str, teacher: dict, scope: str, folder: Path) -> dict:
     model = RTDETR(teacher["weights"]).model
-    pruned = prune(model, "lamp", speed_up=params["speed_up"], imgsz=params["measure_imgsz"], scope=scope)
+    pruned = prune(model, PruneSettings("lamp", speed_up=params["speed_up"], imgsz=params["measure_imgsz"], scope=scope))
     weights = save_checkpoint(pruned, folder / "pruned.pt", {"data": data, "imgsz": params["imgsz"]})
     return {"weights": str(weights), "achieved_speed_up": pruned.yaml["pruned"]["achieved_speed_up"],
             **scores(weights, data, params, folder), **architecture(weights, params)}

@@ -20,7 +20,7 @@ import torch
 from ultralytics.utils.torch_utils import get_flops
 
 from lrsdetr import RTDETR, build_model
-from lrsdetr.compress.prune import prune
+from lrsdetr.compress.prune import PruneSettings, prune
 from lrsdetr.utils.cli import parse_overrides
 
 PAPER_T_GFLOPS = 49.2  # LRS-DETR-T's 48.3 GFLOPs (older thop) as Ultralytics 8.4 counts it
@@ -35,7 +35,7 @@ def fused_figures(model: torch.nn.Module) -> tuple[float, float]:
 
 def timed_prune(model: torch.nn.Module, speed_up: float, scope: str) -> tuple[torch.nn.Module, float]:
     start = time.perf_counter()
-    pruned = prune(model, "lamp", speed_up=speed_up, imgsz=IMGSZ, iterative_steps=50, scope=scope)
+    pruned = prune(model, PruneSettings("lamp", speed_up=speed_up, imgsz=IMGSZ, iterative_steps=50, scope=scope))
     return pruned, time.perf_counter() - start
 
 

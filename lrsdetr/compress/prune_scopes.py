@@ -19,6 +19,7 @@ import torch_pruning as tp
 from ultralytics.nn.modules import Conv, RepConv
 
 from ..nn.registry import spec_of
+from ..utils.errors import DataError
 from .prune_pruners import LEAF_PRUNERS, RepConvPruner
 from .prune_twins import Twin
 
@@ -34,7 +35,7 @@ TP_ROOT_TYPES = [tp.ops.TORCH_CONV, tp.ops.TORCH_LINEAR, tp.ops.TORCH_LSTM]  # t
 
 def check_scope(scope: str) -> None:
     if scope not in PRUNING_SCOPES:
-        raise ValueError(f"unknown pruning scope {scope!r}; valid: {', '.join(PRUNING_SCOPES)}")
+        raise DataError(f"unknown pruning scope {scope!r}; valid: {', '.join(PRUNING_SCOPES)}")
 
 
 def fixed_width_layers(model: nn.Module) -> list[nn.Module | nn.Parameter]:

@@ -24,7 +24,7 @@ import torch.nn as nn
 from ultralytics.nn.modules import RTDETRDecoder
 
 from .prune_pruners import LEAF_PRUNERS
-from .prune_scopes import PAPER_SCOPE, scope_rules
+from .prune_scopes import scope_rules
 from .prune_twins import Twin, from_pruning_view, to_pruning_view
 
 __all__ = ("pruning_view", "pruning_setup", "PruningSetup", "trace_to_decoder_inputs")
@@ -102,9 +102,9 @@ def in_view(model: nn.Module, layers: Sequence[nn.Module]) -> list[nn.Module]:
     return found
 
 
-def pruning_setup(model: nn.Module, ignored_layers: Sequence[nn.Module] = (), scope: str = PAPER_SCOPE) -> PruningSetup:
-    """tp arguments for a model in the pruning view; `ignored_layers` adds the caller's own fixed layers (modules
-    of this very model, before or in the view) to those of the `scope`."""
+def pruning_setup(model: nn.Module, scope: str, ignored_layers: Sequence[nn.Module] = ()) -> PruningSetup:
+    """tp arguments for a model in the pruning view, for a pruning `scope`; `ignored_layers` adds the caller's own
+    fixed layers (modules of this very model, before or in the view) to those of the scope."""
     rules = scope_rules(model, scope)
     if not isinstance(model.model[-1], RTDETRDecoder):
         raise TypeError(f"pruning needs an RT-DETR decoder as the last layer, got {type(model.model[-1]).__name__}")
@@ -120,12 +120,10 @@ def pruning_setup(model: nn.Module, ignored_layers: Sequence[nn.Module] = (), sc
 
 
 @contextlib.contextmanager
-def pruning_view(
-    model: nn.Module, ignored_layers: Sequence[nn.Module] = (), scope: str = PAPER_SCOPE
-) -> Iterator[PruningSetup]:
+def pruning_view(model: nn.Module, scope: str, ignored_layers: Sequence[nn.Module] = ()) -> Iterator[PruningSetup]:
     """Put `model` in the pruning view, yield tp's arguments for it, and merge the twins back on exit."""
     to_pruning_view(model)
     try:
-        yield pruning_setup(model, ignored_layers, scope)
+        yield pruning_setup(model, scope, ignored_layers)
     finally:
         from_pruning_view(model)
