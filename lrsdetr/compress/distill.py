@@ -29,7 +29,7 @@ from ultralytics.utils.torch_utils import copy_attr, unwrap_model
 from ..engine.train import train
 from ..models import RTDETR, LRSDETRTrainer
 from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
-from ..tools.checks import require_checkpoint, require_data
+from ..tools.checks import require_checkpoint, require_data, require_number
 from ..utils.errors import DataError
 from .kd_losses import FEATURE_LOSS_TYPES, KD_LOSS_TYPES, LOGICAL_LOSS_TYPES, build_kd_loss
 from .kd_schedule import KD_LOSS_DECAYS, kd_weight
@@ -79,6 +79,8 @@ class DistillationSettings:
         if len(self.teacher_layers) != len(self.student_layers):
             raise DataError(f"teacher_kd_layers {list(self.teacher_layers)} and student_kd_layers "
                              f"{list(self.student_layers)} must list the same number of layers")
+        require_number("logical_loss_ratio", self.logical_loss_ratio, 0)
+        require_number("feature_loss_ratio", self.feature_loss_ratio, 0)
         if not 0 < self.kd_loss_epoch <= 1:
             raise DataError(f"kd_loss_epoch must be in (0, 1], got {self.kd_loss_epoch}")
         try:
