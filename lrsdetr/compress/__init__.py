@@ -3,4 +3,4 @@ flow (`finetune`). Above engine/ in the package's layers: both flows train throu
 
 from .prune import PruneSettings, prune
 
-__all__ = ("prune", "PruneSettings")
+__all__ = ("PruneSettings", "prune")

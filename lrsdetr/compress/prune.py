@@ -34,7 +34,7 @@ from .prune_methods import DEFAULT_REG, accumulate_gradients, build_pruner, get_
 from .prune_scopes import PAPER_SCOPE, check_scope
 from .prune_view import pruning_view
 
-__all__ = ("prune", "PruneSettings", "count_flops", "is_pruned", "PRUNED_KEY")
+__all__ = ("PRUNED_KEY", "PruneSettings", "count_flops", "is_pruned", "prune")
 
 # pruning.py's defaults (the seed's), once: PruneSettings uses them, and so may anything that shows them.
 DEFAULT_PRUNE_METHOD = "lamp"  # the paper's LAMP

@@ -15,7 +15,7 @@ from ultralytics.nn.modules import RepConv
 
 from ..nn.modules import FrequencyGatingModule, LocalFeatureAggregation
 
-__all__ = ("LFAPruner", "FGMPruner", "RepConvPruner", "LEAF_PRUNERS")
+__all__ = ("LEAF_PRUNERS", "FGMPruner", "LFAPruner", "RepConvPruner")
 
 
 class LFAPruner(tp.pruner.BasePruningFunc):

@@ -23,8 +23,8 @@ from ..utils.errors import DataError
 from .prune_pruners import LEAF_PRUNERS, RepConvPruner
 from .prune_twins import Twin
 
-__all__ = ("PAPER_SCOPE", "BLOCKS_SCOPE", "PRUNING_SCOPES", "check_scope", "scope_rules", "fixed_width_layers",
-           "paper_fixed_layers")
+__all__ = ("BLOCKS_SCOPE", "PAPER_SCOPE", "PRUNING_SCOPES", "check_scope", "fixed_width_layers", "paper_fixed_layers",
+           "scope_rules")
 
 PAPER_SCOPE = "paper"
 BLOCKS_SCOPE = "blocks"

@@ -20,7 +20,7 @@ from ultralytics.nn.modules import C2f, Conv
 
 from ..nn.modules import ConvGLU, SMEModule
 
-__all__ = ("Twin", "TWINS", "to_pruning_view", "from_pruning_view", "split_out_channels", "concatenate_out_channels")
+__all__ = ("TWINS", "Twin", "concatenate_out_channels", "from_pruning_view", "split_out_channels", "to_pruning_view")
 
 # Attributes Ultralytics' layer loop reads on each top-level layer; a twin standing in for a layer carries them.
 LAYER_ATTRIBUTES = ("i", "f", "type", "np")

@@ -27,7 +27,7 @@ from .prune_pruners import LEAF_PRUNERS
 from .prune_scopes import scope_rules
 from .prune_twins import Twin, from_pruning_view, to_pruning_view
 
-__all__ = ("pruning_view", "pruning_setup", "PruningSetup", "trace_to_decoder_inputs")
+__all__ = ("PruningSetup", "pruning_setup", "pruning_view", "trace_to_decoder_inputs")
 
 # The graph is traced on a small input: channel couplings do not depend on the image size.
 TRACE_IMGSZ = 64
