@@ -26,7 +26,7 @@ param_dict = {
     "reg": 0.0005,  # regulariser strength of the sparse-learning methods (slim, group_slim, group_sl, growing_reg)
     "sl_epochs": 500,  # sparse-learning epochs before pruning (those methods only; 0 skips it)
     "sl_hyp": "hyp.scratch.sl.yaml",  # sparse-learning train arguments: a YAML path, or a file in lrsdetr/cfg
-    "iterative_steps": 50,  # pruning steps at most; each removes at most 1/iterative_steps of the channels
+    "iterative_steps": 50,  # steps that cut channels (a step that cuts nothing is not counted), each at most 1/50 of them
     "scope": "paper",  # paper: what the authors pruned (DPRA, SPDConv, SME, DEF modules kept whole); blocks: finer
     "trust_checkpoint": False,  # True: load checkpoints from elsewhere unrestricted (their code may run)
 }

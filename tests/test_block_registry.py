@@ -8,7 +8,7 @@ from ultralytics.nn.modules import Conv
 
 from lrsdetr import build_model
 from lrsdetr.compat.original import load_original_state_dict
-from lrsdetr.compress.prune import prune
+from lrsdetr.compress.prune import PruneSettings, prune
 from lrsdetr.nn.modules import DPRA, DEFBlock
 from lrsdetr.nn.registry import BLOCKS, register_block, sets_channels, spec_of
 from test_prune import IMGSZ, small_cfg
@@ -69,7 +69,7 @@ def test_the_registered_channel_rule_builds_the_block(registered):
 def test_the_paper_scope_keeps_the_block_whole_exactly_when_it_is_registered_so(registered, whole):
     registered(whole_in_paper_scope=whole)
     model = model_with_test_block()
-    pruned = prune(model, "lamp", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20)
+    pruned = prune(model, PruneSettings("lamp", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20))
     assert (pruned.model[LAYER].conv.conv.out_channels == 64) is whole
     assert pruned.model[LAYER].mix.conv.out_channels == pruned.model[LAYER].conv.conv.out_channels
 
@@ -77,7 +77,7 @@ def test_the_paper_scope_keeps_the_block_whole_exactly_when_it_is_registered_so(
 @pytest.mark.slow
 def test_the_blocks_scope_keeps_what_the_block_names_fixed(registered):
     registered(fixed_in_blocks_scope=lambda block: [block.conv.conv])
-    pruned = prune(model_with_test_block(), "lamp", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, scope="blocks")
+    pruned = prune(model_with_test_block(), PruneSettings("lamp", speed_up=1.2, imgsz=IMGSZ, iterative_steps=20, scope="blocks"))
     assert pruned.model[LAYER].conv.conv.out_channels == 64
 
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tomllib
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -86,11 +87,14 @@ def test_a_drifted_value_or_key_is_named_with_both_values():
 def test_package_defaults_come_from_the_package_sources_of_truth():
     from lrsdetr.compress.distill import LRSDETRDistillTrainer
     from lrsdetr.compress.finetune import SparseLearningTrainer
+    from lrsdetr.compress.prune import PruneSettings
     from lrsdetr.engine.quickstart import QUICK_SCHEDULE
 
     train, prune, distill, quick = (COMMANDS[n].defaults for n in ("train", "prune", "distill", "quickstart"))
     assert {key: train[key] for key in TRAIN_RECIPE} == TRAIN_RECIPE
     assert prune["reg"] == SparseLearningTrainer.extra_args["reg"]
+    pruning = asdict(PruneSettings())
+    assert {key: prune[key] for key in pruning} == pruning
     settings = {key: value for key, value in LRSDETRDistillTrainer.extra_args.items() if key != "teacher_weights"}
     assert not settings.keys() - distill.keys(), f"distill misses the settings {sorted(settings.keys() - distill.keys())}"
     assert {key: distill[key] for key in settings} == settings

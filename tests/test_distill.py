@@ -5,6 +5,7 @@ from dataclasses import asdict, fields
 
 import pytest
 import torch
+from script_runs import one_line_error, run_main
 from test_prune import IMGSZ, run_ddp_worker, small_model, write_small_checkpoints
 
 from lrsdetr.compress.distill import DistillationSettings, LRSDETRDistillationModel, LRSDETRDistillTrainer, distill
@@ -86,6 +87,21 @@ def test_mismatches_stop_before_training(checkpoints, tiny_data, tmp_path, setti
     with pytest.raises(DataError, match=message):
         distill(params(checkpoints, tiny_data, tmp_path, **settings))
     assert not (tmp_path / "kd").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--logical_loss_ratio", "-1"], "logical_loss_ratio must be a finite number of at least 0, got -1"),
+    (["--logical_loss_ratio", "nan"], "logical_loss_ratio must be a finite number of at least 0, got nan"),
+    (["--kd_loss_type", "feature", "--feature_loss_ratio", "-0.05"], "feature_loss_ratio must be a finite number of at least 0, got -0.05"),
+    (["--feature_loss_ratio", "inf"], "feature_loss_ratio must be a finite number of at least 0, got inf"),
+])
+def test_distill_script_refuses_negative_or_non_finite_loss_ratios_in_one_line(flags, message, checkpoints, tiny_data,
+                                                                                tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, err = run_main(capsys, monkeypatch, "distill.py", "--model", checkpoints[1], "--teacher_weights", checkpoints[0],
+                           "--data", tiny_data, "--imgsz", IMGSZ, "--device", "cpu", *flags)
+    assert one_line_error(status, err, message) == f"error: {message}"
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("teacher_cfg, kd_loss_type, message", [

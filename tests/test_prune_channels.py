@@ -8,7 +8,7 @@ import pytest
 from test_prune import small_model, write_small_checkpoints
 
 from lrsdetr import build_model
-from lrsdetr.compress.prune import prune
+from lrsdetr.compress.prune import PruneSettings, prune
 from lrsdetr.tools.channels import compare_channels
 from lrsdetr.utils.errors import DataError
 
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_rows_follow_the_layers_and_leave_out_the_decoder_internals():
     base = small_model()
-    rows = compare_channels(base, prune(base, "l1", speed_up=1.2, imgsz=96, iterative_steps=10, scope="blocks"))
+    rows = compare_channels(base, prune(base, PruneSettings("l1", speed_up=1.2, imgsz=96, iterative_steps=10, scope="blocks")))
     names = [name for name, _, _ in rows]
     assert names[0] == "model.0.conv" and names[-1] == "model.28.input_proj.2.0"
     assert any(after < before for _, before, after in rows)

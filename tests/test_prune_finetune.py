@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from script_runs import one_line_error, run_main
 from test_prune import IMGSZ, run_ddp_worker, small_model, write_small_checkpoints
 
 from lrsdetr import RTDETR
 from lrsdetr.cfg import CFG_DIR
 from lrsdetr.compress.finetune import prune_and_finetune, sl_hyp_file, sparse_learning
-from lrsdetr.compress.prune import prune
-from lrsdetr.compress.prune_blocks import Twin
+from lrsdetr.compress.prune import PruneSettings, prune
+from lrsdetr.compress.prune_twins import Twin
 from lrsdetr.models import LRSDETRTrainer
 from lrsdetr.nn.detection_model import is_pruned
 from lrsdetr.utils.errors import DataError
@@ -78,6 +79,24 @@ def test_fine_tuned_model_reloads_validates_predicts_and_exports_in_a_fresh_proc
     assert "BOXES" in result.stdout and "ONNX (1, 50, 6)" in result.stdout
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--speed_up", "0.5"], "speed_up must be a finite number above 1, got 0.5"),
+    (["--speed_up", "1"], "speed_up must be a finite number above 1, got 1"),
+    (["--speed_up", "nan"], "speed_up must be a finite number above 1, got nan"),
+    (["--prune_method", "lamb"], "unknown prune_method 'lamb'; valid: random, l1, lamp"),
+    (["--scope", "all"], "unknown pruning scope 'all'; valid: paper, blocks"),
+    (["--iterative_steps", "0"], "iterative_steps must be a whole number of at least 1, got 0"),
+])
+def test_pruning_script_refuses_a_bad_setting_in_one_line_before_any_work(flags, message, checkpoints, tiny_data, tmp_path,
+                                                                           capsys, monkeypatch):
+    """A real model and data, so that only the setting is wrong; nothing is loaded, pruned or written."""
+    monkeypatch.chdir(tmp_path)
+    status, err = run_main(capsys, monkeypatch, "pruning.py", "--model", checkpoints[0], "--data", tiny_data, "--imgsz",
+                           IMGSZ, "--device", "cpu", *flags)
+    assert one_line_error(status, err, message).startswith(f"error: {message}")
+    assert not any(tmp_path.iterdir())
+
+
 class Interrupt(Exception):
     pass
 
@@ -109,7 +128,7 @@ def test_ddp_worker_trains_the_pruned_model_from_its_checkpoint(checkpoints, tin
 
 
 def test_a_pruned_model_for_other_classes_is_refused(checkpoints, tiny_data, tmp_path):
-    other = prune(small_model(nc=5), "l1", speed_up=1.1, imgsz=IMGSZ, iterative_steps=10, scope="blocks")
+    other = prune(small_model(nc=5), PruneSettings("l1", speed_up=1.1, imgsz=IMGSZ, iterative_steps=10, scope="blocks"))
     trainer = LRSDETRTrainer(overrides={"model": str(checkpoints[1]), "data": str(tiny_data), **TRAIN, "project": str(tmp_path)})
     with pytest.raises(ValueError, match="detects 5 classes but .* has 3"):
         trainer.get_model(cfg=other.yaml, weights=other)
@@ -119,10 +138,10 @@ def test_a_pruned_model_for_other_classes_is_refused(checkpoints, tiny_data, tmp
 def test_sparse_learning_trains_in_the_pruning_view_and_gives_back_a_plain_model(checkpoints, tiny_data, tmp_path):
     model = torch.load(checkpoints[0], weights_only=False)["model"].float()
     args = {"model": str(checkpoints[0]), "data": str(tiny_data), **TRAIN, "project": str(tmp_path), "name": "sl", "amp": False}
-    sparse = sparse_learning(model, "growing_reg", 1e-3, args, scope="blocks")
+    sparse = sparse_learning(model, PruneSettings("growing_reg", reg=1e-3, scope="blocks"), args)
     assert not any(isinstance(m, Twin) for m in sparse.modules())
     assert sparse.state_dict().keys() == model.state_dict().keys()
-    pruned = prune(sparse, "growing_reg", speed_up=1.2, imgsz=IMGSZ, iterative_steps=10, scope="blocks")
+    pruned = prune(sparse, PruneSettings("growing_reg", speed_up=1.2, imgsz=IMGSZ, iterative_steps=10, scope="blocks"))
     assert parameters(pruned) < parameters(model)
 
 

@@ -35,8 +35,8 @@ from pathlib import Path
 from lrsdetr import RTDETR
 from lrsdetr.compress.distill import distill
 from lrsdetr.compress.finetune import save_checkpoint
-from lrsdetr.compress.prune import prune
-from lrsdetr.compress.prune_blocks import PRUNING_SCOPES
+from lrsdetr.compress.prune import PruneSettings, prune
+from lrsdetr.compress.prune_scopes import PRUNING_SCOPES
 from lrsdetr.data.files import write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
 from lrsdetr.engine.export import coco_scores
@@ -134,7 +134,7 @@ def train_teacher(params: dict, data: str, out: Path) -> dict:
 
 def prune_teacher(params: dict, data: str, teacher: dict, scope: str, folder: Path) -> dict:
     model = RTDETR(teacher["weights"]).model
-    pruned = prune(model, "lamp", speed_up=params["speed_up"], imgsz=params["measure_imgsz"], scope=scope)
+    pruned = prune(model, PruneSettings("lamp", speed_up=params["speed_up"], imgsz=params["measure_imgsz"], scope=scope))
     weights = save_checkpoint(pruned, folder / "pruned.pt", {"data": data, "imgsz": params["imgsz"]})
     return {"weights": str(weights), "achieved_speed_up": pruned.yaml["pruned"]["achieved_speed_up"],
             **scores(weights, data, params, folder), **architecture(weights, params)}

@@ -4,7 +4,7 @@ GFLOPs (49.2 by this counter).
 
     python benchmarks/prune_speedup.py            # B freshly initialised (seed 0), nc=10
     python benchmarks/prune_speedup.py --weights runs/train/lrs-detr-b/weights/best.pt --speed_up 1.35
-    python benchmarks/prune_speedup.py --scope blocks   # the finer scope (see lrsdetr/compress/prune_blocks.py)
+    python benchmarks/prune_speedup.py --scope blocks   # the finer scope (see lrsdetr/compress/prune_scopes.py)
 
 Torch-pruning's counter (multiply-accumulates of conv/linear/norm layers) decides the speed-up; Ultralytics'
 `get_flops` (thop, 2 x MACs, more op kinds) gives the GFLOPs the paper's tables use.
@@ -20,7 +20,7 @@ import torch
 from ultralytics.utils.torch_utils import get_flops
 
 from lrsdetr import RTDETR, build_model
-from lrsdetr.compress.prune import prune
+from lrsdetr.compress.prune import PruneSettings, prune
 from lrsdetr.tools.checks import require_checkpoint
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
@@ -37,7 +37,7 @@ def fused_figures(model: torch.nn.Module) -> tuple[float, float]:
 
 def timed_prune(model: torch.nn.Module, speed_up: float, scope: str) -> tuple[torch.nn.Module, float]:
     start = time.perf_counter()
-    pruned = prune(model, "lamp", speed_up=speed_up, imgsz=IMGSZ, iterative_steps=50, scope=scope)
+    pruned = prune(model, PruneSettings("lamp", speed_up=speed_up, imgsz=IMGSZ, iterative_steps=50, scope=scope))
     return pruned, time.perf_counter() - start
 
 

@@ -30,7 +30,7 @@ from ..engine.train import RETRAINING_DEFAULTS, train
 from ..models import RTDETR, LRSDETRTrainer
 from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from ..models.outputs import PRUNED_WEIGHTS, TRAINED_WEIGHTS, pinned_run_folder
-from ..tools.checks import dataset_inputs, require_checkpoint, require_data
+from ..tools.checks import dataset_inputs, require_checkpoint, require_data, require_number
 from ..utils.command import Command
 from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
@@ -82,6 +82,8 @@ class DistillationSettings:
         if len(self.teacher_layers) != len(self.student_layers):
             raise DataError(f"teacher_kd_layers {list(self.teacher_layers)} and student_kd_layers "
                              f"{list(self.student_layers)} must list the same number of layers")
+        require_number("logical_loss_ratio", self.logical_loss_ratio, 0)
+        require_number("feature_loss_ratio", self.feature_loss_ratio, 0)
         if not 0 < self.kd_loss_epoch <= 1:
             raise DataError(f"kd_loss_epoch must be in (0, 1], got {self.kd_loss_epoch}")
         try:

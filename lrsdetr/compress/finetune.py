@@ -9,6 +9,7 @@ the run folder because Ultralytics' DDP launch empties that folder before traini
 from __future__ import annotations
 
 from copy import deepcopy
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 
@@ -33,17 +34,15 @@ from ..tools.checks import dataset_inputs, require_checkpoint, require_data
 from ..utils.command import Command
 from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
-from .prune import prune
-from .prune_blocks import from_pruning_view, pruning_setup, to_pruning_view
+from .prune import PruneSettings, prune
 from .prune_methods import DEFAULT_REG, build_pruner, get_method
+from .prune_scopes import PAPER_SCOPE
+from .prune_twins import from_pruning_view, to_pruning_view
+from .prune_view import pruning_setup
 
-# pruning.py's keys that are not Ultralytics train arguments
-PRUNING_KEYS = (
-    "model", "prune_method", "global_pruning", "speed_up", "reg", "sl_epochs", "sl_hyp", "iterative_steps",
-    "warmup_iters", "scope",
-)
-# What pruning.py uses where the seed's param_dict lacks a key (it has neither warm-up nor scope)
-PRUNING_DEFAULTS = {"warmup_iters": WARMUP_ITERATIONS, "scope": "paper", "reg": DEFAULT_REG}
+# pruning.py's keys that are not Ultralytics train arguments: the pruning settings (imgsz, the size pruning counts
+# FLOPs at, is also the fine-tuning's), the model to prune, and the fine-tuning's warm-up (`train` converts it)
+NOT_TRAIN_ARGUMENTS = (*(f.name for f in fields(PruneSettings) if f.name != "imgsz"), "model", "warmup_iters")
 
 
 class SparseLearningTrainer(LRSDETRTrainer):
@@ -55,14 +54,15 @@ class SparseLearningTrainer(LRSDETRTrainer):
     once per epoch.
     """
 
-    extra_args = {"prune_method": "slim", "reg": DEFAULT_REG, "scope": "paper"}
+    extra_args = {"prune_method": "slim", "reg": DEFAULT_REG, "scope": PAPER_SCOPE}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not get_method(self.args.prune_method).sparse_learning:
-            raise ValueError(f"prune_method {self.args.prune_method!r} has no sparse learning")
+        self.settings = PruneSettings(**{name: getattr(self.args, name) for name in self.extra_args})
+        if not get_method(self.settings.prune_method).sparse_learning:
+            raise DataError(f"prune_method {self.settings.prune_method!r} has no sparse learning")
         if self.args.amp:
-            raise ValueError("sparse learning regularises unscaled gradients: train with amp=False")
+            raise DataError("sparse learning regularises unscaled gradients: train with amp=False")
         self.regularised_epoch = None
         self.add_callback_once("on_pretrain_routine_end", build_regularizer)
 
@@ -82,15 +82,16 @@ class SparseLearningTrainer(LRSDETRTrainer):
 def build_regularizer(trainer: SparseLearningTrainer) -> None:
     """The pruner whose regulariser the steps apply, once the model is set up for training (its EMA and DDP wrapper
     exist): a callback at the end of Ultralytics' training set-up."""
-    model = unwrap_model(trainer.model)
-    trainer.regularizer = build_pruner(trainer.args.prune_method, pruning_setup(model, scope=trainer.args.scope), model,
-                                       reg=trainer.args.reg)
+    model, settings = unwrap_model(trainer.model), trainer.settings
+    trainer.regularizer = build_pruner(settings.prune_method, pruning_setup(model, settings.scope), model, reg=settings.reg)
 
 
-def sparse_learning(model: nn.Module, method: str, reg: float, train_args: dict, scope: str = "paper") -> nn.Module:
-    """`model` trained with `method`'s regulariser (`train_args`: Ultralytics arguments, e.g. the sl_hyp file's and
-    epochs); returns the run's best weights, out of the pruning view."""
-    trainer = SparseLearningTrainer(overrides={**train_args, "prune_method": method, "reg": reg, "scope": scope})
+def sparse_learning(model: nn.Module, settings: PruneSettings, train_args: dict) -> nn.Module:
+    """`model` trained with the regulariser of `settings.prune_method` (strength `reg`, in its `scope`; `train_args`:
+    Ultralytics arguments, e.g. the sl_hyp file's and epochs); returns the run's best weights, out of the pruning
+    view."""
+    sparse = {name: getattr(settings, name) for name in SparseLearningTrainer.extra_args}
+    trainer = SparseLearningTrainer(overrides={**train_args, **sparse})
     trainer.model = to_pruning_view(deepcopy(model))
     trainer.train()
     best, _ = load_checkpoint(trainer.best)
@@ -127,23 +128,24 @@ def sl_hyp_file(sl_hyp: str) -> Path:
 
 def prune_and_finetune(params: dict) -> Path:
     """pruning.py: prune `params['model']` as its param_dict says, fine-tune it; returns the fine-tuning run folder.
-    The seed's param_dict runs as it is (keys it lacks take `PRUNING_DEFAULTS`)."""
-    params = {**PRUNING_DEFAULTS, **params}
-    train_args = {key: value for key, value in params.items() if key not in PRUNING_KEYS}
+    The settings are checked first; the seed's param_dict runs as it is (keys it lacks take the defaults)."""
+    settings = PruneSettings.from_args(params)
+    method = get_method(settings.prune_method)
+    hyp_file = sl_hyp_file(settings.sl_hyp) if method.sparse_learning and settings.sl_epochs > 0 else None
+    params = {"warmup_iters": WARMUP_ITERATIONS, **params}
+    train_args = {key: value for key, value in params.items() if key not in NOT_TRAIN_ARGUMENTS}
     run = increment_path(Path(project_folder(params["project"])) / params["name"], exist_ok=params.get("exist_ok", False))
     outputs = run.with_name(f"{run.name}-pruning")
     device = select_device(params.get("device", ""), verbose=False)
     require_data(params["data"])
     model = RTDETR(require_checkpoint(params["model"], "--model")).model.to(device)
-    method = get_method(params["prune_method"])
 
-    if method.sparse_learning and params["sl_epochs"] > 0:
-        hyp = {**YAML.load(sl_hyp_file(params["sl_hyp"])), **train_args, "epochs": params["sl_epochs"],
-               "model": params["model"], "project": str(outputs), "name": "sparse_learning", "exist_ok": True}
-        model = sparse_learning(model, params["prune_method"], params["reg"], hyp, params["scope"]).to(device)
-    batch = training_batch(params["data"], params["imgsz"], params["batch"], device) if method.gradients else None
-    pruned = prune(model, params["prune_method"], params["speed_up"], params["imgsz"], params["global_pruning"],
-                   params["iterative_steps"], example_inputs=batch, reg=params["reg"], scope=params["scope"])
+    if hyp_file:
+        hyp = {**YAML.load(hyp_file), **train_args, "epochs": settings.sl_epochs, "model": params["model"],
+               "project": str(outputs), "name": "sparse_learning", "exist_ok": True}
+        model = sparse_learning(model, settings, hyp).to(device)
+    batch = training_batch(params["data"], settings.imgsz, params["batch"], device) if method.gradients else None
+    pruned = prune(model, settings, example_inputs=batch)
     checkpoint = save_checkpoint(pruned, outputs / "pruned.pt", {**train_args, "model": params["model"]})
     print(describe_pruning(pruned))
 
@@ -174,20 +176,16 @@ PRUNE_DEFAULTS = {
     "project": "runs/prune",
     "name": Path(PRUNED_WEIGHTS).parts[2],
     "warmup_iters": WARMUP_ITERATIONS,
-    "prune_method": "lamp",
-    "global_pruning": True,
-    "speed_up": 1.35,
-    "reg": DEFAULT_REG,
-    "sl_epochs": 500,
-    "sl_hyp": "hyp.scratch.sl.yaml",
-    "iterative_steps": 50,
-    "scope": "paper",
+    **{key: getattr(PruneSettings(), key) for key in (
+        "prune_method", "global_pruning", "speed_up", "reg", "sl_epochs", "sl_hyp", "iterative_steps", "scope")},
     "trust_checkpoint": False,
 }
 
 
 def prune_paths(params: dict) -> CommandPaths:
-    """Reads the model and the data set; writes the fine-tuning run and, beside it, the pruning's own folder."""
+    """Checks the pruning settings; reads the model and the data set; writes the fine-tuning run and, beside it, the
+    pruning's own folder."""
+    PruneSettings.from_args(params)
     folder, pinned = pinned_run_folder(params)
     return (CommandPaths(pinned)
             .reads("--model", require_checkpoint(params["model"], "--model"))

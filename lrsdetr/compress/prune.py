@@ -1,14 +1,16 @@
-"""`prune(model, method=...)`: structured pruning of an LRS-DETR detection model to a FLOPs speed-up (paper
+"""`prune(model, PruneSettings(...))`: structured pruning of an LRS-DETR detection model to a FLOPs speed-up (paper
 section 3.4, LRS-DETR-B -> LRS-DETR-T with LAMP at 1.35).
 
 Pruning runs in iterative steps on Torch-Pruning's dependency graph, each removing at most 1/iterative_steps of the
 prunable channels (globally ranked by default), and stops at the first step whose FLOPs speed-up, FLOPs(before) /
 FLOPs(after) by torch-pruning's counter at `imgsz`, reaches `speed_up`. Near the target the steps shrink, steered
-by the speed-ups measured so far, so the result overshoots it by about 1%. The result has real, smaller layers (no
-masks) and records what was done under `model.yaml["pruned"]`; trainers read that key to keep the pruned
-architecture instead of rebuilding the model from its YAML.
+by the speed-ups measured so far, so the result overshoots it by about 1%. With widths rounded to a multiple, a
+layer loses a whole multiple at once, so the share of channels pruned runs ahead of the share asked for; a step
+asking for less than has gone cuts nothing and does not count against iterative_steps. The result has real,
+smaller layers (no masks) and records what was done under `model.yaml["pruned"]`; trainers read that key to keep
+the pruned architecture instead of rebuilding the model from its YAML.
 
-What may be cut is the `scope` (see `prune_blocks`): "paper", the default, keeps whole what the authors kept whole
+What may be cut is the `scope` (see `prune_scopes`): "paper", the default, keeps whole what the authors kept whole
 (DPRA, SPDConv, SME, every DEF module, the decoder, the two lateral convs) and rounds to 8 channels: LAMP 1.35 on
 LRS-DETR-B then gives the paper's 11.0M parameters. "blocks" also cuts inside DEF, SME, FGM and LFA.
 """
@@ -17,21 +19,66 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from copy import deepcopy
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn as nn
 import torch_pruning as tp
 from ultralytics.utils import LOGGER
 
+from ..models.recipe import TRAIN_RECIPE
 from ..nn.detection_model import PRUNED_KEY, is_pruned  # re-exported (__all__)
-from .prune_blocks import check_scope, pruning_view
+from ..tools.checks import require_number
+from ..utils.errors import DataError
 from .prune_methods import DEFAULT_REG, accumulate_gradients, build_pruner, get_method
+from .prune_scopes import PAPER_SCOPE, check_scope
+from .prune_view import pruning_view
 
-__all__ = ("prune", "count_flops", "is_pruned", "PRUNED_KEY")
+__all__ = ("PRUNED_KEY", "PruneSettings", "count_flops", "is_pruned", "prune")
+
+# pruning.py's defaults (the seed's), once: PruneSettings uses them, and so may anything that shows them.
+DEFAULT_PRUNE_METHOD = "lamp"  # the paper's LAMP
+DEFAULT_SPEED_UP = 1.35  # LRS-DETR-B -> LRS-DETR-T in the paper
+DEFAULT_ITERATIVE_STEPS = 50
+DEFAULT_SL_EPOCHS = 500  # sparse-learning epochs before pruning, for the methods that have it
+DEFAULT_SL_HYP = "hyp.scratch.sl.yaml"  # sparse learning's train arguments, packaged in lrsdetr/cfg
 
 AIM_ABOVE_TARGET = 1.015  # steps near the end aim 1.5% past the target speed-up: the last one lands just above it
 SMALLEST_STEP = 1 / 16  # of the largest step (1/iterative_steps): a step always removes some channels
 NEAR_GOAL = 0.97  # coarse pruning takes only the smallest steps from this share of the goal on
+
+
+@dataclass(frozen=True)
+class PruneSettings:
+    """pruning.py's pruning options (the seed's names and meanings), checked once: a bad one is a one-line
+    `DataError`, raised before any work."""
+
+    prune_method: str = DEFAULT_PRUNE_METHOD  # one of prune_methods.PRUNE_METHODS
+    speed_up: float = DEFAULT_SPEED_UP  # FLOPs before / FLOPs after, by torch-pruning's counter at imgsz x imgsz
+    imgsz: int = TRAIN_RECIPE["imgsz"]  # where FLOPs are counted (pruning.py fine-tunes at the same size)
+    global_pruning: bool = True  # rank channels across all layers (False: every layer loses the same share)
+    iterative_steps: int = DEFAULT_ITERATIVE_STEPS  # steps that cut channels, each at most 1/iterative_steps of them
+    reg: float = DEFAULT_REG  # regulariser strength of the sparse-learning methods
+    scope: str = PAPER_SCOPE  # what may be cut: see prune_scopes
+    sl_epochs: int = DEFAULT_SL_EPOCHS  # 0 skips sparse learning
+    sl_hyp: str = DEFAULT_SL_HYP  # a YAML path, or the name of a file in lrsdetr/cfg
+
+    def __post_init__(self):
+        get_method(self.prune_method)
+        check_scope(self.scope)
+        require_number("speed_up", self.speed_up, 1, above=True)
+        require_number("imgsz", self.imgsz, 1, whole=True)
+        require_number("iterative_steps", self.iterative_steps, 1, whole=True)
+        require_number("reg", self.reg, 0)
+        require_number("sl_epochs", self.sl_epochs, 0, whole=True)
+        if not isinstance(self.global_pruning, bool):
+            raise DataError(f"global_pruning must be True or False, got {self.global_pruning!r}")
+
+    @classmethod
+    def from_args(cls, args: dict) -> PruneSettings:
+        """From pruning.py's parameters (other keys are ignored; missing ones take the defaults)."""
+        return cls(**{f.name: args[f.name] for f in fields(cls) if f.name in args})
+
 
 
 def count_flops(model: nn.Module, imgsz: int) -> tuple[float, float]:
@@ -68,72 +115,76 @@ def on_copy(model: nn.Module, copy: nn.Module, layers: Sequence[nn.Module | str]
     for i, layer in enumerate(layers):
         name = layer if isinstance(layer, str) else names.get(id(layer))
         if name is None:
-            raise ValueError(f"ignored_layers[{i}] ({type(layer).__name__}) is not a module of the model")
+            raise DataError(f"ignored_layers[{i}] ({type(layer).__name__}) is not a module of the model")
         try:
             found.append(copy.get_submodule(name))
         except AttributeError:
-            raise ValueError(f"ignored_layers[{i}] {name!r} names no module of the model") from None
+            raise DataError(f"ignored_layers[{i}] {name!r} names no module of the model") from None
     return found
+
+
+def steps_to_speed_up(
+    pruner: tp.pruner.BasePruner, model: nn.Module, settings: PruneSettings, coarse: bool, example_inputs: dict | None,
+    flops_before: float,
+) -> tuple[float, float, float]:
+    """Prune step by step until the FLOPs speed-up reaches `settings.speed_up`; (FLOPs, parameters, speed-up) at the
+    end. A step that cuts nothing (the FLOPs stay) is not one of the `iterative_steps` allowed."""
+    target, imgsz, method = settings.speed_up, settings.imgsz, settings.prune_method
+    ratios, speed_ups, cutting_steps = [0.0], [1.0], 0
+    while speed_ups[-1] < target:
+        if cutting_steps == settings.iterative_steps or ratios[-1] >= 1:
+            why = "no channel the scope lets it cut is left: ask for less" if ratios[-1] >= 1 else "allow more iterative_steps"
+            raise DataError(f"{method} pruning reached a speed-up of {speed_ups[-1]:.4f} < {target} at imgsz {imgsz} in "
+                            f"{cutting_steps} steps that cut channels; {why}")
+        step = pruner.current_step + 1
+        pruner.per_step_pruning_ratio[step] = next_pruning_ratio(
+            ratios, speed_ups, target * AIM_ABOVE_TARGET, 1 / settings.iterative_steps, coarse=coarse
+        )
+        accumulate_gradients(method, pruner, model, example_inputs)
+        pruner.step()
+        flops, params = count_flops(model, imgsz)
+        ratios.append(pruner.per_step_pruning_ratio[step])
+        speed_ups.append(flops_before / flops)
+        cutting_steps += speed_ups[-1] != speed_ups[-2]
+        swallowed = "" if speed_ups[-1] != speed_ups[-2] else " (cut nothing: rounding had already pruned that share)"
+        LOGGER.info(f"prune step {step}: {ratios[-1]:.4f} of channels, speed-up {speed_ups[-1]:.4f}, "
+                    f"{params / 1e6:.2f}M params{swallowed}")
+    return flops, params, speed_ups[-1]
 
 
 def prune(
     model: nn.Module,
-    method: str = "lamp",
-    speed_up: float = 1.35,
-    imgsz: int = 640,
-    global_pruning: bool = True,
-    iterative_steps: int = 50,
-    ignored_layers: Sequence[nn.Module | str] | None = None,
+    settings: PruneSettings = PruneSettings(),
+    ignored_layers: Sequence[nn.Module | str] = (),
     example_inputs: dict | None = None,
-    reg: float = DEFAULT_REG,
-    scope: str = "paper",
 ) -> nn.Module:
-    """A pruned copy of `model` (an LRS-DETR detection model; the argument is left as it is).
+    """A pruned copy of `model` (an LRS-DETR detection model; the argument is left as it is), pruned as `settings`
+    say: method, speed-up (counted at settings.imgsz), scope, steps. Sparse-learning methods expect a model already
+    trained with their regulariser (`finetune.sparse_learning`); here they only rank and cut.
 
-    method: one of `prune_methods.PRUNE_METHODS` (random, l1, lamp, slim, group_slim, group_norm, group_sl,
-        growing_reg, group_hessian, group_taylor). Sparse-learning methods expect a model already trained with
-        their regulariser (`finetune.sparse_learning`); here they only rank and cut.
-    speed_up: FLOPs(before) / FLOPs(after) to reach, counted by torch-pruning at imgsz x imgsz.
     ignored_layers: more modules of `model` whose output channels must stay, besides the scope's; as modules of
-        `model` or by name ("model.3"). They are kept in the pruned copy.
-    scope: "paper" (what the authors kept whole, round to 8 channels) or "blocks" (finer, see `prune_blocks`).
+        `model` or by name ("model.3"), blocks included. They are kept in the pruned copy.
     example_inputs: a training batch (dict of img, cls, bboxes, batch_idx, as Ultralytics' trainer feeds the
         model) for group_taylor and group_hessian, whose importance is the gradient of the detection loss on it.
     """
-    if speed_up <= 1:
-        raise ValueError(f"speed_up must be > 1, got {speed_up}")
-    if iterative_steps < 1:
-        raise ValueError(f"iterative_steps must be >= 1, got {iterative_steps}")
-    get_method(method)
-    check_scope(scope)
     copy = deepcopy(model).float().eval()
-    ignored = on_copy(model, copy, ignored_layers or ())
+    ignored = on_copy(model, copy, ignored_layers)
     model = copy
     for parameter in model.parameters():
         parameter.requires_grad_(True)  # tp traces autograd; checkpoints come frozen
-    flops_before, params_before = count_flops(model, imgsz)
-    ratios, speed_ups = [0.0], [1.0]
-    with pruning_view(model, ignored, scope) as setup:
-        pruner = build_pruner(method, setup, model, global_pruning=global_pruning, iterative_steps=iterative_steps, reg=reg)
-        for step in range(1, iterative_steps + 1):
-            pruner.per_step_pruning_ratio[step] = next_pruning_ratio(
-                ratios, speed_ups, speed_up * AIM_ABOVE_TARGET, 1 / iterative_steps, coarse=setup.round_to is not None
-            )
-            accumulate_gradients(method, pruner, model, example_inputs)
-            pruner.step()
-            flops, params = count_flops(model, imgsz)
-            ratios.append(pruner.per_step_pruning_ratio[step])
-            speed_ups.append(flops_before / flops)
-            LOGGER.info(f"prune step {step}: {ratios[-1]:.4f} of channels, speed-up {speed_ups[-1]:.4f}, {params / 1e6:.2f}M params")
-            if speed_ups[-1] >= speed_up:
-                break
-        else:
-            raise RuntimeError(f"{method} reached a speed-up of {speed_ups[-1]:.3f} < {speed_up} in {iterative_steps} steps; "
-                               "allow more iterative_steps")
+    flops_before, params_before = count_flops(model, settings.imgsz)
+    with pruning_view(model, settings.scope, ignored) as setup:
+        # Steps that cut nothing do not count: each asks for at least the smallest step more, so the pruner never
+        # needs more than this many in all before its share reaches 1.
+        pruner = build_pruner(settings.prune_method, setup, model, global_pruning=settings.global_pruning, reg=settings.reg,
+                              iterative_steps=settings.iterative_steps * (round(1 / SMALLEST_STEP) + 1))
+        flops, params, achieved = steps_to_speed_up(
+            pruner, model, settings, setup.round_to is not None, example_inputs, flops_before
+        )
     model.zero_grad(set_to_none=True)
     model.yaml = {**model.yaml, PRUNED_KEY: {
-        "method": method, "scope": scope, "speed_up": speed_up, "achieved_speed_up": round(speed_ups[-1], 4), "steps": step,
-        "imgsz": imgsz, "flops_before": flops_before, "flops_after": flops, "params_before": params_before,
-        "params_after": params,
+        "method": settings.prune_method, "scope": settings.scope, "speed_up": settings.speed_up,
+        "achieved_speed_up": round(achieved, 4), "steps": pruner.current_step, "imgsz": settings.imgsz,
+        "flops_before": flops_before, "flops_after": flops, "params_before": params_before, "params_after": params,
     }}
     return model

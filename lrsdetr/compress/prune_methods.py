@@ -15,7 +15,8 @@ import torch
 import torch.nn as nn
 import torch_pruning as tp
 
-from .prune_blocks import PruningSetup
+from ..utils.errors import DataError
+from .prune_view import PruningSetup
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ DEFAULT_REG = 5e-4  # regulariser strength of the sparse-learning pruners (the s
 
 def get_method(name: str) -> PruneMethod:
     if name not in PRUNE_METHODS:
-        raise ValueError(f"unknown prune_method {name!r}; valid: {', '.join(PRUNE_METHODS)}")
+        raise DataError(f"unknown prune_method {name!r}; valid: {', '.join(PRUNE_METHODS)}")
     return PRUNE_METHODS[name]
 
 

@@ -2,13 +2,13 @@
 
 Each of our blocks is registered in its own module file, next to its code (as timm registers models):
 `register_block(SMEModule, channels=keeps_channels, whole_in_paper_scope=True, original_names=...)`. The builder
-(`nn/build.py`) reads `channels`, the pruner (`compress/prune_blocks.py`) reads the two pruning fields, and the
+(`nn/build.py`) reads `channels`, the pruner (`compress/prune_scopes.py`) reads the two pruning fields, and the
 importer of the authors' checkpoints (`compat/original.py`) reads `original_names` and `original_unused`. Ultralytics'
 blocks that our YAMLs use are registered at the end of this file.
 
-Two Torch-Pruning mechanisms stay in `compress/prune_blocks.py`, keyed by block type, because they are written
-against Torch-Pruning's API: the twins of blocks that split a conv's output among consumers, and the custom pruners
-of blocks it cannot trace. A new block needs them only if it does either.
+Two Torch-Pruning mechanisms stay in `compress/`, keyed by block type, because they are written against
+Torch-Pruning's API: the twins of blocks that split a conv's output among consumers (`prune_twins.py`), and the
+custom pruners of blocks it cannot trace (`prune_pruners.py`). A new block needs them only if it does either.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _compat_pickle
 import importlib.util
+import math
 import pickletools
 import zipfile
 from pathlib import Path
@@ -156,3 +157,12 @@ def require_same_classes(model_names: dict, data_info: dict, weights: str, data:
             f"--weights {weights} predicts nc={len(model_names)} classes but --data {data} has nc={data_info['nc']}: "
             "evaluate with the data.yaml the model was trained on"
         )
+
+
+def require_number(name: str, value: object, minimum: float, *, above: bool = False, whole: bool = False) -> None:
+    """`value` as a finite number (a whole one if `whole`) of at least `minimum`, or above it if `above`; otherwise a
+    DataError naming the setting `name`. Checks settings that would fail, or silently misbehave, deep in a run."""
+    number = isinstance(value, int if whole else (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or not (value > minimum if above else value >= minimum):
+        bound = f"above {minimum}" if above else f"of at least {minimum}"
+        raise DataError(f"{name} must be a {'whole' if whole else 'finite'} number {bound}, got {value!r}")
