@@ -18,7 +18,7 @@ from ultralytics.utils import YAML
 from lrsdetr.cfg import CFG_DIR
 from lrsdetr.commands import BENCHMARKS, COMMANDS, main
 from lrsdetr.models.recipe import TRAIN_RECIPE
-from lrsdetr.utils.cli import parse_overrides
+
 
 REPO = Path(__file__).resolve().parents[1]
 
