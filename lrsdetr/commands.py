@@ -11,7 +11,15 @@ from __future__ import annotations
 import sys
 
 from . import __version__
-from .bench import accuracy, compression, formats, gpu, latency, prune_speedup, visdrone_eval
+from .bench import (
+    accuracy,
+    compression,
+    formats,
+    gpu,
+    latency,
+    prune_speedup,
+    visdrone_eval,
+)
 from .compat import convert
 from .compress import distill, finetune
 from .data import scripts, stats, synth

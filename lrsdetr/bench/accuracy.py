@@ -44,7 +44,7 @@ from ultralytics.data.utils import img2label_paths
 from ultralytics.nn.tasks import yaml_model_load
 from ultralytics.utils.torch_utils import get_flops
 
-from .latency import time_in_rounds  # benchmarks/latency.py, beside this file
+from lrsdetr.cfg import IMGSZ
 from lrsdetr.data.coco import write_coco_json, yolo_to_coco
 from lrsdetr.data.files import require_writable, write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
@@ -52,11 +52,18 @@ from lrsdetr.engine.quickstart import quick_schedule
 from lrsdetr.eval import evaluate_predictions
 from lrsdetr.models import RTDETR
 from lrsdetr.models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
-from lrsdetr.tools.checks import dataset_inputs, require_checkpoint, require_data, require_model
+from lrsdetr.tools.checks import (
+    dataset_inputs,
+    require_checkpoint,
+    require_data,
+    require_model,
+)
 from lrsdetr.utils.cli import whole_numbers, with_preset
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.errors import DataError
 from lrsdetr.utils.guard import CommandPaths
+
+from .latency import time_in_rounds  # benchmarks/latency.py, beside this file
 
 DEFAULTS = {
     "models": "lrs-detr-b,rtdetr-r18",  # trained once per seed
@@ -241,7 +248,7 @@ def run_one(name: str, seed: int, params: dict, data: str, out: Path) -> tuple[d
 def size_and_latency(weights: dict[str, str], params: dict) -> dict[str, dict]:
     """Fused parameters, GFLOPs at 640 and the median batch-1 CPU latency (ms) at `imgsz`, all timed in the same rounds."""
     models = {name: deepcopy(wrapper(path, name).model).float().cpu().eval().fuse(verbose=False) for name, path in weights.items()}
-    sizes = {name: {"params": sum(p.numel() for p in m.parameters()), "gflops": get_flops(m, 640)} for name, m in models.items()}
+    sizes = {name: {"params": sum(p.numel() for p in m.parameters()), "gflops": get_flops(m, IMGSZ)} for name, m in models.items()}
     image = torch.rand(1, 3, params["imgsz"], params["imgsz"]).contiguous(memory_format=torch.channels_last)
     calls = {name: (lambda m=m.to(memory_format=torch.channels_last): m(image)) for name, m in models.items()}
     threads = torch.get_num_threads()

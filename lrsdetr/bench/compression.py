@@ -37,13 +37,12 @@ from lrsdetr.compress.distill import distill
 from lrsdetr.compress.finetune import save_checkpoint
 from lrsdetr.compress.prune import PruneSettings, prune
 from lrsdetr.compress.prune_scopes import PRUNING_SCOPES
-from lrsdetr.data.files import write_text_atomic
+from lrsdetr.data.files import require_writable, write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
 from lrsdetr.engine.export import coco_scores
 from lrsdetr.engine.quickstart import quick_schedule
 from lrsdetr.engine.train import train
 from lrsdetr.tools.fps import measure_latency
-from lrsdetr.data.files import require_writable
 from lrsdetr.utils.cli import whole_numbers, with_preset
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.errors import DataError

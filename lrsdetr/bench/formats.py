@@ -17,13 +17,14 @@ import tempfile
 from pathlib import Path
 
 import torch
-from .latency import time_in_rounds
 
 from lrsdetr import RTDETR
 from lrsdetr.engine.export import coco_scores, export_model
 from lrsdetr.tools.checks import dataset_inputs, require_checkpoint, require_data
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
+
+from .latency import time_in_rounds
 
 DEFAULTS = {
     "weights": "runs/quickstart/train/weights/best.pt",

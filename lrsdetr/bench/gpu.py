@@ -17,10 +17,11 @@ from __future__ import annotations
 import time
 
 import torch
-from .latency import MODELS, OURS, build, time_in_rounds
 
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
+
+from .latency import MODELS, OURS, build, time_in_rounds
 
 DEFAULTS = {
     "imgsz": 640,

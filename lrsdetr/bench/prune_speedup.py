@@ -20,13 +20,14 @@ import torch
 from ultralytics.utils.torch_utils import get_flops
 
 from lrsdetr import RTDETR, build_model
+from lrsdetr.cfg import IMGSZ
 from lrsdetr.compress.prune import PruneSettings, prune
+from lrsdetr.compress.prune_scopes import PAPER_SCOPE
 from lrsdetr.tools.checks import require_checkpoint
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
 
 PAPER_T_GFLOPS = 49.2  # LRS-DETR-T's 48.3 GFLOPs (older thop) as Ultralytics 8.4 counts it
-IMGSZ = 640
 
 
 def fused_figures(model: torch.nn.Module) -> tuple[float, float]:
@@ -53,7 +54,7 @@ def report(name: str, model: torch.nn.Module, seconds: float | None = None) -> f
 DEFAULTS = {
     "weights": "",  # a trained LRS-DETR-B checkpoint ('' = seed-0 initialisation, nc=10)
     "speed_up": 1.35,
-    "scope": "paper",  # paper (what the authors kept whole) or blocks
+    "scope": PAPER_SCOPE,  # paper (what the authors kept whole) or blocks
 }
 
 

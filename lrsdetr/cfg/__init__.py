@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 CFG_DIR = Path(__file__).resolve().parent
+IMGSZ = 640  # the paper's input size: every command's default, for training and inference alike
 MODEL_CFGS = {p.name: p for p in sorted((CFG_DIR / "models").rglob("*.yaml"))}
 
 

@@ -18,7 +18,11 @@ from ..data.files import write_bytes_atomic
 from ..utils.command import Command
 from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
-from .original import ORIGINAL_MODULE, is_original_checkpoint, original_to_ultralytics_checkpoint
+from .original import (
+    ORIGINAL_MODULE,
+    is_original_checkpoint,
+    original_to_ultralytics_checkpoint,
+)
 
 
 def convert(source: Path, output: Path) -> None:

@@ -28,15 +28,24 @@ from ultralytics.utils.torch_utils import copy_attr, unwrap_model
 
 from ..engine.train import RETRAINING_DEFAULTS, train
 from ..models import RTDETR, LRSDETRTrainer
-from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from ..models.outputs import PRUNED_WEIGHTS, TRAINED_WEIGHTS, pinned_run_folder
-from ..tools.checks import dataset_inputs, require_checkpoint, require_data, require_number
+from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
+from ..tools.checks import (
+    dataset_inputs,
+    require_checkpoint,
+    require_data,
+    require_number,
+)
 from ..utils.command import Command
 from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
-from .kd_losses import FEATURE_LOSS_TYPES, KD_LOSS_TYPES, LOGICAL_LOSS_TYPES, build_kd_loss
+from .kd_losses import (
+    FEATURE_LOSS_TYPES,
+    KD_LOSS_TYPES,
+    LOGICAL_LOSS_TYPES,
+    build_kd_loss,
+)
 from .kd_schedule import KD_LOSS_DECAYS, kd_weight
-
 
 # The seed's distill keys that the checkpoints make unneeded: the student's and the teacher's architectures are
 # in their checkpoints (prune_model: the student is a pruned checkpoint; teacher_cfg: the teacher's YAML).

@@ -28,7 +28,12 @@ from ..cfg import CFG_DIR
 from ..data.dataset import LRSDETRDataset
 from ..engine.train import RETRAINING_DEFAULTS, train
 from ..models import RTDETR, LRSDETRTrainer
-from ..models.outputs import PRUNED_WEIGHTS, TRAINED_WEIGHTS, pinned_run_folder, project_folder
+from ..models.outputs import (
+    PRUNED_WEIGHTS,
+    TRAINED_WEIGHTS,
+    pinned_run_folder,
+    project_folder,
+)
 from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
 from ..tools.checks import dataset_inputs, require_checkpoint, require_data
 from ..utils.command import Command

@@ -21,7 +21,16 @@ import numpy as np
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from lrsdetr.data.files import IMAGE_SUFFIXES, BadLines, image_size, require_folder, require_writable, truncated_jpeg, truncated_warnings, write_bytes_atomic
+from lrsdetr.data.files import (
+    IMAGE_SUFFIXES,
+    BadLines,
+    image_size,
+    require_folder,
+    require_writable,
+    truncated_jpeg,
+    truncated_warnings,
+    write_bytes_atomic,
+)
 from lrsdetr.data.visdrone import VISDRONE_NAMES
 from lrsdetr.data.yolo import read_class_names, read_yolo_labels
 from lrsdetr.utils.command import Command

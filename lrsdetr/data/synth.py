@@ -24,7 +24,13 @@ from tqdm import tqdm
 
 from lrsdetr.data.files import refuse_leftovers, write_bytes_atomic, write_text_atomic
 from lrsdetr.data.synth_objects import LOOKS, ObjectLook, Sprite
-from lrsdetr.data.visdrone import IGNORED_REGION, JPEG_QUALITY, VISDRONE_NAMES, VisDroneBox, convert_visdrone
+from lrsdetr.data.visdrone import (
+    IGNORED_REGION,
+    JPEG_QUALITY,
+    VISDRONE_NAMES,
+    VisDroneBox,
+    convert_visdrone,
+)
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.errors import DataError
 from lrsdetr.utils.guard import CommandPaths

@@ -20,11 +20,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cfg import IMGSZ
 from ..data.files import require_writable
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS
-from ..models.recipe import IMGSZ, MAX_DET
-from ..tools.checks import dataset_inputs, require_checkpoint, require_data, require_model
+from ..models.recipe import MAX_DET
+from ..tools.checks import (
+    dataset_inputs,
+    require_checkpoint,
+    require_data,
+    require_model,
+)
 from ..tools.formats import WeightsFormat, weights_format
 from ..tools.quantize import KEEP_FLOAT, keep_float_parts, quantize_onnx
 from ..utils.command import Command
@@ -136,7 +142,7 @@ def move_into(result: Path, folder: Path) -> Path:
 def export_model(
     weights: str,
     format: str = "onnx",
-    imgsz: int = 640,
+    imgsz: int = IMGSZ,
     half: bool = False,
     int8: bool = False,
     data: str = "",

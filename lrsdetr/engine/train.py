@@ -15,7 +15,12 @@ from pathlib import Path
 from ..models import RTDETR
 from ..models.outputs import describe_outputs, pinned_run_folder
 from ..models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS
-from ..tools.checks import dataset_inputs, require_checkpoint, require_data, require_model
+from ..tools.checks import (
+    dataset_inputs,
+    require_checkpoint,
+    require_data,
+    require_model,
+)
 from ..utils.command import Command
 from ..utils.guard import CommandPaths
 from .ddp import is_main_process, torchrun_device

@@ -9,15 +9,21 @@ from pathlib import Path
 from ultralytics.data.utils import img2label_paths
 from ultralytics.utils.metrics import DetMetrics
 
+from ..cfg import IMGSZ
 from ..data.coco import write_coco_json, yolo_to_coco
 from ..data.visdrone import VISDRONE_NAMES
 from ..eval import EvaluationReport, evaluate_predictions, format_report
 from ..eval.visdrone import evaluate
 from ..eval.visdrone_report import protocols_table
-from ..eval.visdrone_results import ANNOTATIONS_DIR, RESULTS_DIR, annotations_from_labels, results_from_predictions
+from ..eval.visdrone_results import (
+    ANNOTATIONS_DIR,
+    RESULTS_DIR,
+    annotations_from_labels,
+    results_from_predictions,
+)
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, describe_outputs, pinned_run_folder
-from ..models.recipe import IMGSZ, MAX_DET
+from ..models.recipe import MAX_DET
 from ..tools.checks import dataset_inputs, require_data, require_same_classes
 from ..tools.formats import openvino_in_f32, require_weights, weights_format
 from ..utils.command import Command

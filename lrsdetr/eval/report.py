@@ -16,7 +16,14 @@ from ..utils.command import Command
 from ..utils.guard import CommandPaths
 from .coco_metrics import COCO_MAX_DETS, CocoMetrics, check_options, coco_metrics
 from .inputs import CocoPair, EvalInputError, load_coco_pair
-from .tide import MAIN_ERRORS, PLOT_PARTS, SPECIAL_ERRORS, TideResult, plot_path, tide_analysis
+from .tide import (
+    MAIN_ERRORS,
+    PLOT_PARTS,
+    SPECIAL_ERRORS,
+    TideResult,
+    plot_path,
+    tide_analysis,
+)
 
 DEFAULT_SAVE_DIR = "coco_metrics"
 

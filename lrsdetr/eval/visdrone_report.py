@@ -12,7 +12,12 @@ from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
 from .coco_metrics import CocoMetrics
 from .visdrone import METRIC_KEYS, SIZE_BUCKETS, evaluate_images, load_images
-from .visdrone_results import ANNOTATIONS_DIR, RESULTS_DIR, annotations_from_labels, results_from_predictions
+from .visdrone_results import (
+    ANNOTATIONS_DIR,
+    RESULTS_DIR,
+    annotations_from_labels,
+    results_from_predictions,
+)
 
 METRICS_JSON = "visdrone_metrics.json"
 TOOLKIT_LINES = {

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from ultralytics.engine.trainer import BaseTrainer
 
+from ..cfg import IMGSZ
+
 WARMUP_ITERATIONS = 2000
-IMGSZ = 640  # the paper's input size: every command's default, for training and inference alike
 MAX_DET = 300  # RT-DETR's 300 queries: at most that many boxes per image
 
 TRAIN_RECIPE = {

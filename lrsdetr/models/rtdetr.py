@@ -10,7 +10,7 @@ from ultralytics.cfg import DEFAULT_CFG_DICT
 from ultralytics.models import rtdetr as ul_rtdetr
 from ultralytics.utils import LOGGER
 
-from ..cfg import MODEL_CFGS, resolve_model_cfg
+from ..cfg import IMGSZ, MODEL_CFGS, resolve_model_cfg
 from ..compat.original import is_original_checkpoint, original_to_ultralytics_checkpoint
 from ..data.dataset import rtdetr_dataset
 from ..nn.detection_model import LRSDETRDetectionModel
@@ -102,7 +102,7 @@ class RTDETR(ul_rtdetr.RTDETR):
                               "model": LRSDETRDetectionModel}
         return task_map
 
-    def profile(self, imgsz: int | list[int] = 640) -> None:
+    def profile(self, imgsz: int | list[int] = IMGSZ) -> None:
         """Time (10 runs), GFLOPs and parameters of every layer on one blank image, as a table in the log.
 
         Ultralytics 8.4 dropped `Model.profile`, which the authors' README calls; this runs its per-layer

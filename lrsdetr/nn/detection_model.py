@@ -11,7 +11,7 @@ from ultralytics.nn.tasks import RTDETRDetectionModel, yaml_model_load
 from ultralytics.utils import LOGGER
 from ultralytics.utils.torch_utils import initialize_weights
 
-from ..cfg import resolve_model_cfg
+from ..cfg import IMGSZ, resolve_model_cfg
 from .build import build_layers, uses_custom_blocks
 from .modules import OmniKernel
 
@@ -58,7 +58,7 @@ class LRSDETRDetectionModel(RTDETRDetectionModel):
             self.info()
             LOGGER.info("")
 
-    def fuse(self, verbose=True, imgsz=640):
+    def fuse(self, verbose=True, imgsz=IMGSZ):
         """Ultralytics' Conv+BN / RepConv fusion, the Omni-Kernel's four depthwise convs merged into one, and the
         inference layout: channels_last weights, activations in place.
 

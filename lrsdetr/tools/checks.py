@@ -20,9 +20,9 @@ from ultralytics.utils.checks import check_yaml
 from ..cfg import resolve_model_cfg
 from ..data.stats import label_folder
 from ..models.checkpoints import refuse_unsafe
+from ..models.outputs import TRAINED_WEIGHTS as CHECKPOINT_EXAMPLE
 from ..utils.errors import DataError
 
-CHECKPOINT_EXAMPLE = "runs/train/lrs-detr-b/weights/best.pt"
 DATASET_SPLITS = ("train", "val", "test", "minival")  # the image entries a data.yaml may hold
 MODEL_CONFIG_SUFFIXES = ("", ".yaml", ".yml")  # '' for a packaged config's bare name (lrs-detr-b)
 PICKLE_START = b"\x80"  # torch.save's legacy format is a pickle stream; its current one a zip archive

@@ -16,9 +16,9 @@ import torch
 from tqdm import tqdm
 from ultralytics.utils.torch_utils import get_flops, select_device
 
+from ..cfg import IMGSZ
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS
-from ..models.recipe import IMGSZ
 from ..utils.command import Command
 from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
@@ -83,7 +83,7 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure_latency(weights: str, imgsz: int = 640, batch: int = 1, half: bool = False, device: str = "", warmup: int = 50,
+def measure_latency(weights: str, imgsz: int = IMGSZ, batch: int = 1, half: bool = False, device: str = "", warmup: int = 50,
                     iterations: int = 200, threads: int = 0) -> Latency:
     """Fuse the model of `weights` (a .pt, or a config name for an untrained model) and time its forward pass.
 

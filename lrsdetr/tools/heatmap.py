@@ -22,10 +22,10 @@ from pytorch_grad_cam.utils.image import show_cam_on_image
 from tqdm import tqdm
 from ultralytics.utils.torch_utils import select_device
 
+from ..cfg import IMGSZ
 from ..data.files import IMAGE_SUFFIXES, list_images
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder
-from ..models.recipe import IMGSZ
 from ..utils.atomic import write_bytes_atomic
 from ..utils.command import Command
 from ..utils.errors import DataError

@@ -22,6 +22,7 @@ from sahi.models.rtdetr import RTDetrDetectionModel
 from sahi.predict import get_sliced_prediction
 from ultralytics.engine.results import Results
 
+from ..cfg import IMGSZ
 from ..models import RTDETR
 from ..models.recipe import MAX_DET
 
@@ -30,7 +31,7 @@ from ..models.recipe import MAX_DET
 class Slicing:
     """How a frame is cut and merged back."""
 
-    size: int = 640  # tile side in frame pixels (each tile is then resized to the model's imgsz)
+    size: int = IMGSZ  # tile side in frame pixels (each tile is then resized to the model's imgsz)
     overlap: float = 0.2  # share of a tile shared with its neighbour, so that border objects are whole in one
     full_frame: bool = True  # also run once on the whole frame, for objects larger than a tile
     merge: str = "NMS"  # SAHI's postprocess: NMS (drop the weaker box), GREEDYNMM or NMM (merge boxes into their union)
