@@ -16,7 +16,7 @@ import pytest
 from ultralytics.utils import YAML
 
 from lrsdetr.cfg import CFG_DIR
-from lrsdetr.commands import BENCHMARKS, COMMANDS, main
+from lrsdetr.commands import COMMANDS, main
 from lrsdetr.models.recipe import TRAIN_RECIPE
 
 
@@ -41,12 +41,11 @@ def mismatches(where: str, mirrored: dict, source: dict, source_name: str) -> li
 
 
 SCRIPTED = [name for name, command in COMMANDS.items() if command.script]
-ALL = {**COMMANDS, **{command.name: command for command in BENCHMARKS.values()}}
 
 
-@pytest.mark.parametrize("name", [name for name, command in ALL.items() if command.script])
+@pytest.mark.parametrize("name", SCRIPTED)
 def test_root_script_param_dict_equals_the_package_defaults(name):
-    command = ALL[name]
+    command = COMMANDS[name]
     script = load_script(command.script)
     problems = mismatches(f"{command.script} param_dict", script.param_dict, command.defaults, f"lrsdetr.commands ({name})")
     assert not problems, "\n".join(problems)
