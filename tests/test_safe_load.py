@@ -23,7 +23,7 @@ from lrsdetr import RTDETR, trusted_checkpoints
 from lrsdetr.compat.convert import convert
 from lrsdetr.compress.distill import distill
 from lrsdetr.compress.finetune import save_checkpoint
-from lrsdetr.compress.prune_blocks import Twin, to_pruning_view
+from lrsdetr.compress.prune_twins import Twin, to_pruning_view
 from lrsdetr.utils.trust import TRUST_VARIABLE
 from lrsdetr.nn.detection_model import is_pruned
 from lrsdetr.utils.errors import DataError
