@@ -1,4 +1,4 @@
-"""Accuracy and CPU latency of one checkpoint in every format it exports to: the README's Model Export table.
+"""Accuracy and CPU latency of one checkpoint in every format it exports to: docs/export.md's table of accuracy after export.
 
 Edit param_dict below, or override it with flags; `python benchmarks/formats.py --help` says what it measures and lists
 every flag (the same command is `lrsdetr bench formats`; the logic is lrsdetr/bench/formats.py).
