@@ -1,4 +1,4 @@
-"""Accuracy and CPU latency of one checkpoint in every format it exports to: the README's Model Export table.
+"""Accuracy and CPU latency of one checkpoint in every format it exports to: docs/export.md's table of accuracy after export.
 
 `python benchmarks/formats.py --help` says what it measures and lists every flag and its default; the same command is
 `lrsdetr bench formats` (its logic and defaults: lrsdetr/bench/formats.py).

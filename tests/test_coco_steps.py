@@ -1,5 +1,6 @@
-"""The COCO metric steps of both READMEs chain with the scripts' defaults: yolo2coco.py writes the file that
-get_COCO_metrics.py reads by default, from the paths val.py writes to. Commands are run as written."""
+"""The COCO metric steps of the seed's README and of our docs (docs/evaluation.md) chain with the scripts' defaults:
+yolo2coco.py writes the file that get_COCO_metrics.py reads by default, from the paths val.py writes to. Commands are
+run as written."""
 
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ SEED_STEPS = [
 PERFECT_AP = "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000"
 
 
-def readme_steps() -> list[str]:
-    """Our README's yolo2coco.py and get_COCO_metrics.py commands in its "Calculate COCO Metrics" section."""
-    section = re.search(r"### Calculate COCO Metrics\n(.*?)\n### ", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+def documented_steps() -> list[str]:
+    """The yolo2coco.py and get_COCO_metrics.py commands of docs/evaluation.md's "Calculate COCO Metrics" section."""
+    section = re.search(r"^## Calculate COCO Metrics\n(.*?)\n## ", (REPO / "docs" / "evaluation.md").read_text(encoding="utf-8"), re.S | re.M)
     return [line.split("#")[0].strip() for line in section.group(1).splitlines() if line.startswith(("python dataset/yolo2coco.py", "python get_COCO_metrics.py"))]
 
 
@@ -57,9 +58,9 @@ def run_command(capsys, monkeypatch, line: str) -> str:
     return out
 
 
-@pytest.mark.parametrize("readme", ["ours", "the seed's", "defaults only"])
-def test_the_coco_steps_chain_as_written(workdir, capsys, monkeypatch, readme):
-    steps = {"ours": readme_steps(), "the seed's": SEED_STEPS, "defaults only": [SEED_STEPS[0], "python get_COCO_metrics.py"]}[readme]
+@pytest.mark.parametrize("source", ["our docs", "the seed's README", "defaults only"])
+def test_the_coco_steps_chain_as_written(workdir, capsys, monkeypatch, source):
+    steps = {"our docs": documented_steps(), "the seed's README": SEED_STEPS, "defaults only": [SEED_STEPS[0], "python get_COCO_metrics.py"]}[source]
     assert [s.split()[1] for s in steps] == ["dataset/yolo2coco.py", "get_COCO_metrics.py"]
     with unchanged(workdir / "dataset"):
         run_command(capsys, monkeypatch, steps[0])

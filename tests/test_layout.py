@@ -1,6 +1,6 @@
 """The package's layers: each folder (or top-level module) of lrsdetr/ imports only from itself and the layers
-below it, so that a folder's name says what it holds and nothing low depends on something high (README, Project
-Structure). Every import counts, those inside functions too."""
+below it, so that a folder's name says what it holds and nothing low depends on something high (docs/architecture.md,
+Project Structure). Every import counts, those inside functions too."""
 
 import ast
 import os
@@ -69,10 +69,10 @@ def test_imports_flow_from_higher_layers_to_lower_ones():
     assert not problems, "imports against the layer order " + " -> ".join(LAYERS) + ":\n" + "\n".join(problems)
 
 
-def test_the_readme_diagram_lists_the_layers_in_order():
-    """README, Project Structure: the package's parts, lowest layer first, each one that exists."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    package = re.search(r"^├── lrsdetr/.*?\n((?:│ .*\n)+)", readme, re.MULTILINE).group(1)
+def test_the_documented_diagram_lists_the_layers_in_order():
+    """docs/architecture.md, Project Structure: the package's parts, lowest layer first, each one that exists."""
+    page = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    package = re.search(r"^├── lrsdetr/.*?\n((?:│ .*\n)+)", page, re.MULTILINE).group(1)
     entries = re.findall(r"^│   [├└]── (\S+?)\s", package, re.MULTILINE)
     assert all((REPO / PACKAGE / entry).exists() for entry in entries), entries
     parts = list(dict.fromkeys(entry.split("/")[0].removesuffix(".py") for entry in entries))

@@ -25,7 +25,7 @@ schedule. Sized by measured cost, within the 3-hour CPU budget: at 128 px one ep
 images the decoder and the loss, the same in every model, cost most of each step, so smaller or fewer images buy
 few more iterations. The default run took 1 h 43 min there. Its learning curves (and the 60-epoch LRS-DETR-B
 teacher of benchmarks/compression.py) show that 640 iterations do not reach a plateau: the table compares what
-the models learn in a short, equal budget; README "Accuracy side by side on the synthetic set" has the figures.
+the models learn in a short, equal budget; docs/evidence.md, "Accuracy side by side on the synthetic set", has the figures.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Accuracy and CPU latency of one checkpoint in every format it exports to: the README's Model Export table.
+"""Accuracy and CPU latency of one checkpoint in every format it exports to: docs/export.md's table of accuracy after export.
 
     python benchmarks/formats.py --weights runs/quickstart/train/weights/best.pt --data runs/quickstart/synthetic/data.yaml --imgsz 160
 

@@ -109,7 +109,7 @@ def protocols_table(coco: CocoMetrics, visdrone: dict) -> str:
         rows.append((key + (" *" if key.startswith("AP_") else ""), "-" if value < 0 else f"{100 * value:.2f}", "-" if visdrone[key] != visdrone[key] else f"{visdrone[key]:.2f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in rows]
-    return "\n".join(["Both protocols, percent (README: 'VisDrone protocol vs COCO protocol'); * size buckets: ours under VisDrone's matching", *lines])
+    return "\n".join(["Both protocols, percent (docs/evaluation.md: 'VisDrone protocol vs COCO protocol'); * size buckets: ours under VisDrone's matching", *lines])
 
 
 def main(params: dict) -> None:

@@ -4,7 +4,7 @@ We build on Ultralytics' public classes (models, trainers, validators, callbacks
 exists we rely on the names below. tests/test_ultralytics_contract.py checks each one against the installed
 Ultralytics and fails naming the entry that moved, so an upgrade shows what to re-read.
 
-`import lrsdetr` changes global state in the four ways the README documents, all made here or listed here:
+`import lrsdetr` changes global state in the four ways docs/architecture.md documents, all made here or listed here:
 YOLO_OFFLINE=1 unless the user set it (`offline_by_default`), `ultralytics.RTDETR` is our subclass
 (`lrsdetr.register_with_ultralytics`), plot labels use a font on disk (lrsdetr/utils/fonts.py), and checkpoints
 load with torch's weights_only unpickler and our allow-list unless trusted (lrsdetr/models/checkpoints.py).
@@ -87,7 +87,7 @@ INTERNALS = (
              "computed once at import from YOLO_OFFLINE; `online_for_installs` re-reads it while Ultralytics "
              "exports to TensorRT, so it can pip-install tensorrt despite our offline default"),
     Internal("ultralytics.models.RTDETR", "lrsdetr/__init__.py",
-             "reassigned (documented in the README): `from ultralytics import RTDETR` resolves it lazily, so the "
+             "reassigned (documented in docs/architecture.md): `from ultralytics import RTDETR` resolves it lazily, so the "
              "seed's scripts and SAHI get our subclass"),
     *(Internal(f"{module}.check_font", "lrsdetr/utils/fonts.py",
                "rebound: Ultralytics has no font setting, and offline its check_font tries a download per call")
