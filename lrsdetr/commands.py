@@ -68,12 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lrsdetr {__version__}")
         return 0
     if argv[0] == "bench":
-        command, argv = BENCHMARKS.get(argv[1] if len(argv) > 1 else ""), argv[1:]
+        if argv[1:2] in ([], ["-h"], ["--help"]):
+            print("\n".join(line for line in usage().splitlines() if not line.startswith("  ") or line.startswith("  bench ")))
+            return 0
+        command, argv = BENCHMARKS.get(argv[1]), argv[1:]
         known = f"bench {{{', '.join(BENCHMARKS)}}}"
     else:
         command, known = COMMANDS.get(argv[0]), ", ".join([*COMMANDS, "bench"])
     if command is None:
-        print(f"lrsdetr: error: unknown command {' '.join(argv[:1]) or 'bench'!r}; choose from {known} (see lrsdetr --help)",
+        print(f"lrsdetr: error: unknown command {argv[0]!r}; choose from {known} (see lrsdetr --help)",
               file=sys.stderr)
         return 2
     return command(argv[1:])

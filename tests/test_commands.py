@@ -172,3 +172,14 @@ def test_an_unknown_assignment_is_a_usage_error_of_the_command(capsys):
         main(["val", "lr0=1e-3"])  # an Ultralytics train argument, which val does not take
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "lrsdetr val: error: 'lr0=1e-3': 'lr0' is not one of this script's flags" in err
+
+
+def test_lrsdetr_bench_lists_the_benchmarks_and_runs_one(capsys):
+    from lrsdetr.commands import BENCHMARKS
+
+    assert main(["bench"]) == 0
+    listing = capsys.readouterr().out
+    assert all(f"\n  bench {name} " in listing for name in BENCHMARKS) and "\n  train " not in listing
+    assert main(["bench", "accuracy", "--seeds", "-1"]) == 2  # the benchmark's own declaration refuses it
+    assert "--seeds -1: expected" in capsys.readouterr().err
+    assert main(["bench", "acuracy"]) == 2 and "unknown command 'acuracy'; choose from bench {accuracy," in capsys.readouterr().err

@@ -138,6 +138,13 @@ def test_a_flag_that_does_not_exist_is_named_with_page_and_line(tmp_path):
     ]
 
 
+def test_the_commands_page_shows_what_lrsdetr_help_prints():
+    """docs/commands.md quotes `lrsdetr --help`: a command added, renamed or re-described shows there too."""
+    page = (REPO / "docs" / "commands.md").read_text(encoding="utf-8")
+    quoted = re.search(r"\$ lrsdetr --help\n(.*?)\n```", page, re.DOTALL)
+    assert quoted and quoted.group(1) == commands.usage(), "docs/commands.md: update the `lrsdetr --help` block"
+
+
 def link_problems(path: Path) -> list[str]:
     """'page:line: target' for every relative link or image of `path` that names no file."""
     problems = []
@@ -206,9 +213,9 @@ def test_every_page_opens_in_headless_chromium_with_its_images(site):
         tab.on("console", lambda message: problems.append(f"{tab.url}: console {message.type}: {message.text}")
                if message.type == "error" else None)
         tab.on("pageerror", lambda error: problems.append(f"{tab.url}: {error}"))
-        tab.on("requestfailed", lambda request: problems.append(f"{tab.url}: could not load {request.url}"))
+        tab.on("requestfailed", lambda request: problems.append(f"{tab.url}: could not load {request.url} ({request.failure})"))
         for page in pages:
-            response = tab.goto(f"{url}/{page}", wait_until="load")
+            response = tab.goto(f"{url}/{page}", wait_until="networkidle")  # every request done before the next page
             if response is None or not response.ok:
                 problems.append(f"{page}: HTTP {response.status if response else 'no response'}")
             broken = tab.evaluate("() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
