@@ -6,7 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 CFG_DIR = Path(__file__).resolve().parent
-IMGSZ = 640  # the paper's input size: every command's default, for training and inference alike
+# Defaults every command shares, written once here
+IMGSZ = 640  # the paper's input size, for training and inference alike
+MAX_DET = 300  # RT-DETR's 300 queries: at most that many boxes per image
+SCORING_CONF = 0.001  # scoring keeps low-score boxes: AP integrates over all of them
+DETECTION_CONF = 0.25  # what detect.py and heatmap.py draw and save
 MODEL_CFGS = {p.name: p for p in sorted((CFG_DIR / "models").rglob("*.yaml"))}
 
 

@@ -22,12 +22,11 @@ from ultralytics.data.build import load_inference_source
 from ultralytics.data.utils import IMG_FORMATS
 from ultralytics.engine.results import Results
 
-from ..cfg import IMGSZ
+from ..cfg import DETECTION_CONF, IMGSZ, MAX_DET
 from ..data.coco import coco_category_id, coco_image_id
 from ..eval.visdrone_results import RESULTS_DIR, VisDroneResults
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder
-from ..models.recipe import MAX_DET
 from ..tools.formats import require_weights
 from ..tools.sliced import Slicing, sahi_detector, sliced_predict
 from ..utils.atomic import write_bytes_atomic, write_text_atomic
@@ -55,7 +54,7 @@ DETECT_DEFAULTS = {
     "weights": TRAINED_WEIGHTS,
     "source": "dataset/images/test",
     "imgsz": IMGSZ,
-    "conf": 0.25,
+    "conf": DETECTION_CONF,
     "max_det": MAX_DET,
     "device": "",
     "slice": False,

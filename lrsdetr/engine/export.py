@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..cfg import IMGSZ
+from ..cfg import IMGSZ, MAX_DET, SCORING_CONF
 from ..data.files import require_writable
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS
-from ..models.recipe import MAX_DET
 from ..tools.checks import (
     dataset_inputs,
     require_checkpoint,
@@ -242,7 +241,7 @@ def coco_scores(weights: str | Path, data: str, imgsz: int, project: Path, devic
     """val.py's validation and COCO summary (maxDets 100) of `weights` on `split`, quietly, outputs in
     `project`/val_<weights name> (beside the weights too: the run folder never takes the weights' own name)."""
     validation = validate(
-        {"weights": str(weights), "data": data, "split": split, "imgsz": imgsz, "batch": batch, "conf": 0.001, "max_det": MAX_DET, "device": device,
+        {"weights": str(weights), "data": data, "split": split, "imgsz": imgsz, "batch": batch, "conf": SCORING_CONF, "max_det": MAX_DET, "device": device,
          "save_json": True, "plots": False, "verbose": False, "project": str(project), "name": f"val_{Path(weights).name}", "exist_ok": True}
     )
     return weights_format(weights), coco_evaluation(validation, validation.metrics.names, tide=False).coco.stats()

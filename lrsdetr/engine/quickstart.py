@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..cfg import SCORING_CONF
 from ..data.synth import make_yolo_dataset
 from ..eval import format_report
 from ..eval.visdrone_report import protocols_table
@@ -100,7 +101,7 @@ def quickstart(params: dict) -> None:
             "split": "val",
             "imgsz": params["imgsz"],
             "batch": params["batch"],
-            "conf": 0.001,
+            "conf": SCORING_CONF,
             "device": params["device"],
             "save_json": True,
             "project": str(workdir),

@@ -9,7 +9,7 @@ from pathlib import Path
 from ultralytics.data.utils import img2label_paths
 from ultralytics.utils.metrics import DetMetrics
 
-from ..cfg import IMGSZ
+from ..cfg import IMGSZ, MAX_DET, SCORING_CONF
 from ..data.coco import write_coco_json, yolo_to_coco
 from ..data.visdrone import VISDRONE_NAMES
 from ..eval import EvaluationReport, evaluate_predictions, format_report
@@ -23,7 +23,6 @@ from ..eval.visdrone_results import (
 )
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, describe_outputs, pinned_run_folder
-from ..models.recipe import MAX_DET
 from ..tools.checks import dataset_inputs, require_data, require_same_classes
 from ..tools.formats import openvino_in_f32, require_weights, weights_format
 from ..utils.command import Command
@@ -47,7 +46,7 @@ VAL_DEFAULTS = {
     "split": "test",
     "imgsz": IMGSZ,
     "batch": 8,
-    "conf": 0.001,
+    "conf": SCORING_CONF,
     "max_det": MAX_DET,
     "device": "",
     "save_json": True,

@@ -12,7 +12,6 @@ from ultralytics.engine.trainer import BaseTrainer
 from ..cfg import IMGSZ
 
 WARMUP_ITERATIONS = 2000
-MAX_DET = 300  # RT-DETR's 300 queries: at most that many boxes per image
 
 TRAIN_RECIPE = {
     "epochs": 300,

@@ -22,7 +22,7 @@ from pytorch_grad_cam.utils.image import show_cam_on_image
 from tqdm import tqdm
 from ultralytics.utils.torch_utils import select_device
 
-from ..cfg import IMGSZ
+from ..cfg import DETECTION_CONF, IMGSZ
 from ..data.files import IMAGE_SUFFIXES, list_images
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder
@@ -47,7 +47,7 @@ HEATMAP_DEFAULTS = {
     "method": "GradCAMPlusPlus",
     "layers": "21,24,27",
     "target": "class",
-    "conf": 0.25,
+    "conf": DETECTION_CONF,
     "show_boxes": True,
     "imgsz": IMGSZ,
     "device": "",
@@ -118,7 +118,7 @@ def list_sources(source: str) -> list[Path]:
 class HeatmapMaker:
     """One model, one CAM method and layer set; `overlay(image)` gives the heatmap image with detections drawn."""
 
-    def __init__(self, weights: str, method: str = "GradCAMPlusPlus", layers: str = "21,24,27", target: str = "class", conf: float = 0.25, imgsz: int = 640, device: str = "") -> None:
+    def __init__(self, weights: str, method: str = "GradCAMPlusPlus", layers: str = "21,24,27", target: str = "class", conf: float = DETECTION_CONF, imgsz: int = 640, device: str = "") -> None:
         if method not in METHODS:
             raise DataError(f"--method {method}: expected one of {', '.join(METHODS)}")
         if target not in TARGETS:

@@ -22,9 +22,8 @@ from sahi.models.rtdetr import RTDetrDetectionModel
 from sahi.predict import get_sliced_prediction
 from ultralytics.engine.results import Results
 
-from ..cfg import IMGSZ
+from ..cfg import IMGSZ, MAX_DET
 from ..models import RTDETR
-from ..models.recipe import MAX_DET
 
 
 @dataclass(frozen=True)
