@@ -235,3 +235,15 @@ def test_a_stock_ultralytics_rtdetr_checkpoint_loads_safely(tmp_path, loads):
     path = tmp_path / "stock.pt"
     torch.save({"model": stock.half(), "ema": None, "best_fitness": np.float64(0.5), "train_args": {"imgsz": 64}}, path)
     assert type(_loads_safely(path, loads)) is RTDETRDetectionModel
+
+
+def test_a_model_saved_after_computing_its_loss_loads_safely(tmp_path, loads):
+    """The model keeps its loss and matcher as `criterion` once it has computed one; RTDETR.save() pickles them."""
+    from test_baselines import tiny_batch
+
+    wrapper = RTDETR("rtdetr-r18.yaml")
+    wrapper.model.train().nc = wrapper.model.model[-1].nc
+    wrapper.model.loss(tiny_batch(64))
+    assert wrapper.model.criterion is not None
+    wrapper.save(tmp_path / "after-loss.pt")
+    assert type(_loads_safely(tmp_path / "after-loss.pt", loads).criterion).__name__ == "RTDETRDetectionLoss"

@@ -38,8 +38,11 @@ TRUST_HINT = (f"if you trust the file, pass --trust_checkpoint True, set {TRUST_
               "`with lrsdetr.trusted_checkpoints():`")
 
 # Modules (with those under them) whose layer classes a checkpoint may hold: torch's layers, Ultralytics' blocks and
-# models, and this package (our blocks and model, and the pruning twins a sparse-learning run trains and saves).
-LAYER_MODULES = ("torch.nn.modules", "ultralytics.nn.modules", "ultralytics.nn.tasks", __name__.partition(".")[0])
+# models, RT-DETR's loss and its matcher (a model that has computed a loss keeps them as `criterion`, and
+# `RTDETR.save()` pickles them), and this package (our blocks and model, the pruning twins a sparse-learning run
+# trains and saves).
+LAYER_MODULES = ("torch.nn.modules", "ultralytics.nn.modules", "ultralytics.nn.tasks", "ultralytics.models.utils",
+                 "ultralytics.utils.loss", __name__.partition(".")[0])
 
 # What Ultralytics' safe loader (torch_safe_load with safe_only=True) registers itself: the plain data its checkpoints
 # hold besides tensors (numpy scalars, the argument namespace, paths) and a getattr that returns only a layer's
