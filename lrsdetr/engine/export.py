@@ -31,7 +31,7 @@ from ..tools.checks import (
     require_model,
 )
 from ..tools.formats import WeightsFormat, weights_format
-from ..tools.quantize import KEEP_FLOAT, keep_float_parts, quantize_onnx
+from ..tools.quantize import KEEP_FLOAT, keep_float_parts, quantize_onnx, quantize_openvino
 from ..utils.command import Command
 from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
@@ -70,6 +70,9 @@ EXPORT_DEFAULTS = {
     "trust_checkpoint": False,
 }
 
+# The formats whose int8 we make ourselves from the fp32 export, keeping the KEEP_FLOAT parts float
+# (tools/quantize.py); the others' int8 is Ultralytics' (`quantize=8`).
+OWN_INT8 = {"onnx": quantize_onnx, "openvino": quantize_openvino}
 # ONNX ops that ONNX Runtime's CPU/CUDA providers and TensorRT do not run well or at all.
 FFT_OPS = frozenset({"DFT", "STFT"})
 MIN_OPSET = 16  # RT-DETR's decoder samples with GridSample, an ONNX op since opset 16 (Ultralytics asserts the same)
@@ -156,8 +159,8 @@ def export_model(
 
     `half` is Ultralytics' `quantize=16`: on a GPU the model is traced in fp16; on CPU an ONNX export is
     traced in fp32 and converted to fp16 afterwards (inputs and outputs stay fp32). `int8` calibrates on
-    `data`'s val images: OpenVINO (and TensorRT) through Ultralytics (`quantize=8`, NNCF for OpenVINO), ONNX
-    through `quantize.quantize_onnx`, which keeps the `keep_float` parts in fp32.
+    `data`'s val images: ONNX and OpenVINO by tools/quantize.py from the fp32 export (ONNX Runtime's and NNCF's
+    quantization), keeping the `keep_float` parts in fp32; TensorRT through Ultralytics (`quantize=8`).
 
     Ultralytics writes intermediates beside the result under the names of other exports: the fp32 best.onnx of
     an int8 ONNX or a TensorRT export (its own int8 ONNX export then deletes it). So the export runs in a scratch
@@ -181,7 +184,7 @@ def export_model(
     options = dict(format=format, imgsz=imgsz, dynamic=dynamic, simplify=simplify, opset=opset, batch=batch, device=device)
     if half:
         options["quantize"] = 16
-    elif int8 and format != "onnx":
+    elif int8 and format not in OWN_INT8:
         options.update(quantize=8, data=data)
     scratch = scratch_folder(source)
     scratch.mkdir()
@@ -189,8 +192,8 @@ def export_model(
         # Ultralytics' exporter names (and places) every file it writes after the model's pt_path
         model.model.pt_path = str(scratch / f"{Path(source).stem}.pt")
         path = Path(model.export(**options))
-        if int8 and format == "onnx":
-            path = quantize_onnx(path, data, imgsz, keep)
+        if int8 and format in OWN_INT8:
+            path = OWN_INT8[format](path, data, imgsz, keep)
         return move_into(path, folder)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
