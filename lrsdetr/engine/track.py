@@ -12,6 +12,7 @@ the half-done one again.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -182,15 +183,21 @@ def track(params: dict) -> Path:
         print(f"resuming {folder}: {len(sequences) - len(todo)} sequence(s) done, {len(todo)} to track")
     model = RTDETR(params["weights"])
     predict, names = frame_predictor(model, params), model.names
+    made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    for sequence in todo:
-        tracks, timing = track_sequence(sequence, predict, config, params, names, folder)
-        table = tracks.table()
-        write_text_atomic(folder / MOT_DIR / f"{sequence.name}.txt", SequenceTracks.mot_text(table))
-        state["finished"][sequence.name] = {"summary": summarise(table, names), **timing}
-        write_text_atomic(folder / STATE, json.dumps(state, indent=1))
-        print(f"{sequence.name}: {timing['frames']} frames, {state['finished'][sequence.name]['summary']['all']['tracks']} tracks, "
-              f"{timing['frames'] / timing['seconds']:.1f} frames/s")
+    try:
+        for sequence in todo:
+            tracks, timing = track_sequence(sequence, predict, config, params, names, folder)
+            table = tracks.table()
+            write_text_atomic(folder / MOT_DIR / f"{sequence.name}.txt", SequenceTracks.mot_text(table))
+            state["finished"][sequence.name] = {"summary": summarise(table, names), **timing}
+            write_text_atomic(folder / STATE, json.dumps(state, indent=1))
+            print(f"{sequence.name}: {timing['frames']} frames, {state['finished'][sequence.name]['summary']['all']['tracks']} tracks, "
+                  f"{timing['frames'] / timing['seconds']:.1f} frames/s")
+    except BaseException:
+        if made and not state["finished"]:
+            shutil.rmtree(folder)  # nothing finished: no empty run folder is left behind
+        raise
     report = {name: state["finished"][name] for name in (s.name for s in sequences)}
     write_text_atomic(folder / SUMMARY, json.dumps(report, indent=1))
     print(format_summary(report))
@@ -212,7 +219,8 @@ def format_summary(report: dict) -> str:
             for key, value in way.items():
                 counts.setdefault(name, {"in": 0, "out": 0})[key] += value
     lines = [f"{'class':<16}{'tracks':>8}{'mean length':>13}{'objects':>9}"]
-    lines += [f"{name:<16}{t:>8}{(length / t if t else 0):>13.1f}{o:>9}" for name, (t, length, o) in totals.items()]
+    ordered = [name for name in totals if name != "all"] + ["all"]
+    lines += [f"{name:<16}{totals[name][0]:>8}{(totals[name][1] / totals[name][0] if totals[name][0] else 0):>13.1f}{totals[name][2]:>9}" for name in ordered]
     if any(done.get("counts") is not None for done in report.values()):
         lines += ["line crossings:"] + [f"  {name:<14} in {c['in']:>5}  out {c['out']:>5}" for name, c in sorted(counts.items())]
     return "\n".join(lines)
