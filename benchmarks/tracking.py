@@ -250,6 +250,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
     detectors = list(dict.fromkeys(r["detector"] for r in rows))
     markers = dict(zip(dict.fromkeys(r["tracker"] for r in rows), "os^D"))
@@ -260,7 +261,10 @@ def plot(rows: list[dict], path: Path) -> None:
             axis.scatter(r["fps"], r[key], marker=markers[r["tracker"]], s=60, edgecolors=colour,
                          facecolors=colour if r["mode"] == "sliced" else "none", label=f"{r['detector']}, {r['tracker']}, {r['mode']}")
         axis.set_xscale("log")
-        axis.set(xlabel="end-to-end frames per second (log)", ylabel=f"{key} (%)")
+        axis.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        axis.xaxis.set_major_formatter(ScalarFormatter())
+        axis.xaxis.set_minor_formatter(NullFormatter())
+        axis.set(xlabel="end-to-end frames per second (log scale)", ylabel=f"{key} (%)")
         axis.grid(alpha=0.3)
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
     figure.tight_layout()
