@@ -11,32 +11,25 @@ from __future__ import annotations
 import sys
 
 from . import __version__
-from .bench import (
-    accuracy,
-    compression,
-    formats,
-    gpu,
-    latency,
-    prune_speedup,
-    visdrone_eval,
-)
+from .bench import accuracy, compression, formats, gpu, latency, prune_speedup, tracking, visdrone_eval
 from .compat import convert
 from .compress import distill, finetune
 from .data import scripts, stats, synth
-from .engine import detect, export, quickstart, train, validate
-from .eval import report, visdrone_report
+from .engine import detect, export, quickstart, track, train, validate
+from .eval import report, visdrone_mot_report, visdrone_report
 from .tools import channels, fps, heatmap
 from .utils.command import Command
 
 COMMANDS: dict[str, Command] = {command.name: command for command in (
-    train.COMMAND, validate.COMMAND, detect.COMMAND, export.COMMAND, finetune.COMMAND, distill.COMMAND, report.COMMAND,
-    visdrone_report.COMMAND, fps.COMMAND, heatmap.COMMAND, quickstart.COMMAND, channels.COMMAND, scripts.SPLIT,
-    scripts.VISDRONE2YOLO, scripts.XML2TXT, scripts.YOLO2COCO, stats.COMMAND, synth.COMMAND, convert.COMMAND,
+    train.COMMAND, validate.COMMAND, detect.COMMAND, track.COMMAND, export.COMMAND, finetune.COMMAND, distill.COMMAND,
+    report.COMMAND, visdrone_report.COMMAND, visdrone_mot_report.COMMAND, fps.COMMAND, heatmap.COMMAND,
+    quickstart.COMMAND, channels.COMMAND, scripts.SPLIT, scripts.VISDRONE2YOLO, scripts.XML2TXT, scripts.YOLO2COCO,
+    stats.COMMAND, synth.COMMAND, convert.COMMAND,
 )}
 # `lrsdetr bench NAME`: the benchmarks (benchmarks/NAME.py in a clone)
 BENCHMARKS: dict[str, Command] = {command.name.removeprefix("bench "): command for command in (
     accuracy.COMMAND, compression.COMMAND, latency.COMMAND, formats.COMMAND, gpu.COMMAND, prune_speedup.COMMAND,
-    visdrone_eval.COMMAND,
+    visdrone_eval.COMMAND, tracking.COMMAND,
 )}
 
 

@@ -44,7 +44,7 @@ def test_a_freed_block_stays_in_the_heap_only_when_asked():
     assert kept["mapped"] < block and kept["heap_free"] >= block  # from the heap, kept there for the next one
 
 
-@pytest.mark.parametrize("name, keeps", [("val", True), ("detect", True), ("fps", True), ("train", False), ("prune", False)])
+@pytest.mark.parametrize("name, keeps", [("val", True), ("detect", True), ("track", True), ("fps", True), ("train", False), ("prune", False)])
 def test_inference_commands_keep_freed_memory_before_they_run(name, keeps, monkeypatch):
     calls = []
     monkeypatch.setattr(command_module, "keep_freed_memory", lambda: calls.append(name))

@@ -121,6 +121,7 @@ def _commands(crafted: Path, harmless: Path, data: Path, image: Path, runs: Path
         "train --resume": (*train, "--resume", crafted),
         "val": ("val.py", "--weights", crafted, "--data", data, "--split", "val", "--device", "cpu", "--project", runs),
         "detect": ("detect.py", "--weights", crafted, "--source", image, "--device", "cpu", "--project", runs),
+        "track": ("track.py", "--weights", crafted, "--source", image, "--device", "cpu", "--project", runs),
         "export": ("export.py", "--weights", crafted, "--imgsz", IMGSZ),
         "fps": ("get_FPS.py", "--weights", crafted, "--device", "cpu"),
         "heatmap": ("heatmap.py", "--weights", crafted, "--source", image, "--device", "cpu", "--project", runs),

@@ -10,6 +10,7 @@ real user takes (lrsdetr.data.visdrone) is exercised too. Everything is drawn fr
 gives the same bytes.
 
     lrsdetr synth --out DIR --images N --width W --height H --seed S   (also: python -m lrsdetr.data.synth ... --size W H)
+    lrsdetr synth --video True ...: moving objects in VisDrone-MOT sequences instead (lrsdetr.data.synth_video)
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def _ground(scene: Scene) -> None:
         scene.image[plot & furrows] *= 0.85
 
 
-def _road_centre(scene: Scene, bottom_x: float, y: np.ndarray | float) -> np.ndarray | float:
+def road_centre(scene: Scene, bottom_x: float, y: np.ndarray | float) -> np.ndarray | float:
     """Vertical roads converge toward the middle of the top edge, as parallel lines do in an oblique view."""
     return scene.width / 2 + (bottom_x - scene.width / 2) * scene.scale(y) / scene.scale(scene.height)
 
@@ -147,7 +148,7 @@ def _roads(scene: Scene) -> None:
             scene.fill(band, (176, 172, 162) if walk_pass else asphalt, zone=WALK if walk_pass else ROAD)
         for x0 in vertical:
             ys = np.array([0.0, scene.height])
-            xs = _road_centre(scene, x0, ys)
+            xs = road_centre(scene, x0, ys)
             halves = (ROAD_HALF_WIDTH + SIDEWALK_WIDTH * walk_pass) * scene.scale(ys)
             corners = np.array([[xs[0] - halves[0], 0], [xs[0] + halves[0], 0], [xs[1] + halves[1], scene.height], [xs[1] - halves[1], scene.height]])
             scene.fill(scene.polygon_mask(corners), (176, 172, 162) if walk_pass else asphalt, zone=WALK if walk_pass else ROAD)
@@ -157,7 +158,7 @@ def _roads(scene: Scene) -> None:
         scene.roads.append((False, y0, ROAD_HALF_WIDTH))
     for x0 in vertical:
         for y in range(0, scene.height, 24):
-            cv2.line(scene.image, (round(_road_centre(scene, x0, y)), y), (round(_road_centre(scene, x0, y + 11)), y + 11), (225, 225, 225), 1)
+            cv2.line(scene.image, (round(road_centre(scene, x0, y)), y), (round(road_centre(scene, x0, y + 11)), y + 11), (225, 225, 225), 1)
         scene.roads.append((True, x0, ROAD_HALF_WIDTH))
 
 
@@ -245,7 +246,7 @@ def _position(scene: Scene, look: ObjectLook, lots: list[tuple[int, int, int, in
         lane = rng.choice([-0.5, 0.5]) * half
         if vertical:
             y = rng.uniform(0, scene.height)
-            return _road_centre(scene, position, y) + lane * scene.scale(y), y, int(rng.choice([1, 3]))
+            return road_centre(scene, position, y) + lane * scene.scale(y), y, int(rng.choice([1, 3]))
         return rng.uniform(0, scene.width), position + lane * scene.scale(position), int(rng.choice([0, 2]))
     if len(walk) and rng.random() < 0.8:
         index = int(walk[rng.integers(len(walk))])
@@ -291,22 +292,24 @@ def _objects(scene: Scene, lots: list[tuple[int, int, int, int]]) -> None:
                 _try_place(scene, look, cx + rng.normal(0, 6 * s), cy + rng.normal(0, 4 * s), 0)
 
 
-def _composite(scene: Scene, owner: np.ndarray) -> None:
-    """Draw shadows and sprites far to near (near objects cover far ones); `owner` records who shows where."""
-    scene.objects.sort(key=lambda o: o.box[1] + o.box[3])
-    for index, obj in enumerate(scene.objects):
+def composite(image: np.ndarray, objects: list[Placed], sun: np.ndarray, owner: np.ndarray) -> None:
+    """Draw shadows and sprites far to near (near objects cover far ones, so `objects` is sorted so); `owner`
+    records who shows where (the index in `objects`)."""
+    height, width = owner.shape
+    objects.sort(key=lambda o: o.box[1] + o.box[3])
+    for index, obj in enumerate(objects):
         lift = (1.4 if obj.look.upright else 0.35) * obj.sprite.alpha.shape[0]  # taller things cast longer shadows
-        shadow = obj.window(scene.width, scene.height, round(scene.sun[0] * lift), round(scene.sun[1] * lift))
+        shadow = obj.window(width, height, round(sun[0] * lift), round(sun[1] * lift))
         if shadow is not None:
-            scene.image[shadow[0]] *= 1 - 0.45 * obj.sprite.alpha[shadow[1]][..., None]
-        body = obj.window(scene.width, scene.height)
+            image[shadow[0]] *= 1 - 0.45 * obj.sprite.alpha[shadow[1]][..., None]
+        body = obj.window(width, height)
         if body is not None:
             alpha = obj.sprite.alpha[body[1]]
-            scene.image[body[0]] = scene.image[body[0]] * (1 - alpha[..., None]) + obj.sprite.colour[body[1]]
+            image[body[0]] = image[body[0]] * (1 - alpha[..., None]) + obj.sprite.colour[body[1]]
             owner[body[0]][alpha > 0.5] = index
 
 
-def _trees(scene: Scene, owner: np.ndarray) -> None:
+def draw_trees(scene: Scene, owner: np.ndarray) -> None:
     """Tree crowns with shadows, on grass and overhanging pavement: they partly hide some objects."""
     for _ in range(round(scene.width * scene.height / 6000 * scene.rng.uniform(0.5, 1.5))):
         x, y = int(scene.rng.integers(0, scene.width)), int(scene.rng.integers(0, scene.height))
@@ -321,38 +324,56 @@ def _trees(scene: Scene, owner: np.ndarray) -> None:
         owner[crown] = -2
 
 
+def visibility(obj: Placed, owner: np.ndarray, index: int) -> tuple[int, int]:
+    """VisDrone's truncation (0 none, 1 partly outside the frame) and occlusion (0 none, 1 up to half, 2 more
+    hidden) levels of `obj`, the `index`th object drawn into `owner`."""
+    height, width = owner.shape
+    shape = obj.sprite.alpha > 0.5
+    total = max(int(shape.sum()), 1)
+    visible = int((owner == index).sum())
+    inside = shape[max(0, -obj.y) : height - obj.y, max(0, -obj.x) : width - obj.x].sum()
+    hidden = 1 - visible / max(int(inside), 1)
+    return int(inside < total), 0 if hidden < 0.01 else 1 if hidden <= 0.5 else 2
+
+
 def _annotations(scene: Scene, owner: np.ndarray) -> list[VisDroneBox]:
     """VisDrone lines: the full object box (may run past the border), with truncation and occlusion levels."""
     boxes = [VisDroneBox(float(x), float(y), float(w), float(h), 0, IGNORED_REGION, 0, 0) for x, y, w, h in scene.ignored]
     for index, obj in enumerate(scene.objects):
         x, y, w, h = obj.box
-        shape = obj.sprite.alpha > 0.5
-        total = max(int(shape.sum()), 1)
-        visible = int((owner == index).sum())
-        inside = shape[max(0, -obj.y) : scene.height - obj.y, max(0, -obj.x) : scene.width - obj.x].sum()
-        truncation = int(inside < total)
-        hidden = 1 - visible / max(int(inside), 1)
-        occlusion = 0 if hidden < 0.01 else 1 if hidden <= 0.5 else 2
+        truncation, occlusion = visibility(obj, owner, index)
         boxes.append(VisDroneBox(float(x), float(y), float(w), float(h), 1, obj.look.category, truncation, occlusion))
     return boxes
 
 
-def draw_scene(width: int, height: int, rng: np.random.Generator) -> tuple[np.ndarray, list[VisDroneBox]]:
-    """One synthetic image (uint8 BGR) and its VisDrone annotation."""
-    scene = Scene(width, height, rng)
+def draw_ground(scene: Scene) -> list[tuple[int, int, int, int]]:
+    """Everything under the objects: ground, roads, lots and plazas, roofs, ignored regions; returns the lots."""
     _ground(scene)
     _roads(scene)
     lots = _lots_and_plazas(scene)
     _buildings(scene)
     _ignored_regions(scene)
+    return lots
+
+
+def finish(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Distance haze toward the top, a slight blur and sensor noise; uint8 BGR."""
+    height = image.shape[0]
+    haze = (1 - np.arange(height, dtype=np.float32) / height)[:, None, None] * rng.uniform(0.08, 0.2)
+    image = image * (1 - haze) + np.array([205, 195, 185], np.float32) * haze
+    image = cv2.GaussianBlur(image, (3, 3), 0.6) + rng.normal(0, 2.5, image.shape).astype(np.float32)
+    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+def draw_scene(width: int, height: int, rng: np.random.Generator) -> tuple[np.ndarray, list[VisDroneBox]]:
+    """One synthetic image (uint8 BGR) and its VisDrone annotation."""
+    scene = Scene(width, height, rng)
+    lots = draw_ground(scene)
     _objects(scene, lots)
     owner = np.full((height, width), -1, np.int32)
-    _composite(scene, owner)
-    _trees(scene, owner)
-    haze = (1 - np.arange(height, dtype=np.float32) / height)[:, None, None] * rng.uniform(0.08, 0.2)
-    image = scene.image * (1 - haze) + np.array([205, 195, 185], np.float32) * haze
-    image = cv2.GaussianBlur(image, (3, 3), 0.6) + rng.normal(0, 2.5, image.shape).astype(np.float32)
-    return np.clip(np.round(image), 0, 255).astype(np.uint8), _annotations(scene, owner)
+    composite(scene.image, scene.objects, scene.sun, owner)
+    draw_trees(scene, owner)
+    return finish(scene.image, rng), _annotations(scene, owner)
 
 
 def image_stem(seed: int, index: int) -> str:
@@ -397,21 +418,33 @@ def make_yolo_dataset(root: Path, n_train: int = 64, n_val: int = 16, size: int 
     return data_yaml
 
 
-SYNTH_DOC = """Draw a synthetic VisDrone-like data set (VisDrone-DET layout: images/ and annotations/), offline.
+SYNTH_DOC = """Draw a synthetic VisDrone-like data set, offline: still images (VisDrone-DET layout: images/ and
+annotations/), or with --video True drone video (VisDrone-MOT layout: sequences/<name>/0000001.jpg ... and
+annotations/<name>.txt, objects that move and keep their IDs).
 
-Example: lrsdetr synth --out datasets/synthetic --images 50 --width 640 --height 512 --seed 0
-The same seed gives the same bytes. The quick start draws (and converts) one by itself.
+Examples:
+  lrsdetr synth --out datasets/synthetic --images 50 --width 640 --height 512 --seed 0
+  lrsdetr synth --video True --out datasets/synthetic-mot --sequences 3 --frames 60 --width 640 --height 384
+The same seed gives the same bytes. The quick start draws (and converts) a still set by itself.
 """
 
-SYNTH_DEFAULTS = {"out": "datasets/synthetic", "images": 50, "width": 640, "height": 512, "seed": 0}
+SYNTH_DEFAULTS = {"out": "datasets/synthetic", "images": 50, "width": 640, "height": 512, "seed": 0, "video": False,
+                  "sequences": 2, "frames": 60}
 
 
 def synth(params: dict) -> None:
-    written = generate_visdrone(Path(params["out"]), params["images"], (params["width"], params["height"]), params["seed"])
+    size = (params["width"], params["height"])
+    if params["video"]:
+        from .synth_video import generate_mot  # the video draws its scenes with this module's pieces
+
+        folders = generate_mot(Path(params["out"]), params["sequences"], params["frames"], size, params["seed"])
+        print(f"wrote {len(folders)} sequences of {params['frames']} frames to {params['out']}")
+        return
+    written = generate_visdrone(Path(params["out"]), params["images"], size, params["seed"])
     print(f"wrote {len(written)} images to {params['out']}")
 
 
-COMMAND = Command("synth", "draw a synthetic VisDrone-like data set", SYNTH_DOC, SYNTH_DEFAULTS,
+COMMAND = Command("synth", "draw a synthetic VisDrone-like data set (still images, or video with --video)", SYNTH_DOC, SYNTH_DEFAULTS,
                   lambda params: CommandPaths(params).writes("--out", params["out"]), synth)
 
 

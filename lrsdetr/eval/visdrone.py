@@ -105,7 +105,7 @@ def matlab_round(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
 
 
-def _integral(regions: np.ndarray, width: int, height: int):
+def region_integral(regions: np.ndarray, width: int, height: int):
     """Integral image of the ignored-region map, as a function of 1-based (row, col) arrays; exact, without the map.
 
     The map is a union of rectangles, so it is constant on the cells between their edges: the integral at a point
@@ -127,8 +127,9 @@ def _integral(regions: np.ndarray, width: int, height: int):
     return at
 
 
-def _outside_ignored(boxes: np.ndarray, at, width: int, height: int) -> np.ndarray:
-    """True for boxes less than half inside the ignored regions, measured as dropObjectsInIgr.m does."""
+def outside_ignored(boxes: np.ndarray, at, width: int, height: int) -> np.ndarray:
+    """True for boxes less than half inside the ignored regions, measured as dropObjectsInIgr.m (and the MOT
+    toolkit's dropObjects.m) does: the box rounded, its first row and column left out."""
     pos = np.maximum(1, matlab_round(boxes[:, :4]))
     x, y = pos[:, 0].clip(1, width), pos[:, 1].clip(1, height)
     w, h = pos[:, 2], pos[:, 3]
@@ -143,9 +144,9 @@ def drop_ignored(annotation: np.ndarray, detections: np.ndarray, size: tuple[int
     objects = annotation[annotation[:, 5] != IGNORED_REGION]
     if len(regions):
         width, height = size
-        at = _integral(np.maximum(1, regions), width, height)
-        objects = objects[_outside_ignored(objects, at, width, height)]
-        detections = detections[_outside_ignored(detections, at, width, height)]
+        at = region_integral(np.maximum(1, regions), width, height)
+        objects = objects[outside_ignored(objects, at, width, height)]
+        detections = detections[outside_ignored(detections, at, width, height)]
     gt = objects.copy()
     gt[:, 4] = objects[:, 4] == 0  # score 0: an ignore-box
     return ImageBoxes(gt, detections)
