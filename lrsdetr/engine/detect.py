@@ -28,7 +28,7 @@ from ..eval.visdrone_results import RESULTS_DIR, VisDroneResults
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder
 from ..tools.formats import require_weights
-from ..tools.sliced import Slicing, sahi_detector, sliced_predict
+from ..tools.sliced import SLICING_FLAGS, Slicing, sahi_detector, sliced_predict
 from ..utils.atomic import write_bytes_atomic, write_text_atomic
 from ..utils.command import Command
 from ..utils.errors import DataError
@@ -57,12 +57,7 @@ DETECT_DEFAULTS = {
     "conf": DETECTION_CONF,
     "max_det": MAX_DET,
     "device": "",
-    "slice": False,
-    "slice_size": IMGSZ,
-    "slice_overlap": 0.2,
-    "slice_full_frame": True,
-    "slice_merge": "NMS",
-    "slice_match": "IOU",
+    **SLICING_FLAGS,
     "save": True,
     "save_txt": True,
     "save_conf": True,

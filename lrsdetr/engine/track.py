@@ -22,6 +22,7 @@ from ..cfg import IMGSZ, MAX_DET, TRACKING_CONF
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder, project_folder
 from ..tools.formats import require_weights
+from ..tools.sliced import SLICING_FLAGS
 from ..utils.atomic import write_text_atomic
 from ..utils.command import Command
 from ..utils.errors import DataError
@@ -70,12 +71,7 @@ TRACK_DEFAULTS = {
     "classes": None,
     "max_det": MAX_DET,
     "device": "",
-    "slice": False,
-    "slice_size": IMGSZ,
-    "slice_overlap": 0.2,
-    "slice_full_frame": True,
-    "slice_merge": "NMS",
-    "slice_match": "IOU",
+    **SLICING_FLAGS,
     "fps": None,
     "line": None,
     "save": True,

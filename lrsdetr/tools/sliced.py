@@ -38,6 +38,11 @@ class Slicing:
     match_threshold: float = 0.5
 
 
+# The commands' slicing flags (detect, track), with the defaults of `Slicing`: off unless asked for.
+SLICING_FLAGS = {"slice": False, "slice_size": Slicing.size, "slice_overlap": Slicing.overlap,
+                 "slice_full_frame": Slicing.full_frame, "slice_merge": Slicing.merge, "slice_match": Slicing.match_metric}
+
+
 def sahi_detector(model: RTDETR, conf: float, imgsz: int, device: str | None = None) -> DetectionModel:
     """SAHI's RT-DETR wrapper around an already loaded model.
 
