@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 from script_runs import one_line_error, run_main, run_main_output
+from source_tree import unchanged
 
 from lrsdetr.eval.mot_matching import min_cost_matching
 from lrsdetr.eval.visdrone_mot import evaluate_mot
@@ -154,3 +155,10 @@ def test_results_of_part_of_the_sequences_or_of_an_unknown_one(tmp_path, capsys,
     one_line_error(status, err, "c.txt is the result of no sequence")
     status, err = run_main(capsys, monkeypatch, "get_VisDrone_MOT_metrics.py", "--data", root)
     one_line_error(status, err, "give --res_dir")
+
+
+def test_results_that_are_the_annotations_are_refused(tmp_path, capsys, monkeypatch):
+    root = write_case(tmp_path / "mot", [box(1, 1, 10, 10)], [box(1, 7, 10, 10)], frames=1, name="a")
+    with unchanged(root):
+        status, err = run_main(capsys, monkeypatch, "get_VisDrone_MOT_metrics.py", "--data", root, "--res_dir", root / "annotations")
+    one_line_error(status, err, "is --anno_dir", "apart from the annotations")

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..data.files import write_text_atomic
 from ..utils.command import Command
 from ..utils.errors import DataError
-from ..utils.guard import CommandPaths
+from ..utils.guard import CommandPaths, require_results_apart
 from .mot_clear import METRICS
 from .mot_hota import FIELDS
 from .visdrone_mot import EVAL_CLASSES, evaluate_mot
@@ -94,6 +94,7 @@ def main(params: dict) -> None:
 def mot_metrics_paths(params: dict) -> CommandPaths:
     """Reads the annotations, sequences and results; writes the JSON beside the results."""
     anno_dir, seq_dir, res_dir = folders(params)
+    require_results_apart(res_dir, anno_dir)
     return (CommandPaths(params).reads("--anno_dir", anno_dir).reads("--seq_dir", seq_dir).reads("--res_dir", res_dir)
             .writes("--res_dir (its JSON)", metrics_json(res_dir)))
 

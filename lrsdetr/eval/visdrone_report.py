@@ -9,7 +9,7 @@ from pathlib import Path
 from ..data.files import write_text_atomic
 from ..utils.command import Command
 from ..utils.errors import DataError
-from ..utils.guard import CommandPaths
+from ..utils.guard import CommandPaths, require_results_apart
 from .coco_metrics import CocoMetrics
 from .visdrone import METRIC_KEYS, SIZE_BUCKETS, evaluate_images, load_images
 from .visdrone_results import (
@@ -123,8 +123,8 @@ def visdrone_metrics_paths(params: dict) -> CommandPaths:
     """Reads the images, results and annotations given; writes the converted ones (where not given) and the JSON
     beside the results. The results and the annotations must be two folders."""
     anno_dir, res_dir = converted_folders(params)
-    if params.get("res_dir") is not None and params.get("anno_dir") is not None and Path(res_dir).resolve() == Path(anno_dir).resolve():
-        raise DataError(f"--res_dir {res_dir} is --anno_dir: expected the folder of result files, apart from the annotations it is scored against")
+    if params.get("res_dir") is not None:  # converted results are an output: the guard keeps them off the inputs
+        require_results_apart(res_dir, anno_dir)
     paths = CommandPaths(params).reads("--img_dir", params.get("img_dir")).reads("--pred_json", params.get("pred_json"))
     paths.reads("--label_dir", params.get("label_dir")).reads("--res_dir", params.get("res_dir")).reads("--anno_dir", params.get("anno_dir"))
     converted = [folder for key, folder in (("res_dir", res_dir), ("anno_dir", anno_dir)) if params.get(key) is None]

@@ -70,6 +70,13 @@ def refuse_overlaps(paths: CommandPaths) -> None:
                         _refuse(output, f"holds {link}, a link into", source)
 
 
+def require_results_apart(res_dir: str | Path, anno_dir: str | Path) -> None:
+    """Results scored against annotations must be another folder: the same one would score the annotations against
+    themselves, and the report written beside the results would land in the data set."""
+    if Path(os.path.realpath(res_dir)) == Path(os.path.realpath(anno_dir)):
+        raise DataError(f"--res_dir {res_dir} is --anno_dir: expected the folder of result files, apart from the annotations it is scored against")
+
+
 def _overlap(output: Path, source: Path) -> str:
     if output == source:
         return "is"
