@@ -67,12 +67,64 @@ def test_last_quarter_gain_is_that_of_the_seeds_mean_curve(accuracy):
 
 
 def test_time_left_counts_only_runs_without_a_result(accuracy, tmp_path):
-    finished = accuracy.run_folder(tmp_path, "lrs-detr-b", 0)
+    Run = accuracy.Run
+    finished = accuracy.run_folder(tmp_path, Run("lrs-detr-b", 0, 0))
     finished.mkdir(parents=True)
     (finished / "result.json").write_text("{}")
-    accuracy.run_folder(tmp_path, "rtdetr-r18", 0).mkdir(parents=True)  # started, not finished: still to pay for
-    runs = [("lrs-detr-b", 0), ("lrs-detr-b", 1), ("rtdetr-r18", 0)]
+    accuracy.run_folder(tmp_path, Run("rtdetr-r18", 0, 0)).mkdir(parents=True)  # started, not finished: still to pay for
+    runs = [Run("lrs-detr-b", 0, 0), Run("lrs-detr-b", 1, 1), Run("rtdetr-r18", 0, 0)]
     assert accuracy.unfinished(runs, tmp_path) == 2 and accuracy.unfinished(runs[:1], tmp_path) == 0
+
+
+def draws_of(accuracy, **changes) -> dict:
+    return accuracy.data_draws({"seeds": "0,1,2", "data": "", "data_seeds": ""} | changes)
+
+
+def test_each_seed_draws_its_own_data_unless_told_to_share(accuracy):
+    assert draws_of(accuracy) == {0: 0, 1: 1, 2: 2}
+    assert draws_of(accuracy, data_seeds="7") == {0: 7, 1: 7, 2: 7}  # one set for every seed
+    assert draws_of(accuracy, data_seeds="5,3,9") == {0: 5, 1: 3, 2: 9}
+    assert draws_of(accuracy, data="d.yaml") == {0: None, 1: None, 2: None}  # the user's data: nothing to draw
+    with pytest.raises(accuracy.DataError, match="expected one number .* or one per seed"):
+        draws_of(accuracy, data_seeds="1,2")
+    with pytest.raises(accuracy.DataError, match="only the synthetic set can be drawn again"):
+        draws_of(accuracy, data="d.yaml", data_seeds="1")
+
+
+def test_runs_go_seed_by_seed_so_that_a_stop_leaves_whole_pairs(accuracy, tmp_path):
+    params = {"seeds": "0,1", "data": "", "data_seeds": "", "models": "lrs-detr-b,rtdetr-r18", "others": "lrs-detr-b-plain"}
+    runs = accuracy.planned_runs(params)
+    assert [(r.model, r.seed, r.draw) for r in runs] == [
+        ("lrs-detr-b", 0, 0), ("rtdetr-r18", 0, 0), ("lrs-detr-b", 1, 1), ("rtdetr-r18", 1, 1), ("lrs-detr-b-plain", 0, 0)]
+    shared = accuracy.planned_runs(params | {"data_seeds": "0"})
+    assert [accuracy.run_folder(tmp_path, r).name for r in shared[2:4]] == ["lrs-detr-b-seed1-data0", "rtdetr-r18-seed1-data0"]
+    assert accuracy.run_folder(tmp_path, runs[2]).name == "lrs-detr-b-seed1"
+
+
+def scored(model: str, seed: int, **metrics: float) -> dict:
+    return {"model": model, "seed": seed, "metrics": {key: value / 100 for key, value in metrics.items()}}
+
+
+def test_paired_differences_their_interval_and_the_seeds_each_side():
+    from scipy import stats
+
+    from lrsdetr.bench.paired import markdown, paired
+
+    results = [scored("b", s, AP=ap) for s, ap in enumerate((26.0, 24.0, 30.0, 22.0))]
+    results += [scored("r18", s, AP=ap) for s, ap in enumerate((20.0, 25.0, 21.0))]  # no seed 3: left out
+    results += [scored("plain", s, AP=ap - 1.0) for s, ap in enumerate((26.0, 24.0, 30.0, 22.0))]
+    against_r18, against_plain = paired(results, "b", ("AP",))
+    differences = [6.0, -1.0, 9.0]
+    assert list(against_r18.differences.values()) == pytest.approx(differences) and against_r18.wins == (2, 1)
+    assert against_r18.mean == pytest.approx(14 / 3)
+    expected = stats.ttest_1samp(differences, 0).confidence_interval(0.95)
+    assert against_r18.interval == pytest.approx((expected.low, expected.high))
+    assert against_r18.interval[0] < 0 < against_r18.interval[1] and against_r18.reading() == "not separable"
+    assert against_plain.interval == pytest.approx((1.0, 1.0))  # the same gain every seed
+    assert against_plain.reading() == "b ahead" and against_plain.wins == (4, 0)
+    assert paired(results[:1] + results[4:5], "b", ("AP",))[0].reading() == "one seed: no interval"
+    table = markdown([against_r18, against_plain])
+    assert "| b - r18 | AP | 3 | +4.7 | [-8.1, +17.4] | 2 : 1 | not separable | 0: +6.0, 1: -1.0, 2: +9.0 |" in table
 
 
 @pytest.mark.slow
@@ -80,7 +132,7 @@ def test_time_left_counts_only_runs_without_a_result(accuracy, tmp_path):
 def test_quick_run_end_to_end_then_reused(tmp_path):
     """Two models over two seeds, and a YOLO row (Ultralytics' own trainer and validator) with one; 2 epochs, so
     that the learning curves have a last quarter."""
-    flags = ("--quick", "--others", "yolo11n", "--epochs", 2, "--out", tmp_path)
+    flags = ("--quick", "--others", "yolo11n", "--epochs", 2, "--curves", True, "--out", tmp_path)
     out = run(*flags)
     with (tmp_path / "accuracy.csv").open() as handle:
         rows = {row["model"]: row for row in csv.DictReader(handle)}
@@ -103,6 +155,14 @@ def test_quick_run_end_to_end_then_reused(tmp_path):
         first, last = (np.mean([curve[i] for curve in curves]) for i in (0, 1))
         assert all(len(curve) == 2 for curve in curves)
         assert f"{name}: mAP50 {first:.1f} after epoch 1 -> {last:.1f} after epoch 2 ({last - first:+.1f} points" in out.stdout
+    draws = [(tmp_path / f"synth-16-8-128px-draw{seed}" / "images" / "val") for seed in (0, 1)]
+    assert all(json.loads((tmp_path / "runs" / f"{m}-seed{s}" / "settings.json").read_text())["data"] == str(draws[s].parents[1] / "data.yaml")
+               for m in ("lrs-detr-b", "rtdetr-r18") for s in (0, 1))  # both models of a seed on that seed's draw
+    assert [p.read_bytes() for p in sorted(draws[0].iterdir())] != [p.read_bytes() for p in sorted(draws[1].iterdir())]
+    spreads = [json.loads(path.read_text())["scoring_spread"] for path in tmp_path.glob("runs/*/result.json")]
+    assert all(list(spread) == ["8"] and set(spread["8"]) == {"AP", "AP50", "APs"} for spread in spreads)
+    assert "Scoring spread (standard deviation" in table and "| lrs-detr-b - rtdetr-r18 | AP50 | 2 |" in table
+    assert "| lrs-detr-b - yolo11n | AP | 1 |" in table  # yolo11n ran with the first seed only
     trained = yaml.safe_load((tmp_path / "runs" / "lrs-detr-b-seed0" / "args.yaml").read_text())
     assert (trained["lr0"], trained["nbs"], trained["warmup_bias_lr"]) == (5e-4, 4, 0.0)  # auto: the quick schedule
     assert json.loads((tmp_path / "runs" / "yolo11n-seed0" / "settings.json").read_text())["schedule"] == "quick"
@@ -119,6 +179,7 @@ def test_quick_run_end_to_end_then_reused(tmp_path):
     (("--seeds", "-1"), "--seeds -1: expected a comma-separated list of whole numbers from 0"),
     (("--seeds", "0,x"), "--seeds 0,x: expected"),
     (("--out", "FILE"), "is a file; expected a folder"),
+    (("--data_seeds", "1,2,3"), "--data_seeds 1,2,3: expected one number (one set for every seed) or one per seed (2)"),
 ])
 def test_a_bad_setting_is_one_line_before_anything_is_written(tmp_path, flags, words):
     (tmp_path / "file").write_text("")

@@ -6,7 +6,11 @@
         --others rtdetr-r50,rtdetr-x,yolov8m,yolo11m,lrs-detr-b-no-dfenet,lrs-detr-b-no-sefp,lrs-detr-b-no-dpra,lrs-detr-b-plain
 
 `models` are trained once per seed in `seeds`, `others` once (first seed), all under one `schedule`, the same
-epochs, image size and batch; YOLO rows too. `schedule` "recipe" is the authors' (AdamW, lr 1e-4 constant, 2000
+epochs, image size and batch; YOLO rows too. On the synthetic set each seed draws its own images as well as its
+own training order (`data_seeds`: one number shares one set), so that the spread over seeds is the spread a user
+meets; the first of `models` is compared with each other model seed by seed (paired differences on AP, AP50 and
+APs: mean, Student's t 95% interval, seeds favouring each side), and every score's scoring spread (the standard
+deviation over `bootstrap` resamples of the scored images) is measured beside it. `schedule` "recipe" is the authors' (AdamW, lr 1e-4 constant, 2000
 warm-up iterations, no mosaic, no AMP; lrsdetr.models.recipe); "quick" is the quick start's short CPU schedule
 (the recipe with lr 5e-4, one optimiser step per batch, 30 warm-up iterations; lrsdetr.engine.quickstart);
 "auto" (the default) picks "quick" on the synthetic set and "recipe" with `data`. Each run is scored on `split` by
@@ -19,13 +23,13 @@ seeds) with how much each model still gained over the last quarter of its epochs
 result.json), an interrupted one resumes from its last.pt, so the command can be re-run after any stop.
 `--device 0,1,2,3` trains with DDP on four GPUs.
 
-Defaults: 128 train / 48 val synthetic images of 128 px, 20 epochs of batch 4 (640 iterations), the quick
-schedule. Sized by measured cost, within the 3-hour CPU budget: at 128 px one epoch (with its validation) took
-46 s for LRS-DETR-B, 40 s for RT-DETR-R18 and 39 s for the plain ablation on the 2-core machine; at these small
-images the decoder and the loss, the same in every model, cost most of each step, so smaller or fewer images buy
-few more iterations. The default run took 1 h 43 min there. Its learning curves (and the 60-epoch LRS-DETR-B
-teacher of benchmarks/compression.py) show that 640 iterations do not reach a plateau: the table compares what
-the models learn in a short, equal budget; docs/evidence.md, "Accuracy side by side on the synthetic set", has the figures.
+Defaults: per seed a synthetic draw of 128 train / 256 val images of 128 px, 20 epochs of batch 4 (640
+iterations), the quick schedule, LRS-DETR-B, RT-DETR-R18 and the plain ablation over 5 seeds. At 128 px the
+decoder and the loss, the same in every model, cost most of each step, so smaller or fewer training images buy
+few more iterations; 256 scored images (about 2,200 objects) keep the scoring spread well under the differences
+between models (48, the old size, doubled it). 640 iterations do not reach a plateau: the table compares what the
+models learn in a short, equal budget. docs/evidence.md, "Accuracy side by side on the synthetic set", has the
+figures, the run times and the reading.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import statistics
 import time
 from copy import deepcopy
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from ultralytics import YOLO
@@ -50,6 +55,7 @@ from lrsdetr.data.files import require_writable, write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
 from lrsdetr.engine.quickstart import quick_schedule
 from lrsdetr.eval import evaluate_predictions
+from lrsdetr.eval.bootstrap import scoring_spread
 from lrsdetr.models import RTDETR
 from lrsdetr.models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from lrsdetr.tools.checks import (
@@ -64,18 +70,20 @@ from lrsdetr.utils.errors import DataError
 from lrsdetr.utils.guard import CommandPaths
 
 from .latency import time_in_rounds  # benchmarks/latency.py, beside this file
+from .paired import markdown, paired
 
 DEFAULTS = {
-    "models": "lrs-detr-b,rtdetr-r18",  # trained once per seed
-    "others": "lrs-detr-b-plain",  # trained with the first seed only
-    "seeds": "0,1,2",
+    "models": "lrs-detr-b,rtdetr-r18,lrs-detr-b-plain",  # trained once per seed; the first is paired against the others
+    "others": "",  # trained with the first seed only
+    "seeds": "0,1,2,3,4",
+    "data_seeds": "",  # the synthetic set each seed draws: empty, its own (seed s, draw s); one number, one set for all seeds
     "epochs": 20,
     "imgsz": 128,
     "batch": 4,
     "schedule": "auto",  # 'recipe' (the authors'), 'quick' (the quick start's CPU schedule) or 'auto': quick on the synthetic set
     "data": "",  # a data.yaml; empty: the synthetic drone set below, made once under `out`
     "train_images": 128,  # synthetic set: training images
-    "val_images": 48,  # synthetic set: validation images
+    "val_images": 256,  # synthetic set: validation images (sized by the scoring spread: docs/evidence.md)
     "synth_size": 128,  # synthetic set: image side in pixels (objects keep their pixel size: most are COCO-small)
     "device": "cpu",  # '0' or '0,1,2,3' (DDP) for GPUs
     "workers": 2,
@@ -83,15 +91,27 @@ DEFAULTS = {
     "max_dets": 100,  # detections per image scored (COCO 100; VisDrone's protocol 500)
     "threads": 2,  # CPU threads for the latency rounds
     "latency_rounds": 10,
-    "curves": True,  # validate after every epoch: learning curves (accuracy_curves.png); the last epoch is scored either way
+    "bootstrap": 200,  # resamples of the scored images measuring each score's scoring spread (0: not measured)
+    "curves": False,  # validate after every epoch: learning curves (accuracy_curves.png), about 40% more time; the last epoch is scored either way
     "out": "runs/accuracy",
     "quick": False,  # smoke run (QUICK: 16/8 images of 128 px, 1 epoch, lrs-detr-b and rtdetr-r18, seeds 0,1)
 }
 
 QUICK = {"models": "lrs-detr-b,rtdetr-r18", "others": "", "seeds": "0,1", "epochs": 1, "imgsz": 128, "batch": 4,
-         "train_images": 16, "val_images": 8, "synth_size": 128, "latency_rounds": 2}
+         "train_images": 16, "val_images": 8, "synth_size": 128, "latency_rounds": 2,
+         "bootstrap": 20}
 WARMUP_SHARE = 0.1  # at most this share of a run warms up
 METRICS = ("AP", "AP50", "AP75", "APs", "APm")
+PAIRED_METRICS = ("AP", "AP50", "APs")
+SPREAD_SIZES = (48, 96)  # scored-set sizes whose scoring spread is measured beside the set's own (48: the old default)
+
+
+class Run(NamedTuple):
+    """One training: `model` with training seed `seed` on synthetic draw `draw` (None: the user's --data)."""
+
+    model: str
+    seed: int
+    draw: int | None
 
 
 def names_of(text: str) -> list[str]:
@@ -119,24 +139,42 @@ def model_config(name: str) -> str:
     return f"{name}.yaml"
 
 
-def planned_runs(params: dict) -> list[tuple[str, int]]:
-    """(model, seed) in the order they train: every seed of `models`, then `others` with the first seed."""
+def data_draws(params: dict) -> dict[int, int | None]:
+    """Per training seed, the synthetic set it draws: its own by default, so that the spread over seeds is that of
+    the data too; one `data_seeds` number shares one set; None for every seed with the user's `data`."""
     seeds = whole_numbers(params["seeds"], "--seeds")
+    if params["data"]:
+        if params["data_seeds"]:
+            raise DataError(f"--data_seeds {params['data_seeds']}: only the synthetic set can be drawn again; with --data every seed uses that data")
+        return dict.fromkeys(seeds)
+    if not params["data_seeds"]:
+        return {seed: seed for seed in seeds}
+    draws = whole_numbers(params["data_seeds"], "--data_seeds")
+    if len(draws) not in (1, len(seeds)):
+        raise DataError(f"--data_seeds {params['data_seeds']}: expected one number (one set for every seed) or one per seed ({len(seeds)})")
+    return dict(zip(seeds, draws * len(seeds) if len(draws) == 1 else draws))
+
+
+def planned_runs(params: dict) -> list[Run]:
+    """The runs in the order they train: seed by seed every model of `models` (a stop leaves whole pairs), then
+    `others` with the first seed."""
+    draws = data_draws(params)
     models, others = names_of(params["models"]), names_of(params["others"])
     for name in models + others:
         model_config(name)
-    return [(m, s) for m in models for s in seeds] + [(m, seeds[0]) for m in others if m not in models]
+    first = next(iter(draws))
+    return [Run(m, s, d) for s, d in draws.items() for m in models] + [Run(m, first, draws[first]) for m in others if m not in models]
 
 
-def dataset(params: dict, out: Path) -> str:
-    """`data`, checked; or the synthetic drone set of the requested size, made once and reused."""
+def dataset(params: dict, out: Path, draw: int | None) -> str:
+    """`data`, checked; or synthetic draw `draw` of the drone set at the requested size, made once and reused."""
     if params["data"]:
         require_data(params["data"], splits=tuple(dict.fromkeys(("train", "val", params["split"]))))
         return str(Path(params["data"]).resolve())
-    root = out / f"synth-{params['train_images']}-{params['val_images']}-{params['synth_size']}px"
+    root = out / f"synth-{params['train_images']}-{params['val_images']}-{params['synth_size']}px-draw{draw}"
     if not (root / "data.yaml").is_file():
-        print(f"making the synthetic drone set in {root}", flush=True)
-        make_yolo_dataset(root, params["train_images"], params["val_images"], params["synth_size"])
+        print(f"making draw {draw} of the synthetic drone set in {root}", flush=True)
+        make_yolo_dataset(root, params["train_images"], params["val_images"], params["synth_size"], seed=draw)
     return str(root / "data.yaml")
 
 
@@ -197,8 +235,9 @@ def train(name: str, seed: int, params: dict, data: str, folder: Path) -> Path:
     return folder / "weights" / "last.pt"
 
 
-def evaluate(name: str, weights: Path, params: dict, data: str, folder: Path) -> dict:
-    """pycocotools' AP, AP50, AP75, APs, APm of `weights` on the scored split (Ultralytics' predictions.json)."""
+def evaluate(name: str, weights: Path, params: dict, data: str, folder: Path) -> tuple[dict, dict]:
+    """pycocotools' AP, AP50, AP75, APs, APm of `weights` on the scored split (Ultralytics' predictions.json), and
+    their scoring spread: per set size, the standard deviation over `bootstrap` resamples of the scored images."""
     saved = []
     model = wrapper(require_checkpoint(str(weights)), name)
     model.add_callback("on_val_end", lambda validator: saved.append(Path(validator.save_dir)))
@@ -212,22 +251,27 @@ def evaluate(name: str, weights: Path, params: dict, data: str, folder: Path) ->
     write_coco_json(coco, saved[-1] / "ground_truth.json")
     report = evaluate_predictions(saved[-1] / "predictions.json", saved[-1] / "ground_truth.json", params["max_dets"], tide=False, backend="pycocotools")
     stats = report.coco.stats()
-    return {key: stats[key] for key in METRICS}
+    images = len(report.pair.images)
+    sizes = sorted({size for size in SPREAD_SIZES if size < images} | {images})
+    spread = scoring_spread(report.pair, sizes, PAIRED_METRICS, params["bootstrap"], max_dets=params["max_dets"]) if params["bootstrap"] else {}
+    return {key: stats[key] for key in METRICS}, {str(size): values for size, values in spread.items()}  # as result.json keeps it
 
 
-def run_folder(out: Path, name: str, seed: int) -> Path:
-    """Where one model's run with one seed keeps its settings, weights, validation and result."""
-    return out / "runs" / f"{name}-seed{seed}"
+def run_folder(out: Path, run: Run) -> Path:
+    """Where one run keeps its settings, weights, validation and result; named by its seed, and by its data draw
+    too where that is not the seed's own."""
+    drawn = "" if run.draw in (None, run.seed) else f"-data{run.draw}"
+    return out / "runs" / f"{run.model}-seed{run.seed}{drawn}"
 
 
-def unfinished(runs: list[tuple[str, int]], out: Path) -> int:
+def unfinished(runs: list[Run], out: Path) -> int:
     """How many of `runs` have no result yet: the ones the time left is made of (a finished run is reused in seconds)."""
-    return sum(not (run_folder(out, name, seed) / "result.json").is_file() for name, seed in runs)
+    return sum(not (run_folder(out, run) / "result.json").is_file() for run in runs)
 
 
-def run_one(name: str, seed: int, params: dict, data: str, out: Path) -> tuple[dict, bool]:
+def run_one(run: Run, params: dict, out: Path) -> tuple[dict, bool]:
     """(result, whether it was computed now): a finished run's result.json, or train + evaluate and write it."""
-    folder = run_folder(out, name, seed)
+    name, seed, folder, data = run.model, run.seed, run_folder(out, run), dataset(params, out, run.draw)
     result_file, settings_file = folder / "result.json", folder / "settings.json"
     wanted = settings(params, data, seed)
     if settings_file.is_file() and (found := json.loads(settings_file.read_text())) != wanted:
@@ -239,8 +283,8 @@ def run_one(name: str, seed: int, params: dict, data: str, out: Path) -> tuple[d
     write_text_atomic(settings_file, json.dumps(wanted))  # before training: a resumed run is checked too
     start = time.perf_counter()
     weights = train(name, seed, params, data, folder)
-    result = {"model": name, "seed": seed, "settings": wanted, "weights": str(weights), "train_seconds": time.perf_counter() - start}
-    result["metrics"] = evaluate(name, weights, params, data, folder)
+    result = {"model": name, "seed": seed, "draw": run.draw, "settings": wanted, "weights": str(weights), "train_seconds": time.perf_counter() - start}
+    result["metrics"], result["scoring_spread"] = evaluate(name, weights, params, data, folder)
     write_text_atomic(result_file, json.dumps(result, indent=2))
     return result, True
 
@@ -276,6 +320,21 @@ def summarise(results: list[dict], sizes: dict[str, dict]) -> list[dict]:
             row[key], row[f"{key}_std"] = mean_and_spread([100 * r["metrics"][key] for r in runs])
         rows.append(row)
     return rows
+
+
+def spread_line(results: list[dict]) -> str:
+    """The scoring spread, averaged over every run: how far a score moves with the choice of scored images alone, at
+    the scored set's size and at smaller ones (m out of n), to set beside the differences between models."""
+    sizes: dict[str, list[dict]] = {}
+    for result in results:
+        for size, values in result.get("scoring_spread", {}).items():
+            sizes.setdefault(size, []).append(values)
+    if not sizes:
+        return ""
+    parts = [f"{size} images: " + ", ".join(f"{key} {statistics.fmean(v[key] for v in runs):.2f}" for key in PAIRED_METRICS)
+             for size, runs in sorted(sizes.items(), key=lambda item: int(item[0]))]
+    return ("Scoring spread (standard deviation, points of %, over bootstrap resamples of the scored images, mean of "
+            f"{len(results)} runs): " + "; ".join(parts) + ".")
 
 
 def cell(mean: float, std: float) -> str:
@@ -417,13 +476,15 @@ def main(params: dict) -> None:
     """The benchmark, on parameters `resolved` (accuracy_paths) made."""
     out, runs = Path(params["out"]), planned_runs(params)
     out.mkdir(parents=True, exist_ok=True)
-    data = dataset(params, out)
+    if params["data"]:
+        print(f"every seed trains on {params['data']}: the spread over seeds is that of training alone, not of the data", flush=True)
     results, durations, start = [], [], time.perf_counter()
-    for index, (name, seed) in enumerate(runs, 1):
+    for index, run in enumerate(runs, 1):
         eta = f", about {statistics.fmean(durations) * unfinished(runs[index - 1:], out) / 60:.0f} min left" if durations else ""
-        print(f"[{index}/{len(runs)}] {name} seed {seed} ({(time.perf_counter() - start) / 60:.1f} min so far{eta})", flush=True)
+        drawn = "" if run.draw is None else f", data draw {run.draw}"
+        print(f"[{index}/{len(runs)}] {run.model} seed {run.seed}{drawn} ({(time.perf_counter() - start) / 60:.1f} min so far{eta})", flush=True)
         run_start = time.perf_counter()
-        result, computed = run_one(name, seed, params, data, out)
+        result, computed = run_one(run, params, out)
         if computed:
             durations.append(time.perf_counter() - run_start)
         results.append(result)
@@ -432,7 +493,7 @@ def main(params: dict) -> None:
         weights.setdefault(result["model"], result["weights"])  # the first seed's model is timed
     print("measuring parameters, GFLOPs and CPU latency", flush=True)
     rows = summarise(results, size_and_latency(weights, params))
-    table = markdown_table(rows, params)
+    table = "\n\n".join(part for part in (markdown_table(rows, params), spread_line(results), markdown(paired(results, runs[0].model, PAIRED_METRICS))) if part)
     write_text_atomic(out / "accuracy.md", table + "\n")
     write_csv(rows, out / "accuracy.csv")
     plot(rows, out / "accuracy.png", params["imgsz"])

@@ -82,11 +82,13 @@ def max_dets_steps(max_dets: int) -> list[int]:
     return sorted({step for step in (1, 10, COCO_MAX_DETS) if step < max_dets} | {max_dets})
 
 
-def coco_metrics(pair: CocoPair, max_dets: int = COCO_MAX_DETS, backend: str = "faster_coco_eval") -> CocoMetrics:
-    """Evaluate boxes as pycocotools does, keeping the `max_dets` highest-scoring detections of each class in each image."""
+def coco_metrics(pair: CocoPair, max_dets: int = COCO_MAX_DETS, backend: str = "faster_coco_eval", warn: bool = True) -> CocoMetrics:
+    """Evaluate boxes as pycocotools does, keeping the `max_dets` highest-scoring detections of each class in each image
+    (`warn`: say when that drops detections)."""
     check_options(max_dets, backend)
     steps = max_dets_steps(max_dets)
-    _warn_if_capped(pair, max_dets)
+    if warn:
+        _warn_if_capped(pair, max_dets)
     coco_class, eval_class = _backend_classes(backend)
     ground_truth, detections, category_order = _numbered_datasets(pair)
     with contextlib.redirect_stdout(io.StringIO()):  # both libraries print progress lines
