@@ -55,6 +55,7 @@ from lrsdetr.data.files import require_writable, write_text_atomic
 from lrsdetr.data.synth import make_yolo_dataset
 from lrsdetr.engine.quickstart import quick_schedule
 from lrsdetr.eval import evaluate_predictions
+from lrsdetr.eval.bootstrap import KEYS as SPREAD_KEYS
 from lrsdetr.eval.bootstrap import scoring_spread
 from lrsdetr.models import RTDETR
 from lrsdetr.models.recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
@@ -253,7 +254,7 @@ def evaluate(name: str, weights: Path, params: dict, data: str, folder: Path) ->
     stats = report.coco.stats()
     images = len(report.pair.images)
     sizes = sorted({size for size in SPREAD_SIZES if size < images} | {images})
-    spread = scoring_spread(report.pair, sizes, PAIRED_METRICS, params["bootstrap"], max_dets=params["max_dets"]) if params["bootstrap"] else {}
+    spread = scoring_spread(report.pair, sizes, params["bootstrap"], max_dets=params["max_dets"]) if params["bootstrap"] else {}
     return {key: stats[key] for key in METRICS}, {str(size): values for size, values in spread.items()}  # as result.json keeps it
 
 
@@ -331,7 +332,7 @@ def spread_line(results: list[dict]) -> str:
             sizes.setdefault(size, []).append(values)
     if not sizes:
         return ""
-    parts = [f"{size} images: " + ", ".join(f"{key} {statistics.fmean(v[key] for v in runs):.2f}" for key in PAIRED_METRICS)
+    parts = [f"{size} images: " + ", ".join(f"{key} {statistics.fmean(v[key] for v in runs):.2f}" for key in SPREAD_KEYS)
              for size, runs in sorted(sizes.items(), key=lambda item: int(item[0]))]
     return ("Scoring spread (standard deviation, points of %, over bootstrap resamples of the scored images, mean of "
             f"{len(results)} runs): " + "; ".join(parts) + ".")

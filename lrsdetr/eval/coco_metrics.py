@@ -82,21 +82,13 @@ def max_dets_steps(max_dets: int) -> list[int]:
     return sorted({step for step in (1, 10, COCO_MAX_DETS) if step < max_dets} | {max_dets})
 
 
-def coco_metrics(pair: CocoPair, max_dets: int = COCO_MAX_DETS, backend: str = "faster_coco_eval", warn: bool = True) -> CocoMetrics:
-    """Evaluate boxes as pycocotools does, keeping the `max_dets` highest-scoring detections of each class in each image
-    (`warn`: say when that drops detections)."""
+def coco_metrics(pair: CocoPair, max_dets: int = COCO_MAX_DETS, backend: str = "faster_coco_eval") -> CocoMetrics:
+    """Evaluate boxes as pycocotools does, keeping the `max_dets` highest-scoring detections of each class in each image."""
     check_options(max_dets, backend)
     steps = max_dets_steps(max_dets)
-    if warn:
-        _warn_if_capped(pair, max_dets)
-    coco_class, eval_class = _backend_classes(backend)
-    ground_truth, detections, category_order = _numbered_datasets(pair)
+    _warn_if_capped(pair, max_dets)
+    evaluator, category_order = evaluator_of(pair, backend)
     with contextlib.redirect_stdout(io.StringIO()):  # both libraries print progress lines
-        coco_gt, coco_dt = coco_class(), coco_class()
-        coco_gt.dataset, coco_dt.dataset = ground_truth, detections
-        coco_gt.createIndex()
-        coco_dt.createIndex()
-        evaluator = eval_class(coco_gt, coco_dt, "bbox")
         evaluator.params.maxDets = steps
         evaluator.evaluate()
         evaluator.accumulate()
@@ -107,7 +99,7 @@ def coco_metrics(pair: CocoPair, max_dets: int = COCO_MAX_DETS, backend: str = "
         t = slice(None) if iou is None else int(np.argmin(np.abs(ious - iou)))
         a, m = areas.index(area), steps.index(step)
         values = precision[t, :, :, a, m] if kind == "AP" else recall[t, :, a, m]
-        return CocoNumber(key, kind, iou, area, step, _mean_of_valid(values))
+        return CocoNumber(key, kind, iou, area, step, mean_of_valid(values))
 
     summary = [number("AP", "AP"), number("AP50", "AP", 0.5), number("AP75", "AP", 0.75)]
     summary += [number(f"AP{s}", "AP", area=area) for area, s in AREA_SUFFIXES.items()]
@@ -116,13 +108,25 @@ def coco_metrics(pair: CocoPair, max_dets: int = COCO_MAX_DETS, backend: str = "
     gt_counts = Counter(ann["category_id"] for ann in pair.annotations if not ann["iscrowd"])
     iou50 = int(np.argmin(np.abs(ious - 0.5)))
     per_class = [
-        ClassAP(cid, pair.categories[cid], gt_counts[cid], _mean_of_valid(precision[:, :, k, 0, -1]), _mean_of_valid(precision[iou50, :, k, 0, -1]))
+        ClassAP(cid, pair.categories[cid], gt_counts[cid], mean_of_valid(precision[:, :, k, 0, -1]), mean_of_valid(precision[iou50, :, k, 0, -1]))
         for k, cid in enumerate(category_order)
     ]
     return CocoMetrics(max_dets, backend, summary, per_class)
 
 
-def _mean_of_valid(values: np.ndarray) -> float:
+def evaluator_of(pair: CocoPair, backend: str) -> tuple:
+    """The backend's COCO evaluator over the pair (not yet run), and the category ids in its order."""
+    coco_class, eval_class = _backend_classes(backend)
+    ground_truth, detections, category_order = _numbered_datasets(pair)
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt, coco_dt = coco_class(), coco_class()
+        coco_gt.dataset, coco_dt.dataset = ground_truth, detections
+        coco_gt.createIndex()
+        coco_dt.createIndex()
+        return eval_class(coco_gt, coco_dt, "bbox"), category_order
+
+
+def mean_of_valid(values: np.ndarray) -> float:
     """pycocotools' rule: -1 marks 'no ground truth here' and is left out; nothing left gives -1."""
     valid = values[values > -1]
     return float(np.mean(valid)) if valid.size else -1.0
