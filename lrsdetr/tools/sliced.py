@@ -37,10 +37,11 @@ class Slicing:
     merge: str = "NMS"  # SAHI's postprocess: NMS (drop the weaker box), GREEDYNMM or NMM (merge boxes into their union)
     match_metric: str = "IOU"  # IOU, or IOS (intersection over the smaller box)
     match_threshold: float = 0.5
-    # Tiles per forward pass (1: one at a time); the detections are the same. Why 4: on 2 CPU threads, 1, 4 and 8 took
-    # the same time per 2000x1500 frame of 640 px tiles (`lrsdetr bench latency` prints the ratio; a CPU does the
-    # same convolutions either way), so batching costs nothing there; on a GPU one tile per call leaves it mostly
-    # idle, and 4 tiles of 640 px keep a call's activations small (no GPU measurement here yet).
+    # Tiles per forward pass (1: one at a time); the detections are the same. Why 4: on 2 CPU threads, a 2000x1500
+    # frame of 640 px tiles took the same time with 1, 4 or 8 within the noise of a loaded machine (0.91-1.18x;
+    # `lrsdetr bench latency` prints the ratio; docs/speed.md), as a CPU does the same convolutions either way; on a
+    # GPU one tile per call leaves it mostly idle, and 4 tiles of 640 px keep a call's activations small (no GPU
+    # measurement yet).
     batch: int = 4
 
 
