@@ -19,6 +19,7 @@ param_dict = {
     "slice_full_frame": True,  # add one whole-frame pass, for objects larger than a tile
     "slice_merge": "NMS",  # duplicates across tiles: NMS drops the weaker box; GREEDYNMM, NMM merge boxes
     "slice_match": "IOU",  # overlap measure for that: IOU, or IOS (intersection over the smaller box)
+    "slice_batch": 4,  # tiles per forward pass (1: one at a time); the same boxes, sooner
     "save": True,  # drawn images / videos
     "save_txt": True,  # labels/<image>.txt: class x y w h (normalised)
     "save_conf": True,  # ... and the score

@@ -23,6 +23,7 @@ param_dict = {
     "slice_full_frame": True,  # add one whole-frame pass, for objects larger than a tile
     "slice_merge": "NMS",  # duplicates across tiles: NMS drops the weaker box; GREEDYNMM, NMM merge boxes
     "slice_match": "IOU",  # overlap measure for that: IOU, or IOS (intersection over the smaller box)
+    "slice_batch": 4,  # tiles per forward pass (1: one at a time); the same boxes, sooner
     "fps": None,  # frame rate of the drawn videos; None: a video's own, 30 for folders of frames
     "line": None,  # 'x1,y1,x2,y2': count tracks crossing this line, in and out per class
     "save": True,  # drawn videos with IDs and trails

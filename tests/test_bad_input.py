@@ -82,6 +82,8 @@ def test_negative_box_sizes_are_refused_naming_file_record_and_value(tmp_path, c
     ("detect.py", ["--slice", "true", "--slice_size", "0"]),
     ("detect.py", ["--slice", "true", "--slice_overlap", "1.0"]),
     ("detect.py", ["--slice", "true", "--slice_merge", "FOO"]),
+    ("detect.py", ["--slice", "true", "--slice_batch", "0"]),
+    ("track.py", ["--slice", "true", "--slice_batch", "1.5"]),
     ("detect.py", ["--conf", "1.5"]),
     ("detect.py", ["--imgsz", "abc"]),
     ("val.py", ["--imgsz", "0"]),

@@ -81,7 +81,7 @@ def test_every_usage_error_is_one_line_with_exit_status_2(capsys):
         usage_error_line(capsys, argv)
 
 
-SCRIPT_DEFAULTS = {"imgsz": 640, "conf": 0.25, "slice_size": 640, "slice_overlap": 0.2, "slice_merge": "NMS", "slice_match": "IOU"}
+SCRIPT_DEFAULTS = {"imgsz": 640, "conf": 0.25, "slice_size": 640, "slice_overlap": 0.2, "slice_merge": "NMS", "slice_match": "IOU", "slice_batch": 4}
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -92,6 +92,10 @@ SCRIPT_DEFAULTS = {"imgsz": 640, "conf": 0.25, "slice_size": 640, "slice_overlap
     (["--slice_overlap", "1.0"], "--slice_overlap 1.0: expected a share of a tile, at least 0 and below 1"),
     (["--slice_merge", "FOO"], "--slice_merge 'FOO': expected one of NMS, NMM, GREEDYNMM, LSNMS"),
     (["--slice_match", "iou"], "--slice_match 'iou': expected one of IOU, IOS"),
+    (["--slice_batch", "0"], "--slice_batch 0: expected a positive whole number of tiles per forward pass"),
+    (["--slice_batch", "-2"], "--slice_batch -2: expected a positive whole number of tiles per forward pass"),
+    (["--slice_batch", "2.5"], "--slice_batch 2.5: expected a positive whole number of tiles per forward pass"),
+    (["--slice_batch", "four"], "--slice_batch 'four': expected a positive whole number of tiles per forward pass"),
     (["--conf", "1.5"], "--conf 1.5: expected a score threshold from 0 to 1"),
     (["conf=-0.1"], "--conf -0.1: expected a score threshold from 0 to 1"),
 ])

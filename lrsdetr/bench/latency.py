@@ -25,6 +25,10 @@ how close a model comes to the hardware's dense-math limit. `--profile` adds a p
 profile of LRS-DETR-B (channels_last, as Ultralytics runs it): time, FLOPs and efficiency of each layer, and
 the aten ops that take the most time; and, from the same profiler on RT-DETR-R18, both models' time and FLOPs in
 their decoder (the same RTDETRDecoder) and in the rest, with B/R18 ratios for each part.
+
+Sliced inference (`--sliced`): frames per second of LRS-DETR-B and RT-DETR-R18 on one synthetic 2000x1500 frame cut
+into 640 px tiles, through detect's own sliced predictor (SAHI's tiles, merge and whole-frame pass, Ultralytics'
+predictor), with one tile per forward pass against `--slice_batch`'s default, all four timed in the same rounds.
 """
 
 from __future__ import annotations
@@ -39,14 +43,21 @@ from copy import deepcopy
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import torch
+from sahi.slicing import get_slice_bboxes
 from torch.utils.flop_counter import FlopCounterMode
 from ultralytics.engine.exporter import Exporter
 from ultralytics.nn.tasks import RTDETRDetectionModel
 from ultralytics.utils import LOGGER
 
 from lrsdetr import build_model
+from lrsdetr.cfg import DETECTION_CONF, MAX_DET
+from lrsdetr.data.synth import draw_scene
+from lrsdetr.engine.detect import frame_predictor
+from lrsdetr.models import RTDETR
 from lrsdetr.nn.modules import OmniKernel
+from lrsdetr.tools.sliced import SLICING_FLAGS, Slicing
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
 from lrsdetr.utils.memory import keep_freed_memory
@@ -62,12 +73,14 @@ DEFAULTS = {
     "peak_size": 2048,  # n of the n x n fp32 matmul that measures the peak (2 n^3 FLOPs)
     "profile": True,  # per-layer profile of LRS-DETR-B (and the decoder split against RT-DETR-R18)
     "keep_freed_memory": True,  # as val.py, detect.py and get_FPS.py run (lrsdetr.utils.memory); False: glibc's default
+    "sliced": True,  # also frames/s of sliced inference on a 2000x1500 frame, slice_batch 1 against its default
 }
 
 MODELS = {"LRS-DETR-B": "lrs-detr-b.yaml", "RT-DETR-l (Ultralytics)": "rtdetr-l.yaml", "RT-DETR-R18": "rtdetr-r18.yaml"}
 OURS, REFERENCE, R18, BASELINE = "LRS-DETR-B", "RT-DETR-l (Ultralytics)", "RT-DETR-R18", "LRS-DETR-B, no speed work"
 TORCH_NCHW, TORCH_CL, ORT = "PyTorch NCHW", "PyTorch channels_last", "ONNX Runtime"
 PEAKS = {("fp32 matmul", "torch.mm"): "mm", ("fp32 matmul", "1x1 conv"): "conv", ("fp32 matmul", "onnxruntime"): "ort"}
+SLICED_FRAME = (2000, 1500)  # width, height: VisDrone's largest frames
 
 
 def aten_flops(model: torch.nn.Module, imgsz: int) -> FlopCounterMode:
@@ -211,6 +224,38 @@ def cuda_calls(models: dict, params: dict, folder: Path) -> dict[tuple[str, str]
     return calls
 
 
+def sliced_calls(unfused: dict, params: dict, device: str) -> dict[tuple[str, int], Callable[[], object]]:
+    """One frame through detect's sliced predictor, per model (LRS-DETR-B, RT-DETR-R18) and tiles per forward pass
+    (1 and `Slicing.batch`), at the detection defaults; each model unfused as a checkpoint loads, for Ultralytics'
+    predictor to fuse and lay out."""
+    frame, _ = draw_scene(*SLICED_FRAME, np.random.default_rng(0))
+    calls = {}
+    for name in (OURS, R18):
+        model = RTDETR(MODELS[name])
+        model.model = deepcopy(unfused[name])  # with the benchmark's `nc`
+        for batch in (1, Slicing.batch):
+            options = {**SLICING_FLAGS, "slice": True, "slice_batch": batch, "imgsz": params["imgsz"], "conf": DETECTION_CONF,
+                       "max_det": MAX_DET, "device": device}
+            predict = frame_predictor(model, options)
+            calls[(name, batch)] = lambda predict=predict: predict(frame, "frame.jpg")
+    return calls
+
+
+def print_sliced(medians: dict, load: float, rounds: int, params: dict, device: str) -> None:
+    """Frames per second per model, one tile per pass and `Slicing.batch` tiles per pass, and their ratio."""
+    width, height = SLICED_FRAME
+    tiles = len(get_slice_bboxes(height, width, Slicing.size, Slicing.size, overlap_height_ratio=Slicing.overlap,
+                                 overlap_width_ratio=Slicing.overlap))
+    batch = Slicing.batch
+    print(f"\nsliced inference on {device}: one {width}x{height} frame, {tiles} tiles of {Slicing.size} px and the whole frame, "
+          f"each at {params['imgsz']}, conf {DETECTION_CONF}; median of {rounds} interleaved rounds; other processes used "
+          f"{load:.2f} CPU cores meanwhile")
+    print(f"{'model':<28}{'1 tile per pass':>20}{f'{batch} tiles per pass':>20}{'speed-up':>10}")
+    for name in (OURS, R18):
+        one, many = medians[(name, 1)], medians[(name, batch)]
+        print(f"{name:<28}{f'{1000 / one:.3f} frames/s':>20}{f'{1000 / many:.3f} frames/s':>20}{one / many:>9.2f}x")
+
+
 def print_table(models: dict, flops: dict, medians: dict, load: float, params: dict, peak: float | None) -> None:
     """Latency (ms) and, with a measured `peak` (FLOP/s), efficiency per model and runtime; then B's ratios."""
     columns = list(dict.fromkeys(column for name, column in medians if (name, column) not in PEAKS))
@@ -348,10 +393,17 @@ def main(params: dict) -> None:
             print_layers(profiles[OURS], f"LRS-DETR-B per layer (torch.profiler, channels_last, {params['imgsz']}x"
                          f"{params['imgsz']}, mean of {runs} runs; profiling adds overhead)", peak)
             print_decoder_split(profiles)
+        if params["sliced"]:
+            sliced_rounds = max(1, params["iterations"] // 4)  # a frame is over a dozen forward passes
+            medians, load = time_in_rounds(sliced_calls(unfused, params, "cpu"), sliced_rounds, 1, lambda: None)
+            print_sliced(medians, load, sliced_rounds, params, "cpu")
         if torch.cuda.is_available():
             calls = cuda_calls(models, params, Path(folder))
             medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], torch.cuda.synchronize)
             print_table(models, flops, medians, load, params, None)
+            if params["sliced"]:
+                medians, load = time_in_rounds(sliced_calls(unfused, params, "0"), params["iterations"], params["warmup"], torch.cuda.synchronize)
+                print_sliced(medians, load, params["iterations"], params, "cuda:0")
 
 
 COMMAND = Command("bench latency", "CPU latency of LRS-DETR-B against RT-DETR, runtime by runtime", __doc__, DEFAULTS,

@@ -50,6 +50,7 @@ from lrsdetr.engine.trackers import TRACKERS, tracker_config
 from lrsdetr.eval.visdrone_mot import evaluate_mot
 from lrsdetr.models import RTDETR
 from lrsdetr.tools.checks import require_checkpoint, require_model
+from lrsdetr.tools.sliced import SLICING_FLAGS
 from lrsdetr.utils.cli import with_preset
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.errors import DataError
@@ -183,8 +184,7 @@ def run_detector(name: str, weights: str, params: dict, modes: list[str], tracke
         if todo:
             model = RTDETR(weights)
             predict = frame_predictor(model, {"imgsz": params["imgsz"], "conf": params["conf"], "max_det": MAX_DET, "device": params["device"],
-                                              "slice": mode == "sliced", "slice_size": params["slice_size"], "slice_overlap": 0.2,
-                                              "slice_full_frame": True, "slice_merge": "NMS", "slice_match": "IOU"})
+                                              **SLICING_FLAGS, "slice": mode == "sliced", "slice_size": params["slice_size"]})
             recorded = Recorded(predict, model.names)
         for tracker in trackers:
             folder = out / "results" / f"{name}-{mode}-{tracker}"

@@ -45,7 +45,8 @@ Examples:
   python detect.py --weights best.pt --source frame.jpg --slice True --slice_size 640   # sliced (SAHI), large frames
 With --slice, each frame is cut into overlapping slice_size tiles, each run at imgsz, and the boxes merged:
 small objects keep their pixels instead of vanishing when a 2000x1500 frame is shrunk to 640. --max_det caps the
-boxes of a whole frame, after the tiles are merged.
+boxes of a whole frame, after the tiles are merged. --slice_batch tiles go through the model per forward pass (1: one
+at a time); the boxes are the same.
 --save_visdrone True writes one VisDrone challenge-format file per image (for get_VisDrone_metrics.py --res_dir).
 A re-run into the same folder (--exist_ok True) replaces the earlier run's results; an interrupted run keeps none.
 """
@@ -157,7 +158,8 @@ def frame_predictor(model: RTDETR, params: dict) -> Callable[[np.ndarray, str], 
     """A function (BGR frame, its path) -> Results: whole-frame at `imgsz`, or tiles of `slice_size` each at `imgsz`."""
     if params["slice"]:
         detector = sahi_detector(model, params["conf"], params["imgsz"], params["device"])
-        slicing = Slicing(params["slice_size"], params["slice_overlap"], params["slice_full_frame"], params["slice_merge"], params["slice_match"])
+        slicing = Slicing(params["slice_size"], params["slice_overlap"], params["slice_full_frame"], params["slice_merge"], params["slice_match"],
+                          batch=params["slice_batch"])
         return lambda image, path: sliced_predict(detector, image, slicing, path, model.names, params["max_det"])
     options = {k: params[k] for k in ("imgsz", "conf", "max_det", "device")}
 

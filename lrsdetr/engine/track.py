@@ -42,6 +42,7 @@ from .trackers import new_tracker, tracker_config, tracker_file, update
 MOT_DIR, SUMMARY, STATE = "mot", "summary.json", "track.json"
 SETTINGS = ("weights", "source", "tracker", "imgsz", "conf", "classes", "max_det", "slice", "slice_size", "slice_overlap",
             "slice_full_frame", "slice_merge", "slice_match", "fps", "line")  # what a resumed run must share with the first
+# (not slice_batch: how many tiles go through the model at once changes no detection)
 
 TRACK_DOC = """Track objects across the frames of videos and VisDrone-MOT sequences (whole-frame or sliced detection, then
 ByteTrack or BoT-SORT); write VisDrone-MOT result files, drawn videos with IDs and trails, a per-class summary, and

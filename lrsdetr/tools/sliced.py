@@ -7,7 +7,8 @@ larger than a tile. Duplicates are dropped by NMS on IoU by default: in crowded 
 merging boxes into their union (SAHI's GREEDYNMM on intersection-over-smaller) also swallows neighbours and
 low-score boxes (on 1280x960 synthetic frames: AP50 0.23 with NMS/IoU, 0.18 with GREEDYNMM/IoS).
 SAHI's own RT-DETR wrapper takes our model as is: it calls `ultralytics.RTDETR`, which `import lrsdetr`
-makes our class.
+makes our class. SAHI sends `batch` tiles per call to it, and Ultralytics' predictor runs them as one batch: one
+forward pass of N stacked tiles instead of N passes (the whole-frame pass stays a call of its own).
 """
 
 from __future__ import annotations
@@ -36,11 +37,18 @@ class Slicing:
     merge: str = "NMS"  # SAHI's postprocess: NMS (drop the weaker box), GREEDYNMM or NMM (merge boxes into their union)
     match_metric: str = "IOU"  # IOU, or IOS (intersection over the smaller box)
     match_threshold: float = 0.5
+    # Tiles per forward pass (1: one at a time); the detections are the same. Why 4: on 2 CPU threads, a 2000x1500
+    # frame of 640 px tiles took the same time with 1, 4 or 8 within the noise of a loaded machine (0.91-1.18x;
+    # `lrsdetr bench latency` prints the ratio; docs/speed.md), as a CPU does the same convolutions either way; on a
+    # GPU one tile per call leaves it mostly idle, and 4 tiles of 640 px keep a call's activations small (no GPU
+    # measurement yet).
+    batch: int = 4
 
 
 # The commands' slicing flags (detect, track), with the defaults of `Slicing`: off unless asked for.
 SLICING_FLAGS = {"slice": False, "slice_size": Slicing.size, "slice_overlap": Slicing.overlap,
-                 "slice_full_frame": Slicing.full_frame, "slice_merge": Slicing.merge, "slice_match": Slicing.match_metric}
+                 "slice_full_frame": Slicing.full_frame, "slice_merge": Slicing.merge, "slice_match": Slicing.match_metric,
+                 "slice_batch": Slicing.batch}
 
 
 def sahi_detector(model: RTDETR, conf: float, imgsz: int, device: str | None = None) -> DetectionModel:
@@ -75,6 +83,7 @@ def sliced_predict(detector: DetectionModel, image: np.ndarray, slicing: Slicing
         postprocess_type=slicing.merge,
         postprocess_match_metric=slicing.match_metric,
         postprocess_match_threshold=slicing.match_threshold,
+        batch_size=slicing.batch,
         verbose=0,
     )
     rows = [[*p.bbox.to_xyxy(), p.score.value, p.category.id] for p in prediction.object_prediction_list]

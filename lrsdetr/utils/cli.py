@@ -39,6 +39,7 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "slice_overlap": (lambda v: _number(v) and 0 <= v < 1, "a share of a tile, at least 0 and below 1"),
     "slice_merge": (lambda v: v in SAHI_MERGES, f"one of {', '.join(SAHI_MERGES)}"),
     "slice_match": (lambda v: v in SAHI_MATCHES, f"one of {', '.join(SAHI_MATCHES)}"),
+    "slice_batch": (lambda v: _whole(v) and v > 0, "a positive whole number of tiles per forward pass, e.g. 4"),
 }
 
 
