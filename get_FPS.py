@@ -10,7 +10,7 @@ param_dict = {
     "weights": "runs/train/lrs-detr-b/weights/best.pt",  # a .pt, or a config name (lrs-detr-b.yaml) for random weights
     "imgsz": 640,
     "batch": 1,
-    "half": False,  # fp16, CUDA only
+    "half": False,  # 16-bit floats: fp16 on CUDA, bf16 on CPU (emulated and slow without bf16 units); False: fp32
     "device": "",  # '0' or 'cpu'; '' = first GPU, else CPU
     "warmup": 50,  # untimed passes first (cuDNN autotuning, caches, clocks)
     "iterations": 200,  # timed passes

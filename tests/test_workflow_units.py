@@ -92,6 +92,6 @@ def test_torchrun_device_mismatch_is_an_error(monkeypatch, device, world):
 
 
 def test_latency_summary():
-    latency = Latency([10.0, 12.0, 14.0], batch=2, imgsz=640, device="cpu", half=False, parameters=15_594_146, gflops=67.72)
+    latency = Latency([10.0, 12.0, 14.0], batch=2, imgsz=640, device="cpu", dtype="fp32", parameters=15_594_146, gflops=67.72)
     assert latency.mean_ms == 12.0 and latency.fps == pytest.approx(2000 / 12)
     assert "15,594,146 parameters, 67.72 GFLOPs" in latency.summary() and "12.00 +/- 1.63 ms" in latency.summary()

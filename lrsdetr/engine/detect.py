@@ -22,12 +22,13 @@ from ultralytics.data.build import load_inference_source
 from ultralytics.data.utils import IMG_FORMATS
 from ultralytics.engine.results import Results
 
-from ..cfg import DETECTION_CONF, IMGSZ, MAX_DET
+from ..cfg import DETECTION_CONF, HALF, IMGSZ, MAX_DET
 from ..data.coco import coco_category_id, coco_image_id
 from ..eval.visdrone_results import RESULTS_DIR, VisDroneResults
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder
 from ..tools.formats import require_weights
+from ..tools.precision import HALF_HELP, inference_precision
 from ..tools.sliced import SLICING_FLAGS, Slicing, sahi_detector, sliced_predict
 from ..utils.atomic import write_bytes_atomic, write_text_atomic
 from ..utils.command import Command
@@ -49,7 +50,7 @@ boxes of a whole frame, after the tiles are merged. --slice_batch tiles go throu
 at a time); the boxes are the same.
 --save_visdrone True writes one VisDrone challenge-format file per image (for get_VisDrone_metrics.py --res_dir).
 A re-run into the same folder (--exist_ok True) replaces the earlier run's results; an interrupted run keeps none.
-"""
+""" + HALF_HELP
 
 DETECT_DEFAULTS = {
     "weights": TRAINED_WEIGHTS,
@@ -58,6 +59,7 @@ DETECT_DEFAULTS = {
     "conf": DETECTION_CONF,
     "max_det": MAX_DET,
     "device": "",
+    "half": HALF,
     **SLICING_FLAGS,
     "save": True,
     "save_txt": True,
@@ -188,8 +190,11 @@ def detect_paths(params: dict) -> CommandPaths:
 
 
 def detect(params: dict) -> Path:
-    """Run detection as `params` say (see detect.py); returns the output folder. What a re-run into the folder
-    finds of an earlier run is replaced; a run that stops early leaves nothing of its own (utils/run_folder.py)."""
+    """Run detection as `params` say (see detect.py), first saying what precision runs where; returns the output
+    folder. What a re-run into the folder finds of an earlier run is replaced; a run that stops early leaves nothing
+    of its own (utils/run_folder.py)."""
+    precision = inference_precision(params["weights"], params["half"], params["device"])
+    print(precision)
     source, save_dir = str(params["source"]), Path(params["project"]) / params["name"]
     try:
         frames = load_inference_source(source, vid_stride=params["vid_stride"])
@@ -200,7 +205,7 @@ def detect(params: dict) -> Path:
         raise DataError(f"--source {source}: no image or video frame could be read ({len(unread_images(frames, set()))} unreadable image(s)); expected images OpenCV can decode")
     model = RTDETR(params["weights"])
     predict = frame_predictor(model, params)
-    with run_folder(save_dir, "detect"):
+    with run_folder(save_dir, "detect"), precision.applied(model):
         writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
         visdrone = VisDroneResults(save_dir / RESULTS_DIR) if params.get("save_visdrone") else None
         for paths, images, _ in tqdm(batches, total=len(frames), desc="detect", unit="frame"):

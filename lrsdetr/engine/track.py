@@ -18,10 +18,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..cfg import IMGSZ, MAX_DET, TRACKING_CONF
+from ..cfg import HALF, IMGSZ, MAX_DET, TRACKING_CONF
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder, project_folder
 from ..tools.formats import require_weights
+from ..tools.precision import HALF_HELP, inference_precision
 from ..tools.sliced import SLICING_FLAGS
 from ..utils.atomic import write_text_atomic
 from ..utils.command import Command
@@ -40,7 +41,7 @@ from .track_sources import SourceSequence, find_sequences, source_paths
 from .trackers import new_tracker, tracker_config, tracker_file, update
 
 MOT_DIR, SUMMARY, STATE = "mot", "summary.json", "track.json"
-SETTINGS = ("weights", "source", "tracker", "imgsz", "conf", "classes", "max_det", "slice", "slice_size", "slice_overlap",
+SETTINGS = ("weights", "source", "tracker", "imgsz", "conf", "classes", "max_det", "half", "slice", "slice_size", "slice_overlap",
             "slice_full_frame", "slice_merge", "slice_match", "fps", "line")  # what a resumed run must share with the first
 # (not slice_batch: how many tiles go through the model at once changes no detection)
 
@@ -61,7 +62,7 @@ one class per track), <sequence>.mp4 (with --save), summary.json (per class: tra
 seen in >= 5 frames; with --line x1,y1,x2,y2, tracks crossing it in and out per class). An interrupted run keeps
 the finished sequences: run it again with --resume True --name <its name> to track the rest.
 Score the results: python get_VisDrone_MOT_metrics.py --data <VisDrone-MOT folder> --res_dir runs/track/<name>/mot
-"""
+""" + HALF_HELP
 
 TRACK_DEFAULTS = {
     "weights": TRAINED_WEIGHTS,
@@ -72,6 +73,7 @@ TRACK_DEFAULTS = {
     "classes": None,
     "max_det": MAX_DET,
     "device": "",
+    "half": HALF,
     **SLICING_FLAGS,
     "fps": None,
     "line": None,
@@ -177,7 +179,9 @@ def track_sequence(sequence: SourceSequence, predict, config, params: dict, name
 
 
 def track(params: dict) -> Path:
-    """Run tracking as `params` say (see track.py); returns the run folder."""
+    """Run tracking as `params` say (see track.py), first saying what precision runs where; returns the run folder."""
+    precision = inference_precision(params["weights"], params["half"], params["device"])
+    print(precision)
     folder = Path(params["project"]) / params["name"]
     sequences = find_sequences(str(params["source"]), params["fps"])
     config = tracker_config(params["tracker"])
@@ -190,14 +194,15 @@ def track(params: dict) -> Path:
     made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        for sequence in todo:
-            tracks, timing = track_sequence(sequence, predict, config, params, names, folder)
-            table = tracks.table()
-            write_text_atomic(folder / MOT_DIR / f"{sequence.name}.txt", SequenceTracks.mot_text(table))
-            state["finished"][sequence.name] = {"summary": summarise(table, names), **timing}
-            write_text_atomic(folder / STATE, json.dumps(state, indent=1))
-            print(f"{sequence.name}: {timing['frames']} frames, {state['finished'][sequence.name]['summary']['all']['tracks']} tracks, "
-                  f"{timing['frames'] / timing['seconds']:.1f} frames/s")
+        with precision.applied(model):
+            for sequence in todo:
+                tracks, timing = track_sequence(sequence, predict, config, params, names, folder)
+                table = tracks.table()
+                write_text_atomic(folder / MOT_DIR / f"{sequence.name}.txt", SequenceTracks.mot_text(table))
+                state["finished"][sequence.name] = {"summary": summarise(table, names), **timing}
+                write_text_atomic(folder / STATE, json.dumps(state, indent=1))
+                print(f"{sequence.name}: {timing['frames']} frames, {state['finished'][sequence.name]['summary']['all']['tracks']} tracks, "
+                      f"{timing['frames'] / timing['seconds']:.1f} frames/s")
     except BaseException:
         if made and not state["finished"]:
             shutil.rmtree(folder)  # nothing finished: no empty run folder is left behind

@@ -9,7 +9,7 @@ from pathlib import Path
 from ultralytics.data.utils import img2label_paths
 from ultralytics.utils.metrics import DetMetrics
 
-from ..cfg import IMGSZ, MAX_DET, SCORING_CONF
+from ..cfg import HALF, IMGSZ, MAX_DET, SCORING_CONF
 from ..data.coco import write_coco_json, yolo_to_coco
 from ..data.visdrone import VISDRONE_NAMES
 from ..eval import EvaluationReport, evaluate_predictions, format_report
@@ -24,7 +24,8 @@ from ..eval.visdrone_results import (
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, describe_outputs, pinned_run_folder
 from ..tools.checks import dataset_inputs, require_data, require_same_classes
-from ..tools.formats import openvino_in_f32, require_weights, weights_format
+from ..tools.formats import require_weights, weights_format
+from ..tools.precision import HALF_HELP, inference_precision
 from ..utils.command import Command
 from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
@@ -38,7 +39,7 @@ On VisDrone data (its ten class names) it also writes the challenge-format resul
 --save_visdrone does for any data) and prints the COCO and VisDrone-toolkit protocols side by side; give
 --visdrone_anno the split's original annotations for the exact protocol (ignored regions, score-0 boxes).
 A re-run into the same folder (--exist_ok True) replaces the earlier run's results; an interrupted run keeps none.
-"""
+""" + HALF_HELP
 
 VAL_DEFAULTS = {
     "weights": TRAINED_WEIGHTS,
@@ -49,6 +50,7 @@ VAL_DEFAULTS = {
     "conf": SCORING_CONF,
     "max_det": MAX_DET,
     "device": "",
+    "half": HALF,
     "save_json": True,
     "save_visdrone": False,
     "visdrone_anno": None,
@@ -60,7 +62,7 @@ VAL_DEFAULTS = {
 }
 
 
-OUR_KEYS = ("save_visdrone", "visdrone_anno")  # val.py's own options, not Ultralytics'
+OUR_KEYS = ("save_visdrone", "visdrone_anno", "half")  # val.py's own options, not Ultralytics'
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,11 @@ class Validation:
 
 
 def validate(params: dict) -> Validation:
-    """`params`: `weights` (a .pt or any export AutoBackend runs) plus Ultralytics val arguments (data, split, imgsz, ...)."""
+    """`params`: `weights` (a .pt or any export AutoBackend runs), `half` (tools/precision.py; default fp32) plus
+    Ultralytics val arguments (data, split, imgsz, device, ...)."""
     val_args = {k: v for k, v in params.items() if k not in OUR_KEYS}
     weights = require_weights(val_args.pop("weights"))
+    precision = inference_precision(weights, params.get("half", HALF), val_args.get("device", ""))
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
     images = Path(data_info[val_args.get("split", "val")])
     labels = Path(img2label_paths([str(images / "x.jpg")])[0]).parent
@@ -93,7 +97,7 @@ def validate(params: dict) -> Validation:
     require_same_classes(model.names, data_info, weights, val_args["data"])
     save_dirs = []
     model.add_callback("on_val_end", lambda validator: save_dirs.append(Path(validator.save_dir)))
-    with openvino_in_f32(weights):
+    with precision.applied(model):
         metrics = model.val(**val_args)
     return Validation(metrics, save_dirs[-1], val_args["data"], images, labels)
 
@@ -150,9 +154,11 @@ def val_paths(params: dict) -> CommandPaths:
 
 
 def main(params: dict) -> None:
-    """val.py: validate, print `report` and, with predictions.json, the COCO report (TIDE: get_COCO_metrics.py); on
+    """val.py: say what precision runs where (refusing an export --half cannot change, before anything is written),
+    validate, print `report` and, with predictions.json, the COCO report (TIDE: get_COCO_metrics.py); on
     VisDrone data (or with save_visdrone) write the challenge-format results, and on VisDrone data print the COCO
     and VisDrone protocols side by side. What a re-run into the folder finds of an earlier run is replaced."""
+    print(inference_precision(params["weights"], params["half"], params["device"]))
     print(f"weights: {params['weights']}, {weights_format(params['weights'])}")
     with run_folder(Path(params["project"]) / params["name"], "val"):
         validation = validate(params)

@@ -16,6 +16,7 @@ from ..data.dataset import rtdetr_dataset
 from ..nn.detection_model import LRSDETRDetectionModel
 from ..utils.ultralytics_private import online_for_installs
 from .outputs import project_folder
+from .predictor import LRSDETRPredictor
 from .recipe import TRAIN_RECIPE, WARMUP_ITERATIONS, WarmupIterations
 from .trainer import LRSDETRTrainer
 from .validator import LRSDETRValidator
@@ -24,7 +25,9 @@ from .validator import LRSDETRValidator
 class RTDETR(ul_rtdetr.RTDETR):
     """`RTDETR('lrs-detr-b.yaml')` builds LRS-DETR-B from the packaged config; `RTDETR('best.pt')` reloads it.
 
-    Stock configs and weights (`rtdetr-l.yaml`, ...) work as with Ultralytics' own class.
+    Stock configs and weights (`rtdetr-l.yaml`, ...) work as with Ultralytics' own class. `quantize=16` (16-bit
+    floats) in `predict` and `val` runs PyTorch weights in fp16 on a GPU, as Ultralytics does, and in bf16 on CPU,
+    where Ultralytics would run fp32 (models/autocast.py).
     """
 
     def __init__(self, model="lrs-detr-b.yaml"):
@@ -99,7 +102,7 @@ class RTDETR(ul_rtdetr.RTDETR):
     def task_map(self) -> dict:
         task_map = super().task_map
         task_map["detect"] = {**task_map["detect"], "trainer": LRSDETRTrainer, "validator": LRSDETRValidator,
-                              "model": LRSDETRDetectionModel}
+                              "predictor": LRSDETRPredictor, "model": LRSDETRDetectionModel}
         return task_map
 
     def profile(self, imgsz: int | list[int] = IMGSZ) -> None:

@@ -1,10 +1,16 @@
-"""Ultralytics' RT-DETR validator, reading the data set through LRSDETRDataset, which writes nothing into it."""
+"""Ultralytics' RT-DETR validator, reading the data set through LRSDETRDataset, which writes nothing into it, and
+validating PyTorch weights in bf16 on CPU when asked for 16-bit floats (models/autocast.py)."""
 
 from __future__ import annotations
 
+from types import MethodType
+
+from torch import nn
 from ultralytics.models.rtdetr.val import RTDETRValidator
+from ultralytics.utils.torch_utils import select_device
 
 from ..data.dataset import rtdetr_dataset
+from .autocast import cpu_bf16, wants_cpu_bf16
 
 
 class LRSDETRValidator(RTDETRValidator):
@@ -12,3 +18,11 @@ class LRSDETRValidator(RTDETRValidator):
 
     def build_dataset(self, img_path, mode="val", batch=None):
         return rtdetr_dataset(img_path, self.args, self.data, mode, batch)
+
+    def get_model(self, model, trainer=None, **kwargs):
+        """The validator's own copy of the model; with `quantize=16` on CPU, its forward runs under bf16 autocast
+        (the validation loop calls the model directly, so the forward itself is wrapped, bound to the copy)."""
+        model = super().get_model(model, trainer, **kwargs)
+        if trainer is None and isinstance(model, nn.Module) and wants_cpu_bf16(self.args, select_device(self.args.device, verbose=False)):
+            model.forward = MethodType(cpu_bf16()(type(model).forward), model)
+        return model

@@ -2,16 +2,12 @@
 
 Ultralytics' AutoBackend runs every exported format behind one interface, so validation, its predictions.json
 and the COCO report are the same code for all of them; this module only accepts the paths (an OpenVINO export
-is a folder) and names the format, its precision and the runtime that ran it, so that a table of numbers
-says what each row measured. One runtime setting is ours: OpenVINO's CPU plugin computes an fp32 IR in bf16
-on processors with bf16 units (AutoBackend keeps that default), which cost 4 AP50 points in our test, so
-val.py scores OpenVINO exports with the plugin in f32 (`openvino_in_f32`): the numbers measure the export.
+is a folder) and names the format, its stored precision and the runtime that runs it, so that a table of numbers
+says what each row measured. The precision it runs at (--half) is tools/precision.py's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,30 +75,6 @@ def weights_format(weights: str | Path) -> WeightsFormat:
     return WeightsFormat(EXPORTED_FILES[path.suffix], "as built", EXPORTED_FILES[path.suffix])
 
 
-@contextmanager
-def openvino_in_f32(weights: str | Path) -> Iterator[None]:
-    """While open, OpenVINO compiles models with `INFERENCE_PRECISION_HINT: f32` if `weights` is an OpenVINO export.
-
-    Quantized (int8) parts of an IR stay int8; only the float parts leave bf16. AutoBackend builds its own
-    `ov.Core` and compile options, so the hint is added where every Core compiles.
-    """
-    if not Path(weights).is_dir():
-        yield
-        return
-    import openvino as ov
-
-    compile_model = ov.Core.compile_model
-
-    def compile_in_f32(self, model, device_name=None, config=None, **kwargs):
-        return compile_model(self, model, device_name, {"INFERENCE_PRECISION_HINT": "f32", **(config or {})}, **kwargs)
-
-    ov.Core.compile_model = compile_in_f32
-    try:
-        yield
-    finally:
-        ov.Core.compile_model = compile_model
-
-
 def _onnx_format(path: Path) -> WeightsFormat:
     import onnx
     import onnxruntime as ort
@@ -118,8 +90,7 @@ def _onnx_format(path: Path) -> WeightsFormat:
 
 
 def _openvino_format(folder: Path) -> WeightsFormat:
-    """Stored precision from the IR's ops and constants; val.py runs it in f32 (`openvino_in_f32`), the CPU
-    plugin's default (bf16 on processors with bf16 units) is said beside it."""
+    """Stored precision from the IR's ops and constants."""
     import openvino as ov
 
     core = ov.Core()
@@ -131,5 +102,4 @@ def _openvino_format(folder: Path) -> WeightsFormat:
         precision = "fp16"
     else:
         precision = "fp32"
-    default = core.get_property("CPU", "INFERENCE_PRECISION_HINT").get_type_name()
-    return WeightsFormat("OpenVINO", precision, f"OpenVINO {ov.get_version().split('-')[0]}, CPU in f32; its default here: {default}")
+    return WeightsFormat("OpenVINO", precision, f"OpenVINO {ov.get_version().split('-')[0]}")

@@ -2,7 +2,8 @@
 
 Timing covers the network's forward pass (backbone, neck, decoder with its top-k boxes), not image decoding
 or drawing. On CUDA every pass is bracketed by `torch.cuda.synchronize()`, so the clock measures finished
-GPU work rather than the launch of asynchronous kernels.
+GPU work rather than the launch of asynchronous kernels. `--half True` times fp16 on a GPU and bf16 (torch
+autocast, as val.py and detect.py run it) on CPU.
 """
 
 from __future__ import annotations
@@ -14,28 +15,30 @@ from dataclasses import dataclass
 
 import torch
 from tqdm import tqdm
-from ultralytics.utils.torch_utils import get_flops, select_device
+from ultralytics.utils.torch_utils import get_flops
 
-from ..cfg import IMGSZ
+from ..cfg import HALF, IMGSZ
 from ..models import RTDETR
+from ..models.autocast import cpu_bf16
 from ..models.outputs import TRAINED_WEIGHTS
 from ..utils.command import Command
-from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
 from .checks import require_model
+from .precision import HALF_HELP, cpu_flags, pytorch_precision, select
 
 FPS_DOC = """Latency (mean +/- std per batch) and FPS of a fused model's forward pass, on CPU or CUDA (synchronised timing).
 
 Examples:
   python get_FPS.py --weights runs/train/lrs-detr-b/weights/best.pt
   python get_FPS.py --weights lrs-detr-b.yaml --device 0 --half True --batch 8   # an untrained config works too
-"""
+  python get_FPS.py --weights runs/train/lrs-detr-b/weights/best.pt --device cpu --half True   # bf16 on CPU
+""" + HALF_HELP
 
 FPS_DEFAULTS = {
     "weights": TRAINED_WEIGHTS,
     "imgsz": IMGSZ,
     "batch": 1,
-    "half": False,
+    "half": HALF,
     "device": "",
     "warmup": 50,
     "iterations": 200,
@@ -46,13 +49,13 @@ FPS_DEFAULTS = {
 
 @dataclass(frozen=True)
 class Latency:
-    """Per-batch latencies (ms) and what they were measured on."""
+    """Per-batch latencies (ms) and what they were measured on (`dtype`: fp32, fp16 or bf16)."""
 
     times_ms: list[float]
     batch: int
     imgsz: int
     device: str
-    half: bool
+    dtype: str
     parameters: int
     gflops: float
 
@@ -70,10 +73,9 @@ class Latency:
         return 1000 * self.batch / self.mean_ms
 
     def summary(self) -> str:
-        precision = "fp16" if self.half else "fp32"
         return (
             f"{self.parameters:,} parameters, {self.gflops:.2f} GFLOPs at {self.imgsz}x{self.imgsz} (fused)\n"
-            f"batch {self.batch}, {precision}, {self.device}, {len(self.times_ms)} timed iterations\n"
+            f"batch {self.batch}, {self.dtype}, {self.device}, {len(self.times_ms)} timed iterations\n"
             f"latency {self.mean_ms:.2f} +/- {self.std_ms:.2f} ms per batch ({self.mean_ms / self.batch:.2f} ms per image), {self.fps:.1f} FPS"
         )
 
@@ -85,25 +87,25 @@ def _synchronize(device: torch.device) -> None:
 
 def measure_latency(weights: str, imgsz: int = IMGSZ, batch: int = 1, half: bool = False, device: str = "", warmup: int = 50,
                     iterations: int = 200, threads: int = 0) -> Latency:
-    """Fuse the model of `weights` (a .pt, or a config name for an untrained model) and time its forward pass.
+    """Fuse the model of `weights` (a .pt, or a config name for an untrained model) and time its forward pass, with
+    `half` in fp16 on a GPU and under bf16 autocast on CPU (tools/precision.py).
 
     On CPU it runs on `threads` threads (0: every core); Ultralytics' select_device leaves torch at one.
     """
-    torch_device = select_device(device, verbose=False)
+    torch_device = select(device)
+    dtype = pytorch_precision(half, torch_device, cpu_flags()).dtype
     device_name = str(torch_device)
     if torch_device.type == "cpu":
         torch.set_num_threads(threads or os.cpu_count() or 1)
         device_name = f"cpu, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}"
-    if half and torch_device.type != "cuda":
-        raise DataError(f"--half True needs a CUDA device (--device {device or repr(device)} gave {torch_device.type})")
     model = RTDETR(require_model(weights, "--weights")).model.fuse(verbose=False).eval().to(torch_device)
     parameters = sum(p.numel() for p in model.parameters())
     gflops = get_flops(model, imgsz)
     images = torch.rand(batch, 3, imgsz, imgsz, device=torch_device)
-    if half:
+    if dtype == "fp16":
         model, images = model.half(), images.half()
     times = []
-    with torch.inference_mode():
+    with torch.inference_mode(), cpu_bf16(dtype == "bf16"):
         for _ in tqdm(range(warmup), desc="warm-up", unit="batch"):
             model(images)
         for _ in tqdm(range(iterations), desc="timed", unit="batch"):
@@ -112,11 +114,12 @@ def measure_latency(weights: str, imgsz: int = IMGSZ, batch: int = 1, half: bool
             model(images)
             _synchronize(torch_device)
             times.append((time.perf_counter() - start) * 1000)
-    return Latency(times, batch, imgsz, device_name, half, parameters, gflops)
+    return Latency(times, batch, imgsz, device_name, dtype, parameters, gflops)
 
 
 def main(params: dict) -> None:
-    """get_FPS.py: measure, then print the summary."""
+    """get_FPS.py: say what precision runs where, measure, then print the summary."""
+    print(pytorch_precision(params["half"], select(params["device"]), cpu_flags()))
     print(measure_latency(**params).summary())
 
 
