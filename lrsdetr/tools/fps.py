@@ -24,7 +24,7 @@ from ..models.outputs import TRAINED_WEIGHTS
 from ..utils.command import Command
 from ..utils.guard import CommandPaths
 from .checks import require_model
-from .precision import HALF_HELP, cpu_flags, pytorch_precision, select
+from .precision import HALF_HELP, cpu_flags, pytorch_precision, torch_device
 
 FPS_DOC = """Latency (mean +/- std per batch) and FPS of a fused model's forward pass, on CPU or CUDA (synchronised timing).
 
@@ -92,16 +92,16 @@ def measure_latency(weights: str, imgsz: int = IMGSZ, batch: int = 1, half: bool
 
     On CPU it runs on `threads` threads (0: every core); Ultralytics' select_device leaves torch at one.
     """
-    torch_device = select(device)
-    dtype = pytorch_precision(half, torch_device, cpu_flags()).dtype
-    device_name = str(torch_device)
-    if torch_device.type == "cpu":
+    selected = torch_device(device)
+    dtype = pytorch_precision(half, selected, cpu_flags()).dtype
+    device_name = str(selected)
+    if selected.type == "cpu":
         torch.set_num_threads(threads or os.cpu_count() or 1)
         device_name = f"cpu, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}"
-    model = RTDETR(require_model(weights, "--weights")).model.fuse(verbose=False).eval().to(torch_device)
+    model = RTDETR(require_model(weights, "--weights")).model.fuse(verbose=False).eval().to(selected)
     parameters = sum(p.numel() for p in model.parameters())
     gflops = get_flops(model, imgsz)
-    images = torch.rand(batch, 3, imgsz, imgsz, device=torch_device)
+    images = torch.rand(batch, 3, imgsz, imgsz, device=selected)
     if dtype == "fp16":
         model, images = model.half(), images.half()
     times = []
@@ -109,17 +109,17 @@ def measure_latency(weights: str, imgsz: int = IMGSZ, batch: int = 1, half: bool
         for _ in tqdm(range(warmup), desc="warm-up", unit="batch"):
             model(images)
         for _ in tqdm(range(iterations), desc="timed", unit="batch"):
-            _synchronize(torch_device)
+            _synchronize(selected)
             start = time.perf_counter()
             model(images)
-            _synchronize(torch_device)
+            _synchronize(selected)
             times.append((time.perf_counter() - start) * 1000)
     return Latency(times, batch, imgsz, device_name, dtype, parameters, gflops)
 
 
 def main(params: dict) -> None:
     """get_FPS.py: say what precision runs where, measure, then print the summary."""
-    print(pytorch_precision(params["half"], select(params["device"]), cpu_flags()))
+    print(pytorch_precision(params["half"], torch_device(params["device"]), cpu_flags()))
     print(measure_latency(**params).summary())
 
 

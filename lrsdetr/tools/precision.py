@@ -15,7 +15,7 @@ than fp32; the precision line says so.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,18 +44,13 @@ def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
     return next((frozenset(line.partition(":")[2].split()) for line in lines if line.startswith("flags")), None)
 
 
-def bf16_units(flags: Iterable[str] | None) -> bool | None:
-    """True if `flags` (cpu_flags) name bf16 arithmetic units, False if they do not, None if they are unknown."""
-    return None if flags is None else bool(set(flags) & set(BF16_FLAGS))
-
-
 def bf16_notice(flags: Iterable[str] | None) -> str:
-    """What bf16 costs here: '' on a processor with bf16 units, else that it is emulated (or may be) and slow."""
-    units = bf16_units(flags)
-    if units:
-        return ""
-    if units is None:
+    """What torch's bf16 costs on a processor with these `flags` (cpu_flags; None: unknown): '' where it has bf16
+    units, else that bf16 is emulated (or may be) and slow."""
+    if flags is None:
         return f"whether this processor has bf16 units is unknown (no {CPUINFO}): bf16 may be emulated here and slow"
+    if set(flags) & set(BF16_FLAGS):
+        return ""
     return f"this processor has no bf16 units (no {' or '.join(BF16_FLAGS)} flag): bf16 is emulated here and slow"
 
 
@@ -80,16 +75,14 @@ class Precision:
     def applied(self, model) -> Iterator[None]:
         """While open, `model` (an RTDETR) predicts and validates at this precision."""
         overrides = dict(model.overrides)
-        with ExitStack() as stack:
-            if self.quantize:
-                model.overrides["quantize"] = self.quantize
-            if self.openvino_hint:
-                stack.enter_context(_openvino_compiles_with({"INFERENCE_PRECISION_HINT": self.openvino_hint}))
-            try:
+        if self.quantize:
+            model.overrides["quantize"] = self.quantize
+        try:
+            with _openvino_compiles_with({"INFERENCE_PRECISION_HINT": self.openvino_hint}) if self.openvino_hint else nullcontext():
                 yield
-            finally:
-                model.overrides.clear()
-                model.overrides.update(overrides)
+        finally:
+            model.overrides.clear()
+            model.overrides.update(overrides)
 
 
 def device_name(device: torch.device) -> str:
@@ -103,7 +96,7 @@ def device_name(device: torch.device) -> str:
     return device.type.upper()
 
 
-def select(device: str) -> torch.device:
+def torch_device(device: str) -> torch.device:
     """The torch device Ultralytics runs `device` ('', 'cpu', '0', ...) on; one that is not here is a DataError."""
     from ultralytics.utils.torch_utils import select_device
 
@@ -141,9 +134,9 @@ def inference_precision(weights: str, half: bool, device: str, flags: Iterable[s
     """The precision `weights` (a .pt, a model YAML or an export) run at with --half `half` on --device `device`;
     `flags`: the processor's (default: cpu_flags()). An export whose precision --half cannot change is a DataError."""
     flags = cpu_flags() if flags is None else flags
-    torch_device = select(device)
+    selected = torch_device(device)
     if not (Path(weights).is_dir() or Path(weights).suffix in EXPORTED_FILES):
-        return pytorch_precision(half, torch_device, flags)
+        return pytorch_precision(half, selected, flags)
     stored = weights_format(weights)
     if stored.name == "OpenVINO":
         import openvino as ov
@@ -155,7 +148,7 @@ def inference_precision(weights: str, half: bool, device: str, flags: Iterable[s
             f"--half True: {weights} is an {stored.name} {stored.precision} export, which runs at the precision it was exported at; "
             "--half applies to .pt checkpoints and OpenVINO exports (export.py --half True or --int8 True makes a 16-bit or int8 export)"
         )
-    return Precision(stored.precision, f"{stored.runtime.split(',')[0]}, as exported", device_name(torch_device))
+    return Precision(stored.precision, f"{stored.runtime.split(',')[0]}, as exported", device_name(selected))
 
 
 @contextmanager
