@@ -55,7 +55,7 @@ def test_cpu_flags_come_from_proc_cpuinfo(tmp_path):
     (EPYC_ZEN3, EMULATED),
     (XEON_AMX, ""),
     (EPYC_ZEN3 | {"avx512_bf16"}, ""),  # Zen 4: AVX-512 bf16, no AMX
-    (None, "whether this processor has bf16 units is unknown (no /proc/cpuinfo): bf16 may be emulated here and slow"),
+    (None, "whether this processor has bf16 units is unknown (no x86 flags in /proc/cpuinfo): bf16 may be emulated here and slow"),
 ])
 def test_bf16_notice_follows_the_processor_flags(flags, notice):
     assert bf16_notice(flags) == notice

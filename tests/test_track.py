@@ -201,3 +201,14 @@ def test_a_tracker_yaml_with_reid_and_an_output_inside_the_source_are_refused(ch
     status, err = run_main(capsys, monkeypatch, "track.py", "--weights", checkpoint, "--source", source, "--project", source / "runs")
     one_line_error(status, err, "lies inside the input --source")
     assert sorted(p.name for p in source.iterdir()) == ["0000001.jpg", "0000002.jpg"]
+
+
+def test_a_run_from_before_a_setting_existed_resumes_with_that_settings_default(tmp_path):
+    """A state file written before `half` was a setting: that run tracked in fp32, the default, so resuming it
+    without --half is the same run, and with --half True is not."""
+    params = track_module.TRACK_DEFAULTS | {"source": str(tmp_path / "seqs"), "resume": True}
+    older = {key: value for key, value in track_module.settings_of(params).items() if key != "half"}
+    (tmp_path / track_module.STATE).write_text(json.dumps({"settings": older, "finished": {}}))
+    assert track_module._start(tmp_path, params)["settings"]["half"] is False
+    with pytest.raises(track_module.DataError, match="was tracked with --half False, now True"):
+        track_module._start(tmp_path, params | {"half": True})

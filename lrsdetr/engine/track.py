@@ -122,9 +122,10 @@ def _start(folder: Path, params: dict) -> dict:
     earlier = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else None
     settings = settings_of(params)
     if params["resume"]:
-        changed = [key for key in SETTINGS if earlier["settings"].get(key) != settings[key]]
+        before = TRACK_DEFAULTS | earlier["settings"]  # a setting added since that run: it ran with the default
+        changed = [key for key in SETTINGS if before[key] != settings[key]]
         if changed:
-            raise DataError(f"--resume: {folder} was tracked with --{changed[0]} {earlier['settings'].get(changed[0])!r}, now {settings[changed[0]]!r}; "
+            raise DataError(f"--resume: {folder} was tracked with --{changed[0]} {before[changed[0]]!r}, now {settings[changed[0]]!r}; "
                             "resume with the same settings, or start a new run")
         finished = {name: done for name, done in earlier["finished"].items() if (folder / MOT_DIR / f"{name}.txt").is_file()}
         return {"settings": settings, "finished": finished}

@@ -36,7 +36,8 @@ OPENVINO_TYPES = {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}  # OpenVINO's pr
 
 
 def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
-    """The processor's feature flags (the first `flags` line of /proc/cpuinfo); None where that file is not."""
+    """The processor's feature flags (the first `flags` line of /proc/cpuinfo); None where that file or line is not
+    (ARM's cpuinfo names `Features` instead)."""
     try:
         lines = cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -48,7 +49,7 @@ def bf16_notice(flags: Iterable[str] | None) -> str:
     """What torch's bf16 costs on a processor with these `flags` (cpu_flags; None: unknown): '' where it has bf16
     units, else that bf16 is emulated (or may be) and slow."""
     if flags is None:
-        return f"whether this processor has bf16 units is unknown (no {CPUINFO}): bf16 may be emulated here and slow"
+        return f"whether this processor has bf16 units is unknown (no x86 flags in {CPUINFO}): bf16 may be emulated here and slow"
     if set(flags) & set(BF16_FLAGS):
         return ""
     return f"this processor has no bf16 units (no {' or '.join(BF16_FLAGS)} flag): bf16 is emulated here and slow"
