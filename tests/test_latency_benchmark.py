@@ -5,6 +5,7 @@ split adds up to the whole."""
 import importlib
 
 import pytest
+import torch
 
 from lrsdetr import build_model
 
@@ -48,3 +49,21 @@ def test_the_decoder_split_is_the_decoder_layer_and_everything_else(latency, pro
     without = latency.LayerProfile({k: v for k, v in profile.ms.items() if k != last}, profile.flops, profile.aten_ms)
     with pytest.raises(ValueError, match="expected one RTDETRDecoder layer, found none"):
         latency.decoder_split(without)
+
+
+def test_the_processor_line_names_its_vector_and_matrix_units():
+    from lrsdetr.tools.precision import processor_units
+
+    xeon = {"fpu", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8"}
+    assert processor_units(xeon) == "vector: avx2, fma, avx512f, avx512_vnni, avx512_bf16; matrix: amx_tile, amx_bf16, amx_int8"
+    epyc = {"fpu", "avx", "avx2", "fma", "sha_ni"}
+    assert processor_units(epyc) == "vector: avx2, fma; matrix: none (no amx_tile, amx_bf16, amx_int8, amx_fp16)"
+    assert "unknown" in processor_units(None)
+
+
+def test_the_bf16_peak_is_a_bf16_product(latency):
+    call, flops = latency.matmul_call(48, "mm_bf16")
+    product = call()
+    assert product.dtype == torch.bfloat16 and product.shape == (48, 48) and flops == 2 * 48**3
+    fp32, _ = latency.matmul_call(48, "mm")
+    assert fp32().dtype == torch.float32

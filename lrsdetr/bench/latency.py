@@ -26,6 +26,10 @@ profile of LRS-DETR-B (channels_last, as Ultralytics runs it): time, FLOPs and e
 the aten ops that take the most time; and, from the same profiler on RT-DETR-R18, both models' time and FLOPs in
 their decoder (the same RTDETRDecoder) and in the rest, with B/R18 ratios for each part.
 
+The first line names the processor's vector and matrix units (AVX2, AVX-512, its bf16 and VNNI parts, AMX), and a
+bf16 product timed in the same rounds as the fp32 peak says what bf16 buys on it (several times fp32 on AMX); where
+bf16 is emulated (no avx512_bf16 or amx_bf16) one small product is timed once instead, as it runs far below fp32.
+
 Sliced inference (`--sliced`): frames per second of LRS-DETR-B and RT-DETR-R18 on one synthetic 2000x1500 frame cut
 into 640 px tiles, through detect's own sliced predictor (SAHI's tiles, merge and whole-frame pass, Ultralytics'
 predictor), with one tile per forward pass against `--slice_batch`'s default, all four timed in the same rounds.
@@ -57,6 +61,7 @@ from lrsdetr.data.synth import draw_scene
 from lrsdetr.engine.detect import frame_predictor
 from lrsdetr.models import RTDETR
 from lrsdetr.nn.modules import OmniKernel
+from lrsdetr.tools.precision import bf16_notice, cpu_flags, device_name, processor_units
 from lrsdetr.tools.sliced import SLICING_FLAGS, Slicing
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
@@ -80,6 +85,8 @@ MODELS = {"LRS-DETR-B": "lrs-detr-b.yaml", "RT-DETR-l (Ultralytics)": "rtdetr-l.
 OURS, REFERENCE, R18, BASELINE = "LRS-DETR-B", "RT-DETR-l (Ultralytics)", "RT-DETR-R18", "LRS-DETR-B, no speed work"
 TORCH_NCHW, TORCH_CL, ORT = "PyTorch NCHW", "PyTorch channels_last", "ONNX Runtime"
 PEAKS = {("fp32 matmul", "torch.mm"): "mm", ("fp32 matmul", "1x1 conv"): "conv", ("fp32 matmul", "onnxruntime"): "ort"}
+BF16_PEAK = ("bf16 matmul", "torch.mm")  # timed in the same rounds: what bf16 buys on this processor
+EMULATED_SIZE = 256  # n of the one bf16 product timed where bf16 is emulated
 SLICED_FRAME = (2000, 1500)  # width, height: VisDrone's largest frames
 
 
@@ -92,9 +99,11 @@ def aten_flops(model: torch.nn.Module, imgsz: int) -> FlopCounterMode:
 
 def matmul_call(n: int, kind: str) -> tuple[Callable[[], object], float]:
     """A call of one n x n x n fp32 matrix product and its FLOPs: `mm` through torch.mm (BLAS), `conv` as a 1x1
-    convolution of n channels over n pixels in channels_last (oneDNN), `ort` as an ONNX MatMul in ONNX Runtime."""
-    if kind == "mm":
-        a, b, out = torch.rand(n, n), torch.rand(n, n), torch.empty(n, n)
+    convolution of n channels over n pixels in channels_last (oneDNN), `ort` as an ONNX MatMul in ONNX Runtime;
+    `mm_bf16`: torch.mm in bf16 (oneDNN: the matrix units where the processor has them, emulated where not)."""
+    if kind in ("mm", "mm_bf16"):
+        dtype = torch.bfloat16 if kind == "mm_bf16" else torch.float32
+        a, b, out = (torch.rand(n, n).to(dtype) for _ in range(3))
         return lambda: torch.mm(a, b, out=out), 2.0 * n**3
     if kind == "ort":
         import onnx
@@ -258,7 +267,7 @@ def print_sliced(medians: dict, load: float, rounds: int, params: dict, device: 
 
 def print_table(models: dict, flops: dict, medians: dict, load: float, params: dict, peak: float | None) -> None:
     """Latency (ms) and, with a measured `peak` (FLOP/s), efficiency per model and runtime; then B's ratios."""
-    columns = list(dict.fromkeys(column for name, column in medians if (name, column) not in PEAKS))
+    columns = list(dict.fromkeys(column for name, column in medians if (name, column) not in {*PEAKS, BF16_PEAK}))
     print(f"\nbatch 1, {params['imgsz']}x{params['imgsz']}, fused, nc={params['nc']}, {params['threads']} threads, "
           f"median of {params['iterations']} interleaved rounds; other processes used {load:.2f} CPU cores meanwhile")
     if peak:
@@ -266,6 +275,9 @@ def print_table(models: dict, flops: dict, medians: dict, load: float, params: d
         rates = ", ".join(f"{how} {2.0 * size**3 / (medians[key] / 1000) / 1e9:.1f}" for key in PEAKS for how in [key[1]])
         print(f"achievable peak: {peak / 1e9:.1f} GFLOP/s (fp32 {size}^3 product, same rounds: {rates} GFLOP/s); "
               "ms (efficiency = FLOPs / (latency x peak))")
+        if BF16_PEAK in medians:
+            bf16 = 2.0 * size**3 / (medians[BF16_PEAK] / 1000)
+            print(f"bf16 {size}^3 product (torch.mm, same rounds): {bf16 / 1e9:.1f} GFLOP/s, {bf16 / peak:.2f}x the fp32 peak")
     print(f"{'model':<28}{'params':>9}{'GFLOPs':>8}" + "".join(f"{c:>24}" for c in columns))
     for name, model in models.items():
         params_m = sum(p.numel() for p in model.parameters()) / 1e6
@@ -370,6 +382,13 @@ def build(name: str, nc: int) -> torch.nn.Module:
 
 
 def main(params: dict) -> None:
+    flags = cpu_flags()
+    print(f"processor: {device_name(torch.device('cpu'))}; {processor_units(flags)}; {bf16_notice(flags) or 'bf16 runs on its own units'}")
+    if bf16_notice(flags):
+        call, flops = matmul_call(EMULATED_SIZE, "mm_bf16")
+        start = time.perf_counter()
+        call()
+        print(f"bf16 not timed in the rounds: one {EMULATED_SIZE}^3 product took {flops / (time.perf_counter() - start) / 1e9:.1f} GFLOP/s here")
     if params["keep_freed_memory"] and not keep_freed_memory():
         print("keep_freed_memory: not glibc's malloc here, nothing set")
     unfused = {name: build(name, params["nc"]) for name in MODELS}
@@ -380,7 +399,8 @@ def main(params: dict) -> None:
     with tempfile.TemporaryDirectory() as folder:
         calls = cpu_calls(models, params, Path(folder))
         torch.set_num_threads(params["threads"])
-        for key, kind in PEAKS.items():
+        native_bf16 = not bf16_notice(cpu_flags())  # emulated bf16 runs ~1 GFLOP/s: minutes a round at 2048
+        for key, kind in {**PEAKS, **({BF16_PEAK: "mm_bf16"} if native_bf16 else {})}.items():
             calls[key], peak_flops = matmul_call(params["peak_size"], kind)
         # after `import ultralytics` (OMP_NUM_THREADS=1 if unset) and the exporter (torch threads = cores - 1)
         torch.set_num_threads(params["threads"])

@@ -26,6 +26,8 @@ from .formats import EXPORTED_FILES, WeightsFormat, weights_format
 
 CPUINFO = Path("/proc/cpuinfo")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # x86 flags of native bf16 arithmetic, as /proc/cpuinfo names them
+VECTOR_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16")  # x86 vector units, by width and type
+MATRIX_FLAGS = ("amx_tile", "amx_bf16", "amx_int8", "amx_fp16")  # Intel's AMX tile units
 HALF_HELP = """--half True: 16-bit floats where the device has them: fp16 on CUDA, bf16 on CPU (torch autocast for a .pt; an
 OpenVINO export at its CPU plugin's default, bf16 on processors with bf16 units); on a processor without bf16 units
 (no avx512_bf16 or amx_bf16 flag) torch's bf16 is emulated and slower than fp32. --half False: fp32. An ONNX,
@@ -43,6 +45,17 @@ def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
     except OSError:
         return None
     return next((frozenset(line.partition(":")[2].split()) for line in lines if line.startswith("flags")), None)
+
+
+def processor_units(flags: Iterable[str] | None) -> str:
+    """The processor's vector and matrix units that set how fast fp32, bf16 and int8 run, as /proc/cpuinfo names
+    them (cpu_flags; None: unknown)."""
+    if flags is None:
+        return "vector and matrix units unknown (no x86 flags in /proc/cpuinfo)"
+    present = set(flags)
+    vector = [flag for flag in VECTOR_FLAGS if flag in present] or ["none of " + ", ".join(VECTOR_FLAGS)]
+    matrix = [flag for flag in MATRIX_FLAGS if flag in present] or ["none (no " + ", ".join(MATRIX_FLAGS) + ")"]
+    return f"vector: {', '.join(vector)}; matrix: {', '.join(matrix)}"
 
 
 def bf16_notice(flags: Iterable[str] | None) -> str:
