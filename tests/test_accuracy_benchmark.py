@@ -76,6 +76,12 @@ def test_time_left_counts_only_runs_without_a_result(accuracy, tmp_path):
     assert accuracy.unfinished(runs, tmp_path) == 2 and accuracy.unfinished(runs[:1], tmp_path) == 0
 
 
+def test_training_time_sums_the_sessions_of_a_resumed_run(accuracy, tmp_path):
+    rows = [(1, 60.5), (2, 121.0), (3, 180.0), (4, 58.0), (5, 119.5)]  # stopped after epoch 3, resumed: the clock restarts
+    (tmp_path / "results.csv").write_text("epoch,time,train/giou_loss\n" + "".join(f"{e},{t},0.5\n" for e, t in rows))
+    assert accuracy.training_seconds(tmp_path) == pytest.approx(180.0 + 119.5)
+
+
 def draws_of(accuracy, **changes) -> dict:
     return accuracy.data_draws({"seeds": "0,1,2", "data": "", "data_seeds": ""} | changes)
 
@@ -166,6 +172,9 @@ def test_quick_run_end_to_end_then_reused(tmp_path):
     trained = yaml.safe_load((tmp_path / "runs" / "lrs-detr-b-seed0" / "args.yaml").read_text())
     assert (trained["lr0"], trained["nbs"], trained["warmup_bias_lr"]) == (5e-4, 4, 0.0)  # auto: the quick schedule
     assert json.loads((tmp_path / "runs" / "yolo11n-seed0" / "settings.json").read_text())["schedule"] == "quick"
+    for path in tmp_path.glob("runs/*/result.json"):  # an unbroken run: the training time is results.csv's last
+        last = list(csv.DictReader((path.parent / "results.csv").open()))[-1]
+        assert json.loads(path.read_text())["train_seconds"] == pytest.approx(float(last["time"])) and float(last["time"]) > 0
     scored = [json.loads(path.read_text())["weights"] for path in tmp_path.glob("runs/*/result.json")]
     assert all(path.endswith("last.pt") for path in scored)  # never the best.pt chosen on the scored images
 

@@ -260,6 +260,15 @@ def evaluate(name: str, weights: Path, params: dict, data: str, folder: Path) ->
     return {key: stats[key] for key in METRICS}, {str(size): values for size, values in spread.items()}  # as result.json keeps it
 
 
+def training_seconds(folder: Path) -> float:
+    """The time Ultralytics spent training the run in `folder`, from its results.csv: a resumed run's clock starts
+    again, so the elapsed time at the end of each session is summed (a wall clock around train() would count only
+    what this invocation did)."""
+    with (folder / "results.csv").open() as handle:
+        times = [float(row["time"]) for row in csv.DictReader(handle, skipinitialspace=True)]
+    return sum(t for t, later in zip(times, [*times[1:], 0.0]) if later < t)
+
+
 def run_folder(out: Path, run: Run) -> Path:
     """Where one run keeps its settings, weights, validation and result; named by its seed, and by its data draw
     too where that is not the seed's own."""
@@ -284,9 +293,8 @@ def run_one(run: Run, params: dict, out: Path) -> tuple[dict, bool]:
         return json.loads(result_file.read_text()), False
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(settings_file, json.dumps(wanted))  # before training: a resumed run is checked too
-    start = time.perf_counter()
     weights = train(name, seed, params, data, folder)
-    result = {"model": name, "seed": seed, "draw": run.draw, "settings": wanted, "weights": str(weights), "train_seconds": time.perf_counter() - start}
+    result = {"model": name, "seed": seed, "draw": run.draw, "settings": wanted, "weights": str(weights), "train_seconds": training_seconds(folder)}
     result["metrics"], result["scoring_spread"] = evaluate(name, weights, params, data, folder)
     write_text_atomic(result_file, json.dumps(result, indent=2))
     return result, True
