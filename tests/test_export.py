@@ -29,12 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 IMGSZ = 256  # small: the export is the slow part
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    """An untrained LRS-DETR-B saved as a checkpoint, with every branch that starts at zero switched on.
+def lively_checkpoint(folder: Path) -> Path:
+    """An untrained LRS-DETR-B saved as `folder`/lrs-detr-b.pt, with every branch that starts at zero switched on.
 
     At initialisation FGM's alpha and the zero-initialised BN scales of DFENet's residual branches hide
-    those paths from the output; a trained model uses them, so the export must carry them right.
+    those paths from the output; a trained model uses them, so an export (or a precision) must carry them right.
     """
     torch.manual_seed(0)
     wrapper = RTDETR("lrs-detr-b.yaml")
@@ -42,9 +41,14 @@ def checkpoint(tmp_path_factory) -> Path:
         for name, p in wrapper.model.named_parameters():
             if name.endswith("fgm.alpha") or (name.endswith("bn.weight") and not p.any()):
                 p.uniform_(0.5, 1.0)
-    path = tmp_path_factory.mktemp("export") / "lrs-detr-b.pt"
+    path = folder / "lrs-detr-b.pt"
     wrapper.save(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    return lively_checkpoint(tmp_path_factory.mktemp("export"))
 
 
 def copy_of(checkpoint: Path, tmp_path: Path) -> Path:

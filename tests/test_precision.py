@@ -18,6 +18,7 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 from script_runs import checkpoint, one_line_error, run_main, run_main_output  # noqa: F401 (checkpoint: a fixture)
+from test_export import lively_checkpoint
 from tiny_data import write_tiny_dataset
 
 from lrsdetr import RTDETR
@@ -144,16 +145,7 @@ def test_openvino_compiles_at_the_precision_the_line_gives(exports, half):
 
 @pytest.fixture(scope="module")
 def lively(tmp_path_factory):
-    """An untrained LRS-DETR-B checkpoint with the branches that start at zero switched on (as tests/test_export.py's)."""
-    torch.manual_seed(0)
-    wrapper = RTDETR("lrs-detr-b.yaml")
-    with torch.no_grad():
-        for name, p in wrapper.model.named_parameters():
-            if name.endswith("fgm.alpha") or (name.endswith("bn.weight") and not p.any()):
-                p.uniform_(0.5, 1.0)
-    path = tmp_path_factory.mktemp("bf16") / "lrs-detr-b.pt"
-    wrapper.save(path)
-    return path
+    return lively_checkpoint(tmp_path_factory.mktemp("bf16"))
 
 
 def assert_close_in_bf16(bf16: np.ndarray, fp32: np.ndarray) -> None:
