@@ -119,3 +119,28 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
     with pytest.raises(TypeError):
         write_bytes_atomic(target, None)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_figures_and_tables_of_the_benchmarks_are_written_whole(tmp_path):
+    """The benchmarks' plots and CSVs go through the same writer: a link at the target is replaced, never written
+    through, no temporary is left, and the figure is closed."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lrsdetr.utils.atomic import save_figure_atomic, write_csv_atomic
+
+    source = tmp_path / "source.png"
+    source.write_bytes(b"a user's image")
+    (tmp_path / "plot.png").symlink_to(source)
+    figure, axis = plt.subplots()
+    axis.plot([0, 1], [1, 0])
+    save_figure_atomic(figure, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").read_bytes().startswith(b"\x89PNG") and not (tmp_path / "plot.png").is_symlink()
+    assert source.read_bytes() == b"a user's image" and figure.number not in plt.get_fignums()
+    write_csv_atomic(tmp_path / "table.csv", [{"model": "b", "AP": 0.25, "note": "left out"}], ["model", "AP"])
+    assert list(csv.DictReader((tmp_path / "table.csv").open())) == [{"model": "b", "AP": "0.25"}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plot.png", "source.png", "table.csv"]

@@ -67,6 +67,7 @@ from lrsdetr.tools.checks import (
     require_data,
     require_model,
 )
+from lrsdetr.utils.atomic import save_figure_atomic, write_csv_atomic
 from lrsdetr.utils.cli import whole_numbers, with_preset
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.errors import DataError
@@ -364,27 +365,6 @@ def markdown_table(rows: list[dict], params: dict) -> str:
     return "\n".join(lines)
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    fields = list(rows[0])
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
-
-
-def save_figure(figure, path: Path) -> None:
-    """Write a matplotlib figure to `path` atomically (a temporary file renamed) and close it."""
-    import matplotlib.pyplot as plt
-
-    figure.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(tmp, dpi=120)
-    plt.close(figure)
-    tmp.replace(path)
-
-
 def model_style(index: int) -> dict:
     """The `index`th model's colour and marks, the same in both figures: tab10's ten colours, then again dashed
     with square marks, so that no two of up to 20 models look alike."""
@@ -411,7 +391,7 @@ def plot(rows: list[dict], path: Path, imgsz: int) -> None:
         axis.set_ylabel(f"{key} (%)")
         axis.grid(alpha=0.3)
     axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
-    save_figure(figure, path)
+    save_figure_atomic(figure, path)
 
 
 CURVE_KEYS = {"mAP50": "metrics/mAP50(B)", "mAP50-95": "metrics/mAP50-95(B)"}
@@ -459,7 +439,7 @@ def plot_curves(curves: dict[str, dict[str, list[list[float]]]], path: Path) -> 
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    save_figure(figure, path)
+    save_figure_atomic(figure, path)
 
 
 def resolved(params: dict) -> dict:
@@ -506,7 +486,7 @@ def main(params: dict) -> None:
     rows = summarise(results, size_and_latency(weights, params))
     table = "\n\n".join(part for part in (markdown_table(rows, params), spread_line(results), markdown(paired(results, runs[0].model, PAIRED_METRICS))) if part)
     write_text_atomic(out / "accuracy.md", table + "\n")
-    write_csv(rows, out / "accuracy.csv")
+    write_csv_atomic(out / "accuracy.csv", rows, list(rows[0]))
     plot(rows, out / "accuracy.png", params["imgsz"])
     print(table)
     written = [out / "accuracy.md", out / "accuracy.csv", out / "accuracy.png"]

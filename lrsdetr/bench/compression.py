@@ -43,6 +43,7 @@ from lrsdetr.engine.export import coco_scores
 from lrsdetr.engine.quickstart import quick_schedule
 from lrsdetr.engine.train import train
 from lrsdetr.tools.fps import measure_latency
+from lrsdetr.utils.atomic import save_figure_atomic
 from lrsdetr.utils.cli import whole_numbers, with_preset
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.errors import DataError
@@ -257,9 +258,7 @@ def plot(rows: list[dict], curve: Path, path: Path) -> None:
     right.set_xticks([k + width * (len(scopes) - 1) / 2 for k in range(len(kinds))], kinds)
     right.set(title="Students at equal epochs (COCO AP, seeds: mean ± sd)", ylabel="AP")
     right.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure_atomic(fig, path)
 
 
 def resolved(params: dict) -> dict:

@@ -27,7 +27,6 @@ whole frame; README "Tracking" has the table, the time it took and the plot.
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from pathlib import Path
@@ -45,12 +44,13 @@ from lrsdetr.engine.quickstart import quick_schedule
 from lrsdetr.engine.track import track_sequence
 from lrsdetr.engine.track_outputs import SequenceTracks
 from lrsdetr.engine.track_sources import find_sequences
-from lrsdetr.engine.train import train
 from lrsdetr.engine.trackers import TRACKERS, tracker_config
+from lrsdetr.engine.train import train
 from lrsdetr.eval.visdrone_mot import evaluate_mot
 from lrsdetr.models import RTDETR
 from lrsdetr.tools.checks import require_checkpoint, require_model
 from lrsdetr.tools.sliced import SLICING_FLAGS
+from lrsdetr.utils.atomic import save_figure_atomic, write_csv_atomic
 from lrsdetr.utils.cli import with_preset
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.errors import DataError
@@ -233,14 +233,7 @@ def markdown_table(rows: list[dict], params: dict) -> str:
     return "\n".join(lines)
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    fields = ["detector", "tracker", "mode", *METRICS, "fps", "frames", "seconds"]
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(path)
+CSV_FIELDS = ["detector", "tracker", "mode", *METRICS, "fps", "frames", "seconds"]
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -267,11 +260,7 @@ def plot(rows: list[dict], path: Path) -> None:
         axis.set(xlabel="end-to-end frames per second (log scale)", ylabel=f"{key} (%)")
         axis.grid(alpha=0.3)
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
-    figure.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(tmp, dpi=120)
-    plt.close(figure)
-    tmp.replace(path)
+    save_figure_atomic(figure, path)
 
 
 def resolved(params: dict) -> dict:
@@ -318,7 +307,7 @@ def main(params: dict) -> None:
     table = markdown_table(rows, params)
     write_text_atomic(out / "tracking.md", table + "\n")
     write_text_atomic(out / "tracking.json", json.dumps([{k: v for k, v in r.items() if k != "scores"} for r in rows], indent=1))
-    write_csv(rows, out / "tracking.csv")
+    write_csv_atomic(out / "tracking.csv", rows, CSV_FIELDS)
     plot(rows, out / "tracking.png")
     print(table)
     print(f"wrote {out / 'tracking.md'}, tracking.csv, tracking.json, tracking.png in {(time.perf_counter() - start) / 60:.1f} min")

@@ -8,6 +8,7 @@ the file it points to, perhaps a user's source.
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import threading
 from collections.abc import Callable
@@ -43,3 +44,26 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     """UTF-8, '\\n' line ends on every platform, so outputs are byte-identical everywhere."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_csv_atomic(path: Path, rows: list[dict], fields: list[str]) -> None:
+    """A CSV of `rows` with the columns `fields` (keys outside them left out), written whole."""
+
+    def write(temporary: Path) -> None:
+        with temporary.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    replace_atomically(path, write)
+
+
+def save_figure_atomic(figure, path: Path, dpi: int = 120) -> None:
+    """Lay out a matplotlib figure, write it whole to `path` (the format its suffix names) and close it."""
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    try:
+        replace_atomically(path, lambda temporary: figure.savefig(temporary, dpi=dpi, format=Path(path).suffix[1:]))
+    finally:
+        plt.close(figure)
