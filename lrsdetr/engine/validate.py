@@ -25,7 +25,7 @@ from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, describe_outputs, pinned_run_folder
 from ..tools.checks import dataset_inputs, require_data, require_same_classes
 from ..tools.formats import require_weights, weights_format
-from ..tools.precision import HALF_HELP, inference_precision
+from ..tools.precision import HALF_HELP, Precision, inference_precision
 from ..utils.command import Command
 from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
@@ -84,12 +84,13 @@ class Validation:
         return self.save_dir / RESULTS_DIR
 
 
-def validate(params: dict) -> Validation:
+def validate(params: dict, precision: Precision | None = None) -> Validation:
     """`params`: `weights` (a .pt or any export AutoBackend runs), `half` (tools/precision.py; default fp32) plus
-    Ultralytics val arguments (data, split, imgsz, device, ...)."""
+    Ultralytics val arguments (data, split, imgsz, device, ...); `precision`: the one those make, where the caller
+    has already worked it out."""
     val_args = {k: v for k, v in params.items() if k not in OUR_KEYS}
     weights = require_weights(val_args.pop("weights"))
-    precision = inference_precision(weights, params.get("half", HALF), val_args.get("device", ""))
+    precision = precision or inference_precision(weights, params.get("half", HALF), val_args.get("device", ""))
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
     images = Path(data_info[val_args.get("split", "val")])
     labels = Path(img2label_paths([str(images / "x.jpg")])[0]).parent
@@ -158,10 +159,11 @@ def main(params: dict) -> None:
     validate, print `report` and, with predictions.json, the COCO report (TIDE: get_COCO_metrics.py); on
     VisDrone data (or with save_visdrone) write the challenge-format results, and on VisDrone data print the COCO
     and VisDrone protocols side by side. What a re-run into the folder finds of an earlier run is replaced."""
-    print(inference_precision(params["weights"], params["half"], params["device"]))
+    precision = inference_precision(params["weights"], params["half"], params["device"])
+    print(precision)
     print(f"weights: {params['weights']}, {weights_format(params['weights'])}")
     with run_folder(Path(params["project"]) / params["name"], "val"):
-        validation = validate(params)
+        validation = validate(params, precision)
         print(report(validation))
         names = validation.metrics.names
         coco = coco_evaluation(validation, names, tide=False) if validation.predictions.is_file() else None

@@ -36,8 +36,8 @@ class ImageDraws:
         self.matched = self.evaluator.evalImgs  # [category][area][image], images in id order
         self.images = len(params.imgIds)
         self.blocks = len(self.matched) // self.images
-        ids = sorted((image["id"] for image in pair.images), key=id_order)  # the evaluator's image order
-        self.position = [ids.index(image["id"]) for image in pair.images]
+        order = {image_id: n for n, image_id in enumerate(sorted((image["id"] for image in pair.images), key=id_order))}
+        self.position = [order[image["id"]] for image in pair.images]  # the evaluator orders images by id
 
     def score(self, picks: list[int]) -> dict[str, float]:
         """AP, AP50 and APs (0-1) of the images at `picks` (positions in the pair's `images`, repeats allowed)."""
