@@ -197,3 +197,16 @@ def test_a_bad_setting_is_one_line_before_anything_is_written(tmp_path, flags, w
     done = run(*flags, *out, "--quick", expect=2)
     assert done.stderr.strip().splitlines()[-1].startswith("error: ") and words in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("out", ["data", "link"])
+def test_an_out_folder_holding_the_data_is_refused_and_the_data_left_as_it_was(tmp_path, out):
+    """--out at the data set's own folder, or at a link to it: refused in one line before anything is written."""
+    from source_tree import unchanged
+    from tiny_data import write_tiny_dataset
+
+    data = write_tiny_dataset(tmp_path / "data")
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    with unchanged(tmp_path / "data"):
+        done = run("--data", data, "--out", tmp_path / out, "--seeds", "0", expect=2)
+    assert "--out" in done.stderr and "holds" in done.stderr and "Traceback" not in done.stderr
