@@ -3,9 +3,11 @@ ranges, and their layers went missing from the table), the layers' FLOPs add up 
 split adds up to the whole."""
 
 import importlib
+from unittest import mock
 
 import pytest
 import torch
+from ultralytics.nn.modules.transformer import MSDeformAttn
 
 from lrsdetr import build_model
 
@@ -67,3 +69,31 @@ def test_the_bf16_peak_is_a_bf16_product(latency):
     assert product.dtype == torch.bfloat16 and product.shape == (48, 48) and flops == 2 * 48**3
     fp32, _ = latency.matmul_call(48, "mm")
     assert fp32().dtype == torch.float32
+
+
+def test_the_sampling_section_times_each_models_own_decoder_inputs_both_ways(latency, models, capsys):
+    """Both ways are given the same recorded inputs and agree; the table names every model's decoder layers."""
+    from ultralytics.nn.tasks import RTDETRDetectionModel
+
+    from lrsdetr.nn import deformable_sampling
+
+    every = {**models, latency.REFERENCE: RTDETRDetectionModel("rtdetr-l.yaml", nc=3, verbose=False).eval()}
+    calls = latency.sampling_calls(every, imgsz=64)
+    assert set(calls) == {(name, way) for name in every for way in ("grid_sample", "gather")}
+    for name in every:
+        theirs, ours = calls[(name, "grid_sample")](), calls[(name, "gather")]()
+        assert ours.shape == (1, 64 + 16 + 4, 256)  # at 64 px a query for each position of the 8, 4 and 2 px maps
+        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
+    medians, load = latency.time_in_rounds(calls, iterations=1, warmup=0, sync=lambda: None)
+    latency.print_sampling(every, medians, load, {"imgsz": 64, "iterations": 1})
+    rows = capsys.readouterr().out.splitlines()
+    assert [row.split("  ")[0] for row in rows[-3:]] == [latency.OURS, latency.R18, latency.REFERENCE]
+    assert [row[28:35].strip() for row in rows[-3:]] == ["3", "3", "6"]  # decoder layers: B, R18, l
+    # the baseline's forward pass samples Ultralytics' way, the others by the gather
+    spy = mock.patch.object(deformable_sampling, "gather_sampling", wraps=deformable_sampling.gather_sampling)
+    with spy as gather, torch.inference_mode():  # as time_in_rounds runs them
+        images = torch.rand(1, 3, 64, 64)
+        latency.forward_call(latency.BASELINE, models[latency.OURS], images)()
+        assert gather.call_count == 0
+        latency.forward_call(latency.OURS, models[latency.OURS], images)()
+        assert gather.call_count == sum(isinstance(m, MSDeformAttn) for m in models[latency.OURS].modules()) > 0

@@ -29,6 +29,7 @@ import lrsdetr
 from lrsdetr.compress.distill import DistillationSettings, LRSDETRDistillationModel
 from lrsdetr.data import dataset as our_dataset
 from lrsdetr.models import checkpoints
+from lrsdetr.nn import deformable_sampling
 from lrsdetr.utils import ultralytics_private as private
 
 REPO = Path(__file__).resolve().parents[1]
@@ -177,6 +178,20 @@ def test_every_checkpoint_ultralytics_loads_passes_through_our_torch_safe_load()
     for name in holders:
         assert importlib.import_module(name).torch_safe_load is checkpoints.torch_safe_load
     assert "torch_safe_load" in ultralytics.nn.tasks.load_checkpoint.__code__.co_names
+
+
+def test_deformable_attention_calls_our_sampling_by_the_name_we_rebind():
+    """nn/deformable_sampling.py rebinds the name MSDeformAttn.forward looks up; a forward that called the sampling
+    another way, or another module importing it by name, would run Ultralytics' grid_sample unseen."""
+    from ultralytics.nn.modules import transformer
+
+    root = Path(ultralytics.__file__).parent
+    importers = {".".join(path.relative_to(root.parent).with_suffix("").parts) for path in root.rglob("*.py")
+                 if any(isinstance(node, ast.ImportFrom) and any(a.name == "multi_scale_deformable_attn_pytorch" for a in node.names)
+                        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))}
+    assert importers == {"ultralytics.nn.modules.transformer"}, f"imported by name in {sorted(importers)}: rebind there too"
+    assert transformer.multi_scale_deformable_attn_pytorch is deformable_sampling.multi_scale_deformable_sampling
+    assert "multi_scale_deformable_attn_pytorch" in transformer.MSDeformAttn.forward.__code__.co_names
 
 
 def test_the_globals_we_leave_to_ultralytics_safe_loader_are_still_its():

@@ -30,6 +30,10 @@ The first line names the processor's vector and matrix units (AVX2, AVX-512, its
 bf16 product timed in the same rounds as the fp32 peak says what bf16 buys on it (several times fp32 on AMX); where
 bf16 is emulated (no avx512_bf16 or amx_bf16) one small product is timed once instead, as it runs far below fp32.
 
+Deformable sampling (`--sampling`): the decoder's multi-scale deformable sampling of each model, on the inputs its
+first decoder layer receives, through Ultralytics' grid_sample and through our gather (lrsdetr/nn/deformable_sampling.py),
+in the same rounds; the baseline row above also samples Ultralytics' way.
+
 Sliced inference (`--sliced`): frames per second of LRS-DETR-B and RT-DETR-R18 on one synthetic 2000x1500 frame cut
 into 640 px tiles, through detect's own sliced predictor (SAHI's tiles, merge and whole-frame pass, Ultralytics'
 predictor), with one tile per forward pass against `--slice_batch`'s default, all four timed in the same rounds.
@@ -46,12 +50,15 @@ from contextlib import contextmanager
 from copy import deepcopy
 from pathlib import Path
 from typing import NamedTuple
+from unittest import mock
 
 import numpy as np
 import torch
 from sahi.slicing import get_slice_bboxes
 from torch.utils.flop_counter import FlopCounterMode
 from ultralytics.engine.exporter import Exporter
+from ultralytics.nn.modules import transformer
+from ultralytics.nn.modules.transformer import MSDeformAttn
 from ultralytics.nn.tasks import RTDETRDetectionModel
 from ultralytics.utils import LOGGER
 
@@ -60,6 +67,11 @@ from lrsdetr.cfg import DETECTION_CONF, MAX_DET
 from lrsdetr.data.synth import draw_scene
 from lrsdetr.engine.detect import frame_predictor
 from lrsdetr.models import RTDETR
+from lrsdetr.nn.deformable_sampling import (
+    ULTRALYTICS_SAMPLING,
+    gather_sampling,
+    ultralytics_sampling,
+)
 from lrsdetr.nn.modules import OmniKernel
 from lrsdetr.tools.precision import bf16_notice, cpu_flags, device_name, processor_units
 from lrsdetr.tools.sliced import SLICING_FLAGS, Slicing
@@ -79,6 +91,7 @@ DEFAULTS = {
     "profile": True,  # per-layer profile of LRS-DETR-B (and the decoder split against RT-DETR-R18)
     "keep_freed_memory": True,  # as val.py, detect.py and get_FPS.py run (lrsdetr.utils.memory); False: glibc's default
     "sliced": True,  # also frames/s of sliced inference on a 2000x1500 frame, slice_batch 1 against its default
+    "sampling": True,  # also the decoder's deformable sampling, Ultralytics' grid_sample against our gather
 }
 
 MODELS = {"LRS-DETR-B": "lrs-detr-b.yaml", "RT-DETR-l (Ultralytics)": "rtdetr-l.yaml", "RT-DETR-R18": "rtdetr-r18.yaml"}
@@ -106,7 +119,6 @@ def matmul_call(n: int, kind: str) -> tuple[Callable[[], object], float]:
         a, b, out = (torch.rand(n, n).to(dtype) for _ in range(3))
         return lambda: torch.mm(a, b, out=out), 2.0 * n**3
     if kind == "ort":
-        import onnx
         import onnxruntime as ort
         from onnx import TensorProto, helper, numpy_helper
 
@@ -125,7 +137,8 @@ def matmul_call(n: int, kind: str) -> tuple[Callable[[], object], float]:
 
 
 def without_speed_work(model: RTDETRDetectionModel) -> RTDETRDetectionModel:
-    """A fused copy of an unfused LRS-DETR model with the Omni-Kernel as the authors run it: NCHW, four depthwise convs."""
+    """A fused copy of an unfused LRS-DETR model with the Omni-Kernel as the authors run it: NCHW, four depthwise convs
+    (the timing runs it with Ultralytics' deformable sampling too: `forward_call`)."""
     copy = deepcopy(model)
     for module in copy.modules():
         if isinstance(module, OmniKernel):
@@ -197,14 +210,25 @@ def time_in_rounds(calls: dict[tuple[str, str], Callable[[], object]], iteration
     return {key: statistics.median(v) for key, v in times.items()}, load
 
 
+def forward_call(name: str, model: torch.nn.Module, images: torch.Tensor) -> Callable[[], object]:
+    """One forward pass; the baseline's samples as Ultralytics does (grid_sample), the others by our gather."""
+    if name != BASELINE:
+        return lambda: model(images)
+
+    def baseline() -> object:
+        with ultralytics_sampling():
+            return model(images)
+    return baseline
+
+
 def cpu_calls(models: dict, params: dict, folder: Path) -> dict[tuple[str, str], Callable[[], object]]:
     images = torch.rand(1, 3, params["imgsz"], params["imgsz"])
     images_cl = images.contiguous(memory_format=torch.channels_last)
     calls = {}
     for name, model in models.items():
         model_cl = deepcopy(model).to(memory_format=torch.channels_last)
-        calls[(name, TORCH_NCHW)] = lambda m=model: m(images)
-        calls[(name, TORCH_CL)] = lambda m=model_cl: m(images_cl)
+        calls[(name, TORCH_NCHW)] = forward_call(name, model, images)
+        calls[(name, TORCH_CL)] = forward_call(name, model_cl, images_cl)
         if params["onnx"] and name != BASELINE:
             calls[(name, ORT)] = onnx_call(model, params["imgsz"], params["threads"], folder)
     return calls
@@ -231,6 +255,32 @@ def cuda_calls(models: dict, params: dict, folder: Path) -> dict[tuple[str, str]
         backend = AutoBackend(str(engine), device=device, fp16=True, verbose=False)
         calls[(name, "TensorRT fp16")] = lambda b=backend: b(images.half())
     return calls
+
+
+def sampling_calls(models: dict, imgsz: int) -> dict[tuple[str, str], Callable[[], object]]:
+    """Per model, its first decoder layer's sampling inputs at `imgsz` through Ultralytics' grid_sample and our gather."""
+    calls = {}
+    for name in (OURS, R18, REFERENCE):
+        seen = []
+        with mock.patch.object(transformer, "multi_scale_deformable_attn_pytorch", lambda *args: seen.append(args) or gather_sampling(*args)):
+            with torch.inference_mode():
+                models[name](torch.rand(1, 3, imgsz, imgsz))
+        inputs = seen[0]
+        calls[(name, "grid_sample")] = lambda inputs=inputs: ULTRALYTICS_SAMPLING(*inputs)
+        calls[(name, "gather")] = lambda inputs=inputs: gather_sampling(*inputs)
+    return calls
+
+
+def print_sampling(models: dict, medians: dict, load: float, params: dict) -> None:
+    """Milliseconds of one decoder layer's sampling each way, the speed-up, and what it saves per forward pass."""
+    print(f"\ndeformable sampling, one decoder layer's inputs at {params['imgsz']}x{params['imgsz']}; median of "
+          f"{params['iterations']} interleaved rounds; other processes used {load:.2f} CPU cores meanwhile")
+    print(f"{'model':<28}{'layers':>7}{'grid_sample':>14}{'gather':>10}{'speed-up':>10}{'saved per pass':>16}")
+    for name in (OURS, R18, REFERENCE):
+        layers = sum(isinstance(m, MSDeformAttn) for m in models[name].modules())
+        theirs, ours = medians[(name, "grid_sample")], medians[(name, "gather")]
+        print(f"{name:<28}{layers:>7}{f'{theirs:.2f} ms':>14}{f'{ours:.2f} ms':>10}{theirs / ours:>9.2f}x"
+              f"{f'{layers * (theirs - ours):.1f} ms':>16}")
 
 
 def sliced_calls(unfused: dict, params: dict, device: str) -> dict[tuple[str, int], Callable[[], object]]:
@@ -413,6 +463,9 @@ def main(params: dict) -> None:
             print_layers(profiles[OURS], f"LRS-DETR-B per layer (torch.profiler, channels_last, {params['imgsz']}x"
                          f"{params['imgsz']}, mean of {runs} runs; profiling adds overhead)", peak)
             print_decoder_split(profiles)
+        if params["sampling"]:
+            medians, load = time_in_rounds(sampling_calls(models, params["imgsz"]), params["iterations"], params["warmup"], lambda: None)
+            print_sampling(models, medians, load, params)
         if params["sliced"]:
             sliced_rounds = max(1, params["iterations"] // 4)  # a frame is over a dozen forward passes
             medians, load = time_in_rounds(sliced_calls(unfused, params, "cpu"), sliced_rounds, 1, lambda: None)

@@ -4,10 +4,11 @@ We build on Ultralytics' public classes (models, trainers, validators, callbacks
 exists we rely on the names below. tests/test_ultralytics_contract.py checks each one against the installed
 Ultralytics and fails naming the entry that moved, so an upgrade shows what to re-read.
 
-`import lrsdetr` changes global state in the four ways docs/architecture.md documents, all made here or listed here:
+`import lrsdetr` changes global state in the five ways docs/architecture.md documents, all made here or listed here:
 YOLO_OFFLINE=1 unless the user set it (`offline_by_default`), `ultralytics.RTDETR` is our subclass
 (`lrsdetr.register_with_ultralytics`), plot labels use a font on disk (lrsdetr/utils/fonts.py), and checkpoints
-load with torch's weights_only unpickler and our allow-list unless trusted (lrsdetr/models/checkpoints.py).
+load with torch's weights_only unpickler and our allow-list unless trusted (lrsdetr/models/checkpoints.py), and
+RT-DETR's deformable attention samples by one gather on the CPU (lrsdetr/nn/deformable_sampling.py).
 This module imports nothing from Ultralytics at import time: `offline_by_default` must run before Ultralytics
 reads YOLO_OFFLINE.
 """
@@ -52,6 +53,8 @@ INTERNALS = (
                "called: RTDETR(path), the trainer's model, pretrained and resume, AutoBackend); ours loads safely "
                "unless trusted", param="safe_only")
       for module in ("ultralytics.nn.tasks", "ultralytics.nn")),
+    Internal("ultralytics.nn.modules.transformer.multi_scale_deformable_attn_pytorch", "lrsdetr/nn/deformable_sampling.py",
+             "rebound: MSDeformAttn.forward calls it by this module-level name; ours samples by one gather on the CPU"),
     Internal("ultralytics.nn.tasks._SafeLoad._build", "lrsdetr/models/checkpoints.py",
              "the plain-data globals its safe loader registers itself (ULTRALYTICS_SAFE_GLOBALS): our allow-list "
              "accepts them and leaves them to it"),
