@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from . import __version__
-from .bench import accuracy, compression, formats, gpu, latency, prune_speedup, tracking, visdrone_eval
+from .bench import accuracy, bf16_scan, compression, formats, gpu, latency, prune_speedup, tracking, visdrone_eval
 from .compat import convert
 from .compress import distill, finetune
 from .data import scripts, stats, synth
@@ -28,7 +28,7 @@ COMMANDS: dict[str, Command] = {command.name: command for command in (
 )}
 # `lrsdetr bench NAME`: the benchmarks (benchmarks/NAME.py in a clone)
 BENCHMARKS: dict[str, Command] = {command.name.removeprefix("bench "): command for command in (
-    accuracy.COMMAND, compression.COMMAND, latency.COMMAND, formats.COMMAND, gpu.COMMAND, prune_speedup.COMMAND,
+    accuracy.COMMAND, compression.COMMAND, latency.COMMAND, bf16_scan.COMMAND, formats.COMMAND, gpu.COMMAND, prune_speedup.COMMAND,
     visdrone_eval.COMMAND, tracking.COMMAND,
 )}
 

@@ -9,11 +9,7 @@ from ultralytics.nn.tasks import RTDETRDetectionModel
 
 from lrsdetr import build_model
 from lrsdetr.nn import deformable_sampling
-from lrsdetr.nn.deformable_sampling import (
-    ULTRALYTICS_SAMPLING,
-    gather_sampling,
-    multi_scale_deformable_sampling,
-)
+from lrsdetr.nn.deformable_sampling import ULTRALYTICS_SAMPLING, gather_sampling, multi_scale_deformable_sampling
 
 SHAPES = [(12, 20), (6, 10), (3, 5)]  # non-square levels, as a 160x96 input gives
 

@@ -60,23 +60,19 @@ from ultralytics.engine.exporter import Exporter
 from ultralytics.nn.modules import transformer
 from ultralytics.nn.modules.transformer import MSDeformAttn
 from ultralytics.nn.tasks import RTDETRDetectionModel
-from ultralytics.utils import LOGGER
 
 from lrsdetr import build_model
 from lrsdetr.cfg import DETECTION_CONF, MAX_DET
 from lrsdetr.data.synth import draw_scene
 from lrsdetr.engine.detect import frame_predictor
 from lrsdetr.models import RTDETR
-from lrsdetr.nn.deformable_sampling import (
-    ULTRALYTICS_SAMPLING,
-    gather_sampling,
-    ultralytics_sampling,
-)
+from lrsdetr.nn.deformable_sampling import ULTRALYTICS_SAMPLING, gather_sampling, ultralytics_sampling
 from lrsdetr.nn.modules import OmniKernel
 from lrsdetr.tools.precision import bf16_notice, cpu_flags, device_name, processor_units
 from lrsdetr.tools.sliced import SLICING_FLAGS, Slicing
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
+from lrsdetr.utils.logs import ultralytics_quiet
 from lrsdetr.utils.memory import keep_freed_memory
 
 DEFAULTS = {
@@ -160,13 +156,8 @@ def working_folder(folder: Path):
 def export(model: torch.nn.Module, folder: Path, **options) -> Path:
     """Ultralytics' exporter on an in-memory model (as `RTDETR(...).export(**options)` runs it), quietly."""
     model.task = "detect"  # what Ultralytics' model wrapper sets before exporting
-    level = LOGGER.level
-    LOGGER.setLevel("WARNING")
-    try:
-        with working_folder(folder):
-            return folder / Exporter(overrides={"batch": 1, "verbose": False, "mode": "export", **options})(model=model)
-    finally:
-        LOGGER.setLevel(level)
+    with ultralytics_quiet(), working_folder(folder):
+        return folder / Exporter(overrides={"batch": 1, "verbose": False, "mode": "export", **options})(model=model)
 
 
 def onnx_call(model: torch.nn.Module, imgsz: int, threads: int, folder: Path) -> Callable[[], object]:

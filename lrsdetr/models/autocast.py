@@ -1,14 +1,27 @@
-"""bf16 on CPU for Ultralytics' request of 16-bit floats (`quantize=16`, formerly `half=True`).
+"""bf16 on CPU for Ultralytics' request of 16-bit floats (`quantize=16`, formerly `half=True`), mixed with fp32.
 
 Ultralytics runs PyTorch weights in fp16 on a GPU when asked, but in fp32 on CPU (its fp16 there is slow and
-breaks RT-DETR). Our validator and predictor run the forward pass, and only it, under torch's CPU autocast in bf16
-instead: convolutions and matrix products in bf16, the rest as torch's autocast rules keep it (boxes in fp32).
-The model is fused and warmed up outside it, so no weight is ever rounded.
+breaks RT-DETR). Our validator and predictor, and get_FPS, run the forward pass, and only it, under torch's CPU
+autocast in bf16 instead: convolutions and matrix products in bf16, the rest as torch's autocast rules keep it.
+The layers in `KEEP_FP32` run in fp32 even then, chosen by `lrsdetr bench bf16` (the per-layer scan in
+docs/speed.md): their outputs are where bf16's 8-bit mantissa costs accuracy. The model is fused and warmed up
+outside, so no weight is ever rounded.
+
+`layer_precisions` sets the precision layer by layer with forward hooks, held only while it is open, so a model
+that is later saved carries none of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+
 import torch
+from torch import nn
+from ultralytics.nn.modules import RTDETRDecoder
+
+# Layers run in fp32 under `--half` on CPU (docs/speed.md#bf16-layer-by-layer says why each is here).
+KEEP_FP32: tuple[type[nn.Module], ...] = (RTDETRDecoder,)
 
 
 def wants_cpu_bf16(args, device: torch.device | str) -> bool:
@@ -19,3 +32,57 @@ def wants_cpu_bf16(args, device: torch.device | str) -> bool:
 def cpu_bf16(enabled: bool = True) -> torch.autocast:
     """torch's CPU autocast to bf16 (a context manager, or a decorator)."""
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+
+
+def _in_fp32(value):
+    """`value` with every bf16 tensor in it (also inside tuples, lists and dicts) made fp32."""
+    if isinstance(value, torch.Tensor):
+        return value.float() if value.dtype == torch.bfloat16 else value
+    if isinstance(value, (tuple, list)):
+        return type(value)(_in_fp32(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _in_fp32(v) for k, v in value.items()}
+    return value
+
+
+def _hook_precision(module: nn.Module, bf16: bool, stack: ExitStack) -> None:
+    """While `stack` is open, `module`'s forward runs under CPU autocast to bf16 (`bf16`) or with it off, its
+    inputs made fp32; either way what it returns leaves in fp32, so fp32 layers after it take it as it is."""
+    entered = []
+
+    def enter(_, args):
+        context = cpu_bf16(bf16)
+        context.__enter__()
+        entered.append(context)
+        return None if bf16 else _in_fp32(args)
+
+    def leave(_, args, output):
+        entered.pop().__exit__(None, None, None)
+        return _in_fp32(output)
+
+    stack.callback(module.register_forward_pre_hook(enter).remove)
+    stack.callback(module.register_forward_hook(leave, always_call=True).remove)
+
+
+@contextmanager
+def layer_precisions(precisions: Mapping[nn.Module, bool]) -> Iterator[None]:
+    """While open, each module runs in bf16 (True) or fp32 (False), nested modules overriding their parents."""
+    with ExitStack() as stack:
+        for module, bf16 in precisions.items():
+            _hook_precision(module, bf16, stack)
+        yield
+
+
+def kept_in_fp32(model: nn.Module, keep: tuple[type[nn.Module], ...] = KEEP_FP32) -> list[nn.Module]:
+    """The modules of `model` that `--half` keeps in fp32."""
+    return [module for module in model.modules() if isinstance(module, keep)]
+
+
+@contextmanager
+def mixed_bf16(model: nn.Module, enabled: bool = True, keep: tuple[type[nn.Module], ...] = KEEP_FP32) -> Iterator[None]:
+    """While open, `model` runs under bf16 autocast except the `keep` layers, in fp32; nothing when not `enabled`."""
+    if not enabled:
+        yield
+        return
+    with cpu_bf16(), layer_precisions(dict.fromkeys(kept_in_fp32(model, keep), False)):
+        yield

@@ -10,7 +10,7 @@ from ultralytics.models.rtdetr.val import RTDETRValidator
 from ultralytics.utils.torch_utils import select_device
 
 from ..data.dataset import rtdetr_dataset
-from .autocast import cpu_bf16, wants_cpu_bf16
+from .autocast import mixed_bf16, wants_cpu_bf16
 
 
 class LRSDETRValidator(RTDETRValidator):
@@ -20,11 +20,18 @@ class LRSDETRValidator(RTDETRValidator):
         return rtdetr_dataset(img_path, self.args, self.data, mode, batch)
 
     def get_model(self, model, trainer=None, **kwargs):
-        """The validator's own copy of the model; with `quantize=16` on CPU, its forward runs under bf16 autocast
-        (the validation loop calls the model directly, so the forward itself is wrapped, bound to the copy). It is
+        """The validator's own copy of the model; with `quantize=16` on CPU, its forward runs under bf16 autocast,
+        the KEEP_FP32 layers in fp32 (the validation loop calls the model directly, so the forward itself is wrapped,
+        bound to the copy). It is
         fused first, in fp32: fusion counts FLOPs with a forward pass at 640 px, which emulated bf16 makes slow."""
         model = super().get_model(model, trainer, **kwargs)
         if trainer is None and isinstance(model, nn.Module) and wants_cpu_bf16(self.args, select_device(self.args.device, verbose=False)):
             model = model.fuse() if hasattr(model, "fuse") else model
-            model.forward = MethodType(cpu_bf16()(type(model).forward), model)
+            model.forward = MethodType(_mixed_bf16_forward, model)
         return model
+
+
+def _mixed_bf16_forward(model: nn.Module, *args, **kwargs):
+    """The model's own forward under bf16 autocast, its KEEP_FP32 layers in fp32 (models/autocast.py)."""
+    with mixed_bf16(model):
+        return type(model).forward(model, *args, **kwargs)

@@ -22,9 +22,7 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 from ultralytics.nn.modules import transformer
-from ultralytics.nn.modules.utils import (
-    multi_scale_deformable_attn_pytorch as ULTRALYTICS_SAMPLING,
-)
+from ultralytics.nn.modules.utils import multi_scale_deformable_attn_pytorch as ULTRALYTICS_SAMPLING
 
 _gather_on_cpu = True
 

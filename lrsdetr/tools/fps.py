@@ -19,7 +19,7 @@ from ultralytics.utils.torch_utils import get_flops
 
 from ..cfg import HALF, IMGSZ
 from ..models import RTDETR
-from ..models.autocast import cpu_bf16
+from ..models.autocast import mixed_bf16
 from ..models.outputs import TRAINED_WEIGHTS
 from ..utils.command import Command
 from ..utils.guard import CommandPaths
@@ -105,7 +105,7 @@ def measure_latency(weights: str, imgsz: int = IMGSZ, batch: int = 1, half: bool
     if dtype == "fp16":
         model, images = model.half(), images.half()
     times = []
-    with torch.inference_mode(), cpu_bf16(dtype == "bf16"):
+    with torch.inference_mode(), mixed_bf16(model, dtype == "bf16"):
         for _ in tqdm(range(warmup), desc="warm-up", unit="batch"):
             model(images)
         for _ in tqdm(range(iterations), desc="timed", unit="batch"):

@@ -1,0 +1,103 @@
+"""bf16 layer by layer (lrsdetr/models/autocast.py): what `--half` keeps in fp32, and the scan that chose it."""
+
+import csv
+
+import pytest
+import torch
+from script_runs import run_main_output
+from test_export import lively_checkpoint
+from tiny_data import write_tiny_dataset
+from torch import nn
+from ultralytics.nn.modules import RTDETRDecoder
+
+from lrsdetr import RTDETR
+from lrsdetr.models.autocast import KEEP_FP32, layer_precisions, mixed_bf16
+
+IMGSZ = 64
+
+
+def output_dtypes(modules: list[nn.Module]) -> list:
+    """A list that each module's forward appends its raw output dtype to (hooks registered first, so they see the
+    output before layer_precisions' own hook casts it)."""
+    seen = []
+    for index, module in enumerate(modules):
+        module.register_forward_hook(lambda m, a, out, index=index: seen.append((index, out.dtype)))
+    return seen
+
+
+def test_each_layer_runs_at_its_precision_and_nothing_is_left_behind():
+    torch.manual_seed(0)
+    layers = nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 8))
+    seen = output_dtypes(list(layers))
+    x = torch.rand(2, 8)
+    with layer_precisions({layers[1]: True}):  # one layer alone in bf16: its output leaves in fp32
+        out = layers(x)
+    assert seen == [(0, torch.float32), (1, torch.bfloat16), (2, torch.float32)] and out.dtype == torch.float32
+    seen.clear()
+    with layer_precisions({layers: True, layers[1]: False}):  # bf16 but one layer kept in fp32
+        out = layers(x)
+    assert seen == [(0, torch.bfloat16), (1, torch.float32), (2, torch.bfloat16)] and out.dtype == torch.float32
+    assert all(not m._forward_pre_hooks for m in layers.modules()) and [len(m._forward_hooks) for m in layers] == [1, 1, 1]
+    seen.clear()
+    assert torch.equal(layers(x), layers(x)) and seen[-1] == (2, torch.float32)  # fp32 again
+
+
+def test_a_failing_layer_leaves_autocast_off_and_no_hooks():
+    layers = nn.Sequential(nn.Linear(8, 8), nn.Linear(4, 8))  # the second cannot take the first's output
+    with pytest.raises(RuntimeError), layer_precisions({layers: True, layers[1]: False}):
+        layers(torch.rand(2, 8))
+    assert not torch.is_autocast_enabled("cpu")
+    assert all(not m._forward_pre_hooks and not m._forward_hooks for m in layers.modules())
+
+
+@pytest.fixture(scope="module")
+def lively(tmp_path_factory):
+    return lively_checkpoint(tmp_path_factory.mktemp("mixed"))
+
+
+def spied(model: nn.Module) -> list:
+    """Spies on a backbone convolution (index 0) and on the decoder's last score head (index 1)."""
+    decoder = next(m for m in model.modules() if isinstance(m, RTDETRDecoder))
+    first_conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+    return output_dtypes([first_conv, decoder.dec_score_head[-1]])
+
+
+def test_half_runs_bf16_but_keeps_the_decoder_in_fp32_in_every_path(lively, tmp_path):
+    """Direct (get_FPS), predict (detect, track) and val: the backbone in bf16, the decoder's heads in fp32."""
+    assert KEEP_FP32 == (RTDETRDecoder,)
+    model = RTDETR(str(lively))
+    model.model.fuse(verbose=False)
+    seen = spied(model.model)
+    with torch.inference_mode(), mixed_bf16(model.model):
+        model.model(torch.rand(1, 3, IMGSZ, IMGSZ))
+    assert set(seen) == {(0, torch.bfloat16), (1, torch.float32)}
+    seen.clear()
+    model.predict(torch.rand(IMGSZ, IMGSZ, 3).mul(255).byte().numpy(), imgsz=IMGSZ, device="cpu", verbose=False, quantize=16)
+    assert set(seen) == {(0, torch.bfloat16), (1, torch.float32)}
+    seen.clear()
+    data = write_tiny_dataset(tmp_path / "data", n_train=1, n_val=2, size=IMGSZ, nc=10)
+    model.val(data=str(data), imgsz=IMGSZ, batch=2, device="cpu", plots=False, verbose=False, quantize=16, project=str(tmp_path / "runs"))
+    assert set(seen) == {(0, torch.bfloat16), (1, torch.float32)}
+    seen.clear()
+    model.predict(torch.rand(IMGSZ, IMGSZ, 3).mul(255).byte().numpy(), imgsz=IMGSZ, device="cpu", verbose=False)
+    assert set(seen) == {(0, torch.float32), (1, torch.float32)}  # and fp32 when not asked
+
+
+def test_the_scan_scores_every_layer_and_decoder_part_that_runs(lively, tmp_path, capsys, monkeypatch):
+    data = write_tiny_dataset(tmp_path / "data", n_train=1, n_val=2, size=IMGSZ, nc=10)
+    status, out, err = run_main_output(capsys, monkeypatch, "benchmarks/bf16_scan.py", "--weights", lively, "--data", data,
+                                       "--imgsz", IMGSZ, "--batch", 2, "--save_dir", tmp_path / "scan")
+    assert status == 0, err
+    with open(tmp_path / "scan" / "bf16_scan.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    names = [row["setting"] for row in rows]
+    assert names[:3] == ["fp32", "bf16 everywhere", "--half (bf16, RTDETRDecoder in fp32)"]
+    assert float(rows[0]["ap50_change"]) == 0 and all(float(r["ap50_change"]) == round(float(r["ap50"]) - float(rows[0]["ap50"]), 2) for r in rows)
+    model = RTDETR(str(lively)).model
+    with_weights = [f"layer {i} {type(layer).__name__}" for i, layer in enumerate(model.model) if any(True for _ in layer.parameters())]
+    assert [n for n in names if n.startswith("layer") and "decoder:" not in n] == with_weights
+    parts = {n.split("decoder: ")[1] for n in names if "decoder: " in n}
+    assert {"input_proj", "decoder", "enc_bbox_head", "enc_score_head", "dec_bbox_head", "dec_score_head"} <= parts
+    assert "denoising_class_embed" not in parts  # used in training only
+    assert (tmp_path / "scan" / "bf16_scan.png").stat().st_size > 0
+    assert "Class     Images" not in out + err  # Ultralytics' per-run tables are turned down
