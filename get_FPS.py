@@ -11,6 +11,7 @@ param_dict = {
     "imgsz": 640,
     "batch": 1,
     "half": False,  # 16-bit floats: fp16 on CUDA, bf16 on CPU (emulated and slow without bf16 units); False: fp32
+    "compile": False,  # True: torch.compile the PyTorch model (the first pass compiles, a minute or more)
     "device": "",  # '0' or 'cpu'; '' = first GPU, else CPU
     "warmup": 50,  # untimed passes first (cuDNN autotuning, caches, clocks)
     "iterations": 200,  # timed passes

@@ -18,6 +18,7 @@ param_dict = {
     "max_det": 300,
     "device": "",  # '0' or 'cpu'; '' = first GPU, else CPU
     "half": False,  # 16-bit floats: fp16 on CUDA, bf16 on CPU (emulated and slow without bf16 units); False: fp32
+    "compile": False,  # True: torch.compile the PyTorch model (the first pass compiles, a minute or more)
     "slice": False,  # sliced inference (SAHI) for large frames
     "slice_size": 640,  # tile side in frame pixels
     "slice_overlap": 0.2,  # share of a tile overlapping its neighbour

@@ -16,6 +16,7 @@ param_dict = {
     "max_det": 300,  # RT-DETR's 300 queries
     "device": "",
     "half": False,  # 16-bit floats: fp16 on CUDA, bf16 on CPU (emulated and slow without bf16 units); False: fp32
+    "compile": False,  # True: torch.compile the PyTorch model (the first pass compiles, a minute or more)
     "save_json": True,  # predictions.json, COCO format, for get_COCO_metrics.py
     "save_visdrone": False,  # also write visdrone_results/<image>.txt (challenge format); always on VisDrone data
     "visdrone_anno": None,  # the split's original VisDrone annotations; None: made from the YOLO labels

@@ -7,7 +7,8 @@ The checkpoint is scored on the split by our validator (Ultralytics' COCO AP50 a
 everywhere (torch's CPU autocast over the whole model); as `--half True` runs it (bf16 but the layers in
 lrsdetr.models.autocast.KEEP_FP32, kept in fp32); then with each top-level layer alone in bf16 and the rest in
 fp32, and (`--decoder_parts`) each part of the decoder alone. Every row gives the change against fp32, on the same
-images: the rows that move are the layers bf16 hurts. `bf16_scan.csv` and `bf16_scan.png` (the AP50 change per
+images: the rows that move are the layers bf16 hurts. `score_change` (the largest change of any query's class score on
+two random images) shows that each setting did run in bf16, also where AP does not move. `bf16_scan.csv` and `bf16_scan.png` (the AP50 change per
 layer) go to `--save_dir`.
 
 bf16 changes the same numbers whether the processor computes it natively or torch emulates it (where it has no
@@ -26,6 +27,7 @@ from ultralytics.nn.modules import RTDETRDecoder
 from lrsdetr.models import RTDETR
 from lrsdetr.models.autocast import KEEP_FP32, kept_in_fp32, layer_precisions
 from lrsdetr.tools.checks import dataset_inputs, require_checkpoint
+from lrsdetr.tools.compiled import raw_outputs
 from lrsdetr.utils.atomic import save_figure_atomic, write_csv_atomic
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
@@ -41,7 +43,7 @@ DEFAULTS = {
     "decoder_parts": True,  # also each part of the decoder alone in bf16 (its projections, encoder head, layers, heads)
     "save_dir": "runs/bf16_scan",
 }
-FIELDS = ["setting", "ap50", "ap", "ap50_change", "ap_change"]
+FIELDS = ["setting", "ap50", "ap", "ap50_change", "ap_change", "score_change"]
 
 
 class Setting(NamedTuple):
@@ -89,6 +91,14 @@ def score(model: RTDETR, params: dict, precisions: dict[nn.Module, bool]) -> tup
     return 100 * metrics.box.map50, 100 * metrics.box.map
 
 
+def score_change(model: nn.Module, precisions: dict[nn.Module, bool], images: torch.Tensor, fp32: torch.Tensor | None) -> tuple[float, torch.Tensor]:
+    """The largest change of any query's class score against fp32 (`fp32`: those scores, None for the fp32 row) on
+    `images`: a layer bf16 hardly touches still moves them, which shows it ran in bf16; and the scores themselves."""
+    with torch.inference_mode(), layer_precisions(precisions):
+        scores = raw_outputs(model(images))[1].float().sigmoid()
+    return (0.0 if fp32 is None else (scores - fp32).abs().max().item()), scores
+
+
 def plot(rows: list[dict], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
@@ -108,13 +118,16 @@ def main(params: dict) -> None:
     save_dir = Path(params["save_dir"])
     model = RTDETR(params["weights"])
     model.model.fuse(verbose=False)  # as the validator runs it; fused first so the hooks sit on the modules that run
-    rows = []
+    rows, images, fp32_scores = [], torch.rand(2, 3, params["imgsz"], params["imgsz"], generator=torch.Generator().manual_seed(0)), None
     for setting in settings(model.model, params["layers"], params["decoder_parts"], params["imgsz"]):
         ap50, ap = score(model, params, setting.precisions)
+        moved, scores = score_change(model.model, setting.precisions, images, fp32_scores)
+        fp32_scores = scores if fp32_scores is None else fp32_scores
         base = rows[0] if rows else {"ap50": ap50, "ap": ap}
-        rows.append({"setting": setting.name, "ap50": round(ap50, 2), "ap": round(ap, 2),
-                     "ap50_change": round(ap50 - base["ap50"], 2), "ap_change": round(ap - base["ap"], 2)})
-        print(f"{setting.name:<56} AP50 {ap50:6.2f} ({rows[-1]['ap50_change']:+.2f})   AP {ap:6.2f} ({rows[-1]['ap_change']:+.2f})", flush=True)
+        rows.append({"setting": setting.name, "ap50": round(ap50, 2), "ap": round(ap, 2), "ap50_change": round(ap50 - base["ap50"], 2),
+                     "ap_change": round(ap - base["ap"], 2), "score_change": f"{moved:.1e}"})
+        print(f"{setting.name:<56} AP50 {ap50:6.2f} ({rows[-1]['ap50_change']:+.2f})   AP {ap:6.2f} ({rows[-1]['ap_change']:+.2f})   "
+              f"scores moved by up to {moved:.1e}", flush=True)
     save_dir.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(save_dir / "bf16_scan.csv", rows, FIELDS)
     print(f"table: {save_dir / 'bf16_scan.csv'}")

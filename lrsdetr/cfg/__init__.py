@@ -11,6 +11,7 @@ IMGSZ = 640  # the paper's input size, for training and inference alike
 MAX_DET = 300  # RT-DETR's 300 queries: at most that many boxes per image
 SCORING_CONF = 0.001  # scoring keeps low-score boxes: AP integrates over all of them
 DETECTION_CONF = 0.25  # what detect.py and heatmap.py draw and save
+COMPILE = False  # --compile: eager PyTorch unless asked; True: torch.compile (tools/compiled.py)
 HALF = False  # --half: fp32 unless asked; True: 16-bit floats where the device has them (fp16 on CUDA, bf16 on CPU)
 TRACKING_CONF = 0.1  # what track.py feeds its trackers, as Ultralytics' track mode (ByteTrack re-associates weak boxes)
 MODEL_CFGS = {p.name: p for p in sorted((CFG_DIR / "models").rglob("*.yaml"))}

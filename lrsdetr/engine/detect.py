@@ -22,13 +22,14 @@ from ultralytics.data.build import load_inference_source
 from ultralytics.data.utils import IMG_FORMATS
 from ultralytics.engine.results import Results
 
-from ..cfg import DETECTION_CONF, HALF, IMGSZ, MAX_DET
+from ..cfg import COMPILE, DETECTION_CONF, HALF, IMGSZ, MAX_DET
 from ..data.coco import coco_category_id, coco_image_id
 from ..eval.visdrone_results import RESULTS_DIR, VisDroneResults
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder
+from ..tools.compiled import COMPILE_HELP, compile_request, compiled_runs
 from ..tools.formats import require_weights
-from ..tools.precision import HALF_HELP, inference_precision
+from ..tools.precision import HALF_HELP, inference_precision, torch_device
 from ..tools.sliced import SLICING_FLAGS, Slicing, sahi_detector, sliced_predict
 from ..utils.atomic import write_bytes_atomic, write_text_atomic
 from ..utils.command import Command
@@ -50,7 +51,7 @@ boxes of a whole frame, after the tiles are merged. --slice_batch tiles go throu
 at a time); the boxes are the same.
 --save_visdrone True writes one VisDrone challenge-format file per image (for get_VisDrone_metrics.py --res_dir).
 A re-run into the same folder (--exist_ok True) replaces the earlier run's results; an interrupted run keeps none.
-""" + HALF_HELP
+""" + HALF_HELP + COMPILE_HELP
 
 DETECT_DEFAULTS = {
     "weights": TRAINED_WEIGHTS,
@@ -60,6 +61,7 @@ DETECT_DEFAULTS = {
     "max_det": MAX_DET,
     "device": "",
     "half": HALF,
+    "compile": COMPILE,
     **SLICING_FLAGS,
     "save": True,
     "save_txt": True,
@@ -195,6 +197,8 @@ def detect(params: dict) -> Path:
     of its own (utils/run_folder.py)."""
     precision = inference_precision(params["weights"], params["half"], params["device"])
     print(precision)
+    if line := compile_request(params["weights"], params["compile"], params["device"]):
+        print(line)
     source, save_dir = str(params["source"]), Path(params["project"]) / params["name"]
     try:
         frames = load_inference_source(source, vid_stride=params["vid_stride"])
@@ -205,7 +209,7 @@ def detect(params: dict) -> Path:
         raise DataError(f"--source {source}: no image or video frame could be read ({len(unread_images(frames, set()))} unreadable image(s)); expected images OpenCV can decode")
     model = RTDETR(params["weights"])
     predict = frame_predictor(model, params)
-    with run_folder(save_dir, "detect"), precision.applied(model):
+    with run_folder(save_dir, "detect"), precision.applied(model), compiled_runs(model, params["compile"], torch_device(params["device"])):
         writer = DetectionWriter(save_dir, params["save"], params["save_txt"], params["save_conf"], params["save_json"], params["line_width"])
         visdrone = VisDroneResults(save_dir / RESULTS_DIR) if params.get("save_visdrone") else None
         for paths, images, _ in tqdm(batches, total=len(frames), desc="detect", unit="frame"):

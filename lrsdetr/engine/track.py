@@ -18,11 +18,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..cfg import HALF, IMGSZ, MAX_DET, TRACKING_CONF
+from ..cfg import COMPILE, HALF, IMGSZ, MAX_DET, TRACKING_CONF
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, pinned_run_folder, project_folder
+from ..tools.compiled import COMPILE_HELP, compile_request, compiled_runs
 from ..tools.formats import require_weights
-from ..tools.precision import HALF_HELP, inference_precision
+from ..tools.precision import HALF_HELP, inference_precision, torch_device
 from ..tools.sliced import SLICING_FLAGS
 from ..utils.atomic import write_text_atomic
 from ..utils.command import Command
@@ -62,7 +63,7 @@ one class per track), <sequence>.mp4 (with --save), summary.json (per class: tra
 seen in >= 5 frames; with --line x1,y1,x2,y2, tracks crossing it in and out per class). An interrupted run keeps
 the finished sequences: run it again with --resume True --name <its name> to track the rest.
 Score the results: python get_VisDrone_MOT_metrics.py --data <VisDrone-MOT folder> --res_dir runs/track/<name>/mot
-""" + HALF_HELP
+""" + HALF_HELP + COMPILE_HELP
 
 TRACK_DEFAULTS = {
     "weights": TRAINED_WEIGHTS,
@@ -74,6 +75,7 @@ TRACK_DEFAULTS = {
     "max_det": MAX_DET,
     "device": "",
     "half": HALF,
+    "compile": COMPILE,
     **SLICING_FLAGS,
     "fps": None,
     "line": None,
@@ -183,6 +185,8 @@ def track(params: dict) -> Path:
     """Run tracking as `params` say (see track.py), first saying what precision runs where; returns the run folder."""
     precision = inference_precision(params["weights"], params["half"], params["device"])
     print(precision)
+    if line := compile_request(params["weights"], params["compile"], params["device"]):
+        print(line)
     folder = Path(params["project"]) / params["name"]
     sequences = find_sequences(str(params["source"]), params["fps"])
     config = tracker_config(params["tracker"])
@@ -195,7 +199,7 @@ def track(params: dict) -> Path:
     made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        with precision.applied(model):
+        with precision.applied(model), compiled_runs(model, params["compile"], torch_device(params["device"])):
             for sequence in todo:
                 tracks, timing = track_sequence(sequence, predict, config, params, names, folder)
                 table = tracks.table()

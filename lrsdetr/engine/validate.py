@@ -9,7 +9,7 @@ from pathlib import Path
 from ultralytics.data.utils import img2label_paths
 from ultralytics.utils.metrics import DetMetrics
 
-from ..cfg import HALF, IMGSZ, MAX_DET, SCORING_CONF
+from ..cfg import COMPILE, HALF, IMGSZ, MAX_DET, SCORING_CONF
 from ..data.coco import write_coco_json, yolo_to_coco
 from ..data.visdrone import VISDRONE_NAMES
 from ..eval import EvaluationReport, evaluate_predictions, format_report
@@ -24,8 +24,9 @@ from ..eval.visdrone_results import (
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, describe_outputs, pinned_run_folder
 from ..tools.checks import dataset_inputs, require_data, require_same_classes
+from ..tools.compiled import COMPILE_HELP, compile_request, compiled_runs
 from ..tools.formats import require_weights, weights_format
-from ..tools.precision import HALF_HELP, Precision, inference_precision
+from ..tools.precision import HALF_HELP, Precision, inference_precision, torch_device
 from ..utils.command import Command
 from ..utils.errors import DataError
 from ..utils.guard import CommandPaths
@@ -39,7 +40,7 @@ On VisDrone data (its ten class names) it also writes the challenge-format resul
 --save_visdrone does for any data) and prints the COCO and VisDrone-toolkit protocols side by side; give
 --visdrone_anno the split's original annotations for the exact protocol (ignored regions, score-0 boxes).
 A re-run into the same folder (--exist_ok True) replaces the earlier run's results; an interrupted run keeps none.
-""" + HALF_HELP
+""" + HALF_HELP + COMPILE_HELP
 
 VAL_DEFAULTS = {
     "weights": TRAINED_WEIGHTS,
@@ -51,6 +52,7 @@ VAL_DEFAULTS = {
     "max_det": MAX_DET,
     "device": "",
     "half": HALF,
+    "compile": COMPILE,
     "save_json": True,
     "save_visdrone": False,
     "visdrone_anno": None,
@@ -62,7 +64,7 @@ VAL_DEFAULTS = {
 }
 
 
-OUR_KEYS = ("save_visdrone", "visdrone_anno", "half")  # val.py's own options, not Ultralytics'
+OUR_KEYS = ("save_visdrone", "visdrone_anno", "half", "compile")  # val.py's own options, not Ultralytics'
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def validate(params: dict, precision: Precision | None = None) -> Validation:
     require_same_classes(model.names, data_info, weights, val_args["data"])
     save_dirs = []
     model.add_callback("on_val_end", lambda validator: save_dirs.append(Path(validator.save_dir)))
-    with precision.applied(model):
+    with precision.applied(model), compiled_runs(model, params.get("compile", COMPILE), torch_device(val_args.get("device", ""))):
         metrics = model.val(**val_args)
     return Validation(metrics, save_dirs[-1], val_args["data"], images, labels)
 
@@ -161,6 +163,8 @@ def main(params: dict) -> None:
     and VisDrone protocols side by side. What a re-run into the folder finds of an earlier run is replaced."""
     precision = inference_precision(params["weights"], params["half"], params["device"])
     print(precision)
+    if line := compile_request(params["weights"], params["compile"], params["device"]):
+        print(line)
     print(f"weights: {params['weights']}, {weights_format(params['weights'])}")
     with run_folder(Path(params["project"]) / params["name"], "val"):
         validation = validate(params, precision)

@@ -7,8 +7,8 @@ The layers in `KEEP_FP32` run in fp32 even then, chosen by `lrsdetr bench bf16` 
 docs/speed.md): their outputs are where bf16's 8-bit mantissa costs accuracy. The model is fused and warmed up
 outside, so no weight is ever rounded.
 
-`layer_precisions` sets the precision layer by layer with forward hooks, held only while it is open, so a model
-that is later saved carries none of them.
+`layer_precisions` sets the precision layer by layer by wrapping forwards, only while it is open, so a model that
+is later saved carries none of it.
 """
 
 from __future__ import annotations
@@ -45,23 +45,20 @@ def _in_fp32(value):
     return value
 
 
-def _hook_precision(module: nn.Module, bf16: bool, stack: ExitStack) -> None:
-    """While `stack` is open, `module`'s forward runs under CPU autocast to bf16 (`bf16`) or with it off, its
-    inputs made fp32; either way what it returns leaves in fp32, so fp32 layers after it take it as it is."""
-    entered = []
+def _set_precision(module: nn.Module, bf16: bool, stack: ExitStack) -> None:
+    """While `stack` is open, `module`'s forward runs under CPU autocast to bf16 (`bf16`) or with it off, its inputs
+    made fp32; either way what it returns leaves in fp32, so fp32 layers after it take it as it is. A wrapper of the
+    forward rather than hooks: torch.compile traces a `with autocast` block, not an autocast entered by a hook."""
+    own = vars(module).get("forward")  # an instance's own forward (the validator's bf16 wrapper), put back after
+    forward = module.forward
 
-    def enter(_, args):
-        context = cpu_bf16(bf16)
-        context.__enter__()
-        entered.append(context)
-        return None if bf16 else _in_fp32(args)
-
-    def leave(_, args, output):
-        entered.pop().__exit__(None, None, None)
+    def run(*args, **kwargs):
+        with cpu_bf16(bf16):
+            output = forward(*(args if bf16 else _in_fp32(args)), **kwargs)
         return _in_fp32(output)
 
-    stack.callback(module.register_forward_pre_hook(enter).remove)
-    stack.callback(module.register_forward_hook(leave, always_call=True).remove)
+    module.forward = run
+    stack.callback(lambda: setattr(module, "forward", own) if own is not None else delattr(module, "forward"))
 
 
 @contextmanager
@@ -69,7 +66,7 @@ def layer_precisions(precisions: Mapping[nn.Module, bool]) -> Iterator[None]:
     """While open, each module runs in bf16 (True) or fp32 (False), nested modules overriding their parents."""
     with ExitStack() as stack:
         for module, bf16 in precisions.items():
-            _hook_precision(module, bf16, stack)
+            _set_precision(module, bf16, stack)
         yield
 
 

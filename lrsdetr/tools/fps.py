@@ -17,13 +17,14 @@ import torch
 from tqdm import tqdm
 from ultralytics.utils.torch_utils import get_flops
 
-from ..cfg import HALF, IMGSZ
+from ..cfg import COMPILE, HALF, IMGSZ
 from ..models import RTDETR
 from ..models.autocast import mixed_bf16
 from ..models.outputs import TRAINED_WEIGHTS
 from ..utils.command import Command
 from ..utils.guard import CommandPaths
 from .checks import require_model
+from .compiled import COMPILE_HELP, compile_and_compare, compile_line, inductor_missing
 from .precision import HALF_HELP, cpu_flags, pytorch_precision, torch_device
 
 FPS_DOC = """Latency (mean +/- std per batch) and FPS of a fused model's forward pass, on CPU or CUDA (synchronised timing).
@@ -32,7 +33,7 @@ Examples:
   python get_FPS.py --weights runs/train/lrs-detr-b/weights/best.pt
   python get_FPS.py --weights lrs-detr-b.yaml --device 0 --half True --batch 8   # an untrained config works too
   python get_FPS.py --weights runs/train/lrs-detr-b/weights/best.pt --device cpu --half True   # bf16 on CPU
-""" + HALF_HELP
+""" + HALF_HELP + COMPILE_HELP
 
 FPS_DEFAULTS = {
     "weights": TRAINED_WEIGHTS,
@@ -43,6 +44,7 @@ FPS_DEFAULTS = {
     "warmup": 50,
     "iterations": 200,
     "threads": 0,
+    "compile": COMPILE,
     "trust_checkpoint": False,
 }
 
@@ -58,6 +60,7 @@ class Latency:
     dtype: str
     parameters: int
     gflops: float
+    compiled: tuple[float, float] | None = None  # compiled: (seconds the first pass took, max abs difference from eager)
 
     @property
     def mean_ms(self) -> float:
@@ -73,8 +76,10 @@ class Latency:
         return 1000 * self.batch / self.mean_ms
 
     def summary(self) -> str:
+        compiled = "" if self.compiled is None else (
+            f"compiled in {self.compiled[0]:.1f} s (the first pass, not timed); raw outputs within {self.compiled[1]:.1e} of eager's\n")
         return (
-            f"{self.parameters:,} parameters, {self.gflops:.2f} GFLOPs at {self.imgsz}x{self.imgsz} (fused)\n"
+            f"{self.parameters:,} parameters, {self.gflops:.2f} GFLOPs at {self.imgsz}x{self.imgsz} (fused)\n{compiled}"
             f"batch {self.batch}, {self.dtype}, {self.device}, {len(self.times_ms)} timed iterations\n"
             f"latency {self.mean_ms:.2f} +/- {self.std_ms:.2f} ms per batch ({self.mean_ms / self.batch:.2f} ms per image), {self.fps:.1f} FPS"
         )
@@ -86,11 +91,12 @@ def _synchronize(device: torch.device) -> None:
 
 
 def measure_latency(weights: str, imgsz: int = IMGSZ, batch: int = 1, half: bool = False, device: str = "", warmup: int = 50,
-                    iterations: int = 200, threads: int = 0) -> Latency:
+                    iterations: int = 200, threads: int = 0, compile_model: bool = False) -> Latency:
     """Fuse the model of `weights` (a .pt, or a config name for an untrained model) and time its forward pass, with
     `half` in fp16 on a GPU and under bf16 autocast on CPU (tools/precision.py).
 
-    On CPU it runs on `threads` threads (0: every core); Ultralytics' select_device leaves torch at one.
+    On CPU it runs on `threads` threads (0: every core); Ultralytics' select_device leaves torch at one. With
+    `compile_model`, through torch.compile (tools/compiled.py), its compiling first pass apart.
     """
     selected = torch_device(device)
     dtype = pytorch_precision(half, selected, cpu_flags()).dtype
@@ -104,8 +110,11 @@ def measure_latency(weights: str, imgsz: int = IMGSZ, batch: int = 1, half: bool
     images = torch.rand(batch, 3, imgsz, imgsz, device=selected)
     if dtype == "fp16":
         model, images = model.half(), images.half()
-    times = []
+    times, compiled = [], None
     with torch.inference_mode(), mixed_bf16(model, dtype == "bf16"):
+        if compile_model and not inductor_missing(selected):
+            compiled = compile_and_compare(model, images)
+            model = compiled.module
         for _ in tqdm(range(warmup), desc="warm-up", unit="batch"):
             model(images)
         for _ in tqdm(range(iterations), desc="timed", unit="batch"):
@@ -114,13 +123,17 @@ def measure_latency(weights: str, imgsz: int = IMGSZ, batch: int = 1, half: bool
             model(images)
             _synchronize(selected)
             times.append((time.perf_counter() - start) * 1000)
-    return Latency(times, batch, imgsz, device_name, dtype, parameters, gflops)
+    return Latency(times, batch, imgsz, device_name, dtype, parameters, gflops, compiled and (compiled.seconds, compiled.max_abs_difference))
 
 
 def main(params: dict) -> None:
     """get_FPS.py: say what precision runs where, measure, then print the summary."""
-    print(pytorch_precision(params["half"], torch_device(params["device"]), cpu_flags()))
-    print(measure_latency(**params).summary())
+    device = torch_device(params["device"])
+    print(pytorch_precision(params["half"], device, cpu_flags()))
+    if params["compile"]:
+        print(compile_line(device))
+    settings = {k: v for k, v in params.items() if k != "compile"}
+    print(measure_latency(**settings, compile_model=params["compile"]).summary())
 
 
 def fps_paths(params: dict) -> CommandPaths:

@@ -34,6 +34,7 @@ def _number(value: Any) -> bool:
 VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "imgsz": (lambda v: _whole(v) and v > 0, "a positive whole number of pixels, e.g. 640"),
     "half": (lambda v: isinstance(v, bool), "True or False (True: 16-bit floats, fp16 on CUDA and bf16 on CPU)"),
+    "compile": (lambda v: isinstance(v, bool), "True or False (True: torch.compile the PyTorch model)"),
     "conf": (lambda v: _number(v) and 0 <= v <= 1, "a score threshold from 0 to 1"),
     "max_det": (lambda v: _whole(v) and v > 0, "a positive whole number of boxes per image, e.g. 300"),
     "slice_size": (lambda v: _whole(v) and v > 0, "a positive whole number of pixels, e.g. 640"),

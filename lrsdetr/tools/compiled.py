@@ -1,0 +1,122 @@
+"""`--compile True`: PyTorch weights run through torch.compile (inductor), in val, detect, track and get_FPS.
+
+Ultralytics compiles when its `compile` argument asks (its predictor and validator call torch.compile on the model
+they run, lazily: the first forward pass compiles); we pass `--compile` on as that argument, and on the CPU also turn
+on inductor's freezing (weights folded into the graph as constants: the fastest of the options the issue measured,
+torch.compile's defaults alone being slower than eager there). Compilation takes a minute or more and happens once
+per input shape; get_FPS times it apart from the latency and reports how far the compiled outputs are from eager.
+Where inductor cannot build (no C++ compiler on the CPU, no Triton on a GPU) the run goes on eager, saying so in
+one line. Exports (ONNX, OpenVINO, ...) are already compiled graphs and take no --compile True.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+
+from ..utils.errors import DataError
+from .formats import EXPORTED_FILES
+from .precision import torch_device
+
+COMPILE_HELP = """--compile True: PyTorch weights through torch.compile (inductor; on the CPU with freezing); the first pass
+compiles (a minute or more), later ones run the compiled graph. Falls back to eager, in one line, where inductor
+cannot build (no C++ compiler on the CPU). Exports run as exported and take no --compile True.
+"""
+
+
+def inductor_missing(device: torch.device) -> str:
+    """Why inductor cannot build here ('' when it can): no host C++ compiler for the CPU, no Triton for a GPU."""
+    try:
+        if device.type == "cpu":
+            from torch._inductor.cpp_builder import get_cpp_compiler
+
+            get_cpp_compiler()
+        elif device.type == "cuda":
+            from torch.utils._triton import has_triton
+
+            if not has_triton():
+                return "no working Triton for this GPU"
+    except Exception as error:  # torch raises its own error types here, which vary by version
+        return f"no C++ compiler for inductor ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+    return ""
+
+
+def compile_line(device: torch.device) -> str:
+    """The line a command prints when asked to compile."""
+    missing = inductor_missing(device)
+    if missing:
+        return f"compile: {missing}; running eager"
+    return f"compile: torch.compile (inductor{', freezing' if device.type == 'cpu' else ''}); the first pass compiles"
+
+
+def compile_request(weights: str, compile_model: bool, device: str) -> str:
+    """The line an inference command prints for --compile True ('' for False); an export is a DataError."""
+    if not compile_model:
+        return ""
+    if Path(weights).is_dir() or Path(weights).suffix in EXPORTED_FILES:
+        raise DataError(f"--compile True: {weights} is an export, a graph its runtime has already compiled; --compile applies to .pt checkpoints")
+    return compile_line(torch_device(device))
+
+
+@contextmanager
+def freezing(device: torch.device) -> Iterator[None]:
+    """Meanwhile inductor freezes weights into the graphs it builds for the CPU."""
+    if device.type != "cpu":
+        yield
+        return
+    import torch._inductor.config as inductor
+
+    with inductor.patch(freezing=True):
+        yield
+
+
+@contextmanager
+def compiled_runs(model, compile_model: bool, device: torch.device) -> Iterator[None]:
+    """While open, `model` (an RTDETR) predicts and validates compiled, when asked and inductor can build here."""
+    if not compile_model or inductor_missing(device):
+        yield
+        return
+    overrides = dict(model.overrides)
+    model.overrides["compile"] = True
+    try:
+        with freezing(device):
+            yield
+    finally:
+        model.overrides.clear()
+        model.overrides.update(overrides)
+
+
+class Compiled(NamedTuple):
+    """A compiled module, the seconds its first pass took (compiling), and its largest output difference from eager."""
+
+    module: torch.nn.Module
+    seconds: float
+    max_abs_difference: float
+
+
+def compile_and_compare(model: torch.nn.Module, example: torch.Tensor, context=nullcontext) -> Compiled:
+    """`model` compiled, its first pass on `example` run (inside `context()`, with gradients off) and timed, and its
+    first output compared with eager's on the same input."""
+    device = example.device
+    with torch.inference_mode(), context():
+        eager = model(example)
+        compiled = torch.compile(model)
+        with freezing(device):
+            start = time.perf_counter()
+            out = compiled(example)
+            seconds = time.perf_counter() - start
+    difference = max((a.float() - b.float()).abs().max().item() for a, b in zip(raw_outputs(out), raw_outputs(eager)))
+    return Compiled(compiled, seconds, difference)
+
+
+def raw_outputs(output) -> list[torch.Tensor]:
+    """An RT-DETR's decoder boxes and class logits in query order (its eval output is (top-k detections, (boxes,
+    logits, ...)): the top-k rows reorder where two scores nearly tie), else the output itself."""
+    if isinstance(output, (tuple, list)) and len(output) == 2 and isinstance(output[1], (tuple, list)):
+        return list(output[1][:2])
+    return [output]
