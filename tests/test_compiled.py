@@ -11,7 +11,7 @@ from test_precision import _onnx as tiny_onnx
 from tiny_data import write_tiny_dataset
 
 from lrsdetr import RTDETR
-from lrsdetr.tools.compiled import compile_line
+from lrsdetr.tools.compiled import compile_line, raw_outputs
 
 IMGSZ = 64
 SMALL = {  # a few convolutions and a one-layer RT-DETR decoder of 20 queries
@@ -85,3 +85,16 @@ def test_an_export_or_a_bad_value_is_refused_in_one_line(tmp_path, capsys, monke
     assert not (tmp_path / "runs").exists()
     status, _, err = run_main_output(capsys, monkeypatch, "get_FPS.py", "--weights", "lrs-detr-b.yaml", "--compile", "maybe")
     one_line_error(status, err, "--compile")
+
+
+def test_the_latency_benchmark_times_a_compiled_column_equal_to_eager(small, capsys):
+    from lrsdetr.bench import latency
+
+    model = RTDETR(str(small)).model.fuse(verbose=False).eval()
+    calls = latency.cpu_calls({latency.OURS: model}, {"imgsz": IMGSZ, "onnx": False, "compile": True}, small.parent)
+    assert set(calls) == {(latency.OURS, column) for column in (latency.TORCH_NCHW, latency.TORCH_CL, latency.TORCH_COMPILED)}
+    assert "compiled in" in capsys.readouterr().out
+    with torch.inference_mode():
+        compiled, eager = calls[(latency.OURS, latency.TORCH_COMPILED)](), calls[(latency.OURS, latency.TORCH_CL)]()
+    for a, b in zip(raw_outputs(compiled), raw_outputs(eager)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)

@@ -30,6 +30,9 @@ The first line names the processor's vector and matrix units (AVX2, AVX-512, its
 bf16 product timed in the same rounds as the fp32 peak says what bf16 buys on it (several times fp32 on AMX); where
 bf16 is emulated (no avx512_bf16 or amx_bf16) one small product is timed once instead, as it runs far below fp32.
 
+Compiled (`--compile True`): each model (not the baseline) also through torch.compile (inductor with freezing,
+channels_last, fp32), its compile time and largest raw-output difference from eager printed first (tools/compiled.py).
+
 Deformable sampling (`--sampling`): the decoder's multi-scale deformable sampling of each model, on the inputs its
 first decoder layer receives, through Ultralytics' grid_sample and through our gather (lrsdetr/nn/deformable_sampling.py),
 in the same rounds; the baseline row above also samples Ultralytics' way.
@@ -68,6 +71,7 @@ from lrsdetr.engine.detect import frame_predictor
 from lrsdetr.models import RTDETR
 from lrsdetr.nn.deformable_sampling import ULTRALYTICS_SAMPLING, gather_sampling, ultralytics_sampling
 from lrsdetr.nn.modules import OmniKernel
+from lrsdetr.tools.compiled import compile_and_compare, compile_line, inductor_missing
 from lrsdetr.tools.precision import bf16_notice, cpu_flags, device_name, processor_units
 from lrsdetr.tools.sliced import SLICING_FLAGS, Slicing
 from lrsdetr.utils.command import Command
@@ -88,11 +92,12 @@ DEFAULTS = {
     "keep_freed_memory": True,  # as val.py, detect.py and get_FPS.py run (lrsdetr.utils.memory); False: glibc's default
     "sliced": True,  # also frames/s of sliced inference on a 2000x1500 frame, slice_batch 1 against its default
     "sampling": True,  # also the decoder's deformable sampling, Ultralytics' grid_sample against our gather
+    "compile": False,  # also a torch.compile column (inductor, freezing; channels_last fp32): minutes of compiling per model
 }
 
 MODELS = {"LRS-DETR-B": "lrs-detr-b.yaml", "RT-DETR-l (Ultralytics)": "rtdetr-l.yaml", "RT-DETR-R18": "rtdetr-r18.yaml"}
 OURS, REFERENCE, R18, BASELINE = "LRS-DETR-B", "RT-DETR-l (Ultralytics)", "RT-DETR-R18", "LRS-DETR-B, no speed work"
-TORCH_NCHW, TORCH_CL, ORT = "PyTorch NCHW", "PyTorch channels_last", "ONNX Runtime"
+TORCH_NCHW, TORCH_CL, TORCH_COMPILED, ORT = "PyTorch NCHW", "PyTorch channels_last", "PyTorch compiled", "ONNX Runtime"
 PEAKS = {("fp32 matmul", "torch.mm"): "mm", ("fp32 matmul", "1x1 conv"): "conv", ("fp32 matmul", "onnxruntime"): "ort"}
 BF16_PEAK = ("bf16 matmul", "torch.mm")  # timed in the same rounds: what bf16 buys on this processor
 EMULATED_SIZE = 256  # n of the one bf16 product timed where bf16 is emulated
@@ -220,6 +225,10 @@ def cpu_calls(models: dict, params: dict, folder: Path) -> dict[tuple[str, str],
         model_cl = deepcopy(model).to(memory_format=torch.channels_last)
         calls[(name, TORCH_NCHW)] = forward_call(name, model, images)
         calls[(name, TORCH_CL)] = forward_call(name, model_cl, images_cl)
+        if params["compile"] and name != BASELINE and not inductor_missing(images.device):
+            compiled = compile_and_compare(model_cl, images_cl)
+            print(f"{name}: compiled in {compiled.seconds:.1f} s; raw outputs within {compiled.max_abs_difference:.1e} of eager's")
+            calls[(name, TORCH_COMPILED)] = lambda m=compiled.module: m(images_cl)
         if params["onnx"] and name != BASELINE:
             calls[(name, ORT)] = onnx_call(model, params["imgsz"], params["threads"], folder)
     return calls
@@ -438,6 +447,8 @@ def main(params: dict) -> None:
         models = {OURS: models.pop(OURS), BASELINE: without_speed_work(unfused[OURS]), **models}
     flops = {name: aten_flops(model, params["imgsz"]).get_total_flops() for name, model in models.items()}
     with tempfile.TemporaryDirectory() as folder:
+        if params["compile"]:
+            print(compile_line(torch.device("cpu")))
         calls = cpu_calls(models, params, Path(folder))
         torch.set_num_threads(params["threads"])
         native_bf16 = not bf16_notice(cpu_flags())  # emulated bf16 runs ~1 GFLOP/s: minutes a round at 2048
