@@ -40,11 +40,11 @@ FPS_DEFAULTS = {
     "imgsz": IMGSZ,
     "batch": 1,
     "half": HALF,
+    "compile": COMPILE,
     "device": "",
     "warmup": 50,
     "iterations": 200,
     "threads": 0,
-    "compile": COMPILE,
     "trust_checkpoint": False,
 }
 
