@@ -11,6 +11,7 @@ from torch import nn
 from ultralytics.nn.modules import RTDETRDecoder
 
 from lrsdetr import RTDETR
+from lrsdetr.models import autocast
 from lrsdetr.models.autocast import KEEP_FP32, layer_precisions, mixed_bf16
 
 IMGSZ = 64
@@ -61,9 +62,10 @@ def spied(model: nn.Module) -> list:
     return output_dtypes([first_conv, decoder.dec_score_head[-1]])
 
 
-def test_half_runs_bf16_but_keeps_the_decoder_in_fp32_in_every_path(lively, tmp_path):
-    """Direct (get_FPS), predict (detect, track) and val: the backbone in bf16, the decoder's heads in fp32."""
-    assert KEEP_FP32 == (RTDETRDecoder,)
+def test_half_keeps_the_listed_layers_in_fp32_in_every_path(lively, tmp_path, monkeypatch):
+    """Direct (get_FPS), predict (detect, track) and val honour KEEP_FP32: with the decoder listed, the backbone runs
+    in bf16 and the decoder's heads in fp32."""
+    monkeypatch.setattr(autocast, "KEEP_FP32", (RTDETRDecoder,))
     model = RTDETR(str(lively))
     model.model.fuse(verbose=False)
     seen = spied(model.model)
@@ -82,6 +84,16 @@ def test_half_runs_bf16_but_keeps_the_decoder_in_fp32_in_every_path(lively, tmp_
     assert set(seen) == {(0, torch.float32), (1, torch.float32)}  # and fp32 when not asked
 
 
+def test_by_default_half_keeps_nothing_in_fp32(lively):
+    """What the scan found (docs/speed.md#bf16-layer-by-layer): no layer's bf16 costs AP, so none is kept."""
+    assert KEEP_FP32 == ()
+    model = RTDETR(str(lively)).model.fuse(verbose=False)
+    seen = spied(model)
+    with torch.inference_mode(), mixed_bf16(model):
+        model(torch.rand(1, 3, IMGSZ, IMGSZ))
+    assert set(seen) == {(0, torch.bfloat16), (1, torch.bfloat16)}
+
+
 def test_the_scan_scores_every_layer_and_decoder_part_that_runs(lively, tmp_path, capsys, monkeypatch):
     data = write_tiny_dataset(tmp_path / "data", n_train=1, n_val=2, size=IMGSZ, nc=10)
     status, out, err = run_main_output(capsys, monkeypatch, "benchmarks/bf16_scan.py", "--weights", lively, "--data", data,
@@ -90,7 +102,7 @@ def test_the_scan_scores_every_layer_and_decoder_part_that_runs(lively, tmp_path
     with open(tmp_path / "scan" / "bf16_scan.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     names = [row["setting"] for row in rows]
-    assert names[:3] == ["fp32", "bf16 everywhere", "--half (bf16, RTDETRDecoder in fp32)"]
+    assert names[:3] == ["fp32", "bf16 everywhere", "--half (bf16, nothing kept in fp32)"]
     assert float(rows[0]["ap50_change"]) == 0 and all(float(r["ap50_change"]) == round(float(r["ap50"]) - float(rows[0]["ap50"]), 2) for r in rows)
     model = RTDETR(str(lively)).model
     with_weights = [f"layer {i} {type(layer).__name__}" for i, layer in enumerate(model.model) if any(True for _ in layer.parameters())]

@@ -69,7 +69,7 @@ def settings(model: nn.Module, layers: bool, decoder_parts: bool, imgsz: int) ->
     """fp32, bf16 everywhere, `--half`'s mix, then each top-level layer with weights (and each decoder part that
     runs: the elements of a ModuleList, which is never called itself) alone in bf16."""
     rows = [Setting("fp32", {}), Setting("bf16 everywhere", {model: True}),
-            Setting(f"--half (bf16, {', '.join(k.__name__ for k in KEEP_FP32)} in fp32)", {model: True, **dict.fromkeys(kept_in_fp32(model), False)})]
+            Setting(f"--half (bf16, {', '.join(k.__name__ for k in KEEP_FP32) or 'nothing'} kept in fp32)", {model: True, **dict.fromkeys(kept_in_fp32(model), False)})]
     running = modules_that_run(model, imgsz)
     for index, layer in enumerate(model.model if layers else ()):
         if not any(True for _ in layer.parameters()):
@@ -114,6 +114,12 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     save_figure_atomic(figure, path)
 
 
+def checkpoint_name(weights: str) -> str:
+    """'lrs-detr-b-seed0/weights/best.pt' for a training run's checkpoint (its run folder says which), else the name."""
+    path = Path(weights)
+    return f"{path.parent.parent.name}/weights/{path.name}" if path.parent.name == "weights" else path.name
+
+
 def main(params: dict) -> None:
     save_dir = Path(params["save_dir"])
     model = RTDETR(params["weights"])
@@ -132,7 +138,7 @@ def main(params: dict) -> None:
     write_csv_atomic(save_dir / "bf16_scan.csv", rows, FIELDS)
     print(f"table: {save_dir / 'bf16_scan.csv'}")
     if params["layers"]:
-        plot(rows, save_dir / "bf16_scan.png", f"{Path(params['weights']).name} at {params['imgsz']} px, {params['split']} split")
+        plot(rows, save_dir / "bf16_scan.png", f"{checkpoint_name(params['weights'])} at {params['imgsz']} px, {params['split']} split")
         print(f"plot: {save_dir / 'bf16_scan.png'}")
 
 
