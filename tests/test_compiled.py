@@ -11,7 +11,8 @@ from test_precision import _onnx as tiny_onnx
 from tiny_data import write_tiny_dataset
 
 from lrsdetr import RTDETR
-from lrsdetr.tools.compiled import compile_line, raw_outputs
+from lrsdetr.engine.export import matched_rows
+from lrsdetr.tools.compiled import ROW_ATOL, compile_line, detections
 
 IMGSZ = 64
 SMALL = {  # a few convolutions and a one-layer RT-DETR decoder of 20 queries
@@ -39,13 +40,13 @@ def test_get_fps_times_the_compiled_model_apart_from_its_compiling_pass(small, h
     lines = out.splitlines()
     assert lines[1] == compile_line(torch.device("cpu")) == "compile: torch.compile (inductor, freezing); the first pass compiles"
     compiled = next(line for line in lines if line.startswith("compiled in "))
-    seconds, difference = float(compiled.split()[2]), float(compiled.split("within ")[1].split()[0])
-    assert seconds > 1 and difference < (1e-2 if half else 1e-4)  # bf16 eager and compiled round differently
+    seconds, share = float(compiled.split()[2]), float(compiled.split("; ")[1].split("%")[0])
+    assert seconds > 1 and share >= (85 if half else 100)  # bf16: within 1e-2, as tests/test_precision.py compares bf16
     assert ("bf16" if half else "fp32") in out and "3 timed iterations" in out
 
 
 def test_val_compiled_scores_as_eager(small, tmp_path, capsys, monkeypatch):
-    data = write_tiny_dataset(tmp_path / "data", n_train=1, n_val=2, size=IMGSZ, nc=3)
+    data = write_tiny_dataset(tmp_path / "data", n_train=1, n_val=3, size=IMGSZ, nc=3)  # batches of 2 and 1: a second shape
     found = {}
     for compile_model in (False, True):
         status, out, err = run_main_output(capsys, monkeypatch, "val.py", "--weights", small, "--data", data, "--split", "val", "--imgsz", IMGSZ,
@@ -96,5 +97,4 @@ def test_the_latency_benchmark_times_a_compiled_column_equal_to_eager(small, cap
     assert "compiled in" in capsys.readouterr().out
     with torch.inference_mode():
         compiled, eager = calls[(latency.OURS, latency.TORCH_COMPILED)](), calls[(latency.OURS, latency.TORCH_CL)]()
-    for a, b in zip(raw_outputs(compiled), raw_outputs(eager)):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    assert matched_rows(detections(compiled)[0].numpy(), detections(eager)[0].numpy(), ROW_ATOL["fp32"]) == 1.0

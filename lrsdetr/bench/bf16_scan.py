@@ -7,8 +7,8 @@ The checkpoint is scored on the split by our validator (Ultralytics' COCO AP50 a
 everywhere (torch's CPU autocast over the whole model); as `--half True` runs it (bf16 but the layers in
 lrsdetr.models.autocast.KEEP_FP32, kept in fp32); then with each top-level layer alone in bf16 and the rest in
 fp32, and (`--decoder_parts`) each part of the decoder alone. Every row gives the change against fp32, on the same
-images: the rows that move are the layers bf16 hurts. `score_change` (the largest change of any query's class score on
-two random images) shows that each setting did run in bf16, also where AP does not move. `bf16_scan.csv` and `bf16_scan.png` (the AP50 change per
+images: the rows that move are the layers bf16 hurts. `score_change` (the largest change of the sorted detection scores
+of two random images) shows that each setting did run in bf16, also where AP does not move. `bf16_scan.csv` and `bf16_scan.png` (the AP50 change per
 layer) go to `--save_dir`.
 
 bf16 changes the same numbers whether the processor computes it natively or torch emulates it (where it has no
@@ -27,7 +27,7 @@ from ultralytics.nn.modules import RTDETRDecoder
 from lrsdetr.models import RTDETR
 from lrsdetr.models.autocast import KEEP_FP32, kept_in_fp32, layer_precisions
 from lrsdetr.tools.checks import dataset_inputs, require_checkpoint
-from lrsdetr.tools.compiled import raw_outputs
+from lrsdetr.tools.compiled import detections
 from lrsdetr.utils.atomic import save_figure_atomic, write_csv_atomic
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
@@ -92,10 +92,10 @@ def score(model: RTDETR, params: dict, precisions: dict[nn.Module, bool]) -> tup
 
 
 def score_change(model: nn.Module, precisions: dict[nn.Module, bool], images: torch.Tensor, fp32: torch.Tensor | None) -> tuple[float, torch.Tensor]:
-    """The largest change of any query's class score against fp32 (`fp32`: those scores, None for the fp32 row) on
-    `images`: a layer bf16 hardly touches still moves them, which shows it ran in bf16; and the scores themselves."""
+    """The largest change of the detections' scores, each image's sorted, against fp32 (`fp32`: those, None for the
+    fp32 row) on `images`: a layer bf16 hardly touches still moves them, which shows it ran in bf16; and the scores."""
     with torch.inference_mode(), layer_precisions(precisions):
-        scores = raw_outputs(model(images))[1].float().sigmoid()
+        scores = detections(model(images))[..., 4].float().sort(-1).values
     return (0.0 if fp32 is None else (scores - fp32).abs().max().item()), scores
 
 
