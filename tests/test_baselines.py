@@ -8,13 +8,12 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from ultralytics.nn.modules import AIFI
 from ultralytics.nn.tasks import DetectionModel
 
 from lrsdetr import RTDETR, build_model
 from lrsdetr.cfg import MODEL_CFGS
-from ultralytics.nn.modules import AIFI
-
-from lrsdetr.engine.export import matched_rows
+from lrsdetr.eval.agreement import matched_rows
 from lrsdetr.nn.modules import DPRA, BottleneckStage, DEFBlock, SMEModule, SPDConv
 
 BASELINES = ["rtdetr-r18.yaml", "rtdetr-r34.yaml", "rtdetr-r50.yaml", "rtdetr-r50-m.yaml", "rtdetr-r101.yaml"]

@@ -11,7 +11,7 @@ from test_precision import _onnx as tiny_onnx
 from tiny_data import write_tiny_dataset
 
 from lrsdetr import RTDETR
-from lrsdetr.engine.export import matched_rows
+from lrsdetr.eval.agreement import matched_rows
 from lrsdetr.tools.compiled import ROW_ATOL, compile_line, detections
 
 IMGSZ = 64

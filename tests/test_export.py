@@ -23,7 +23,8 @@ from script_runs import one_line_error, run_main, run_main_output
 from source_tree import tree_checksums, unchanged
 
 from lrsdetr import RTDETR
-from lrsdetr.engine.export import FFT_OPS, matched_rows
+from lrsdetr.engine.export import FFT_OPS
+from lrsdetr.eval.agreement import matched_rows
 
 REPO = Path(__file__).resolve().parents[1]
 IMGSZ = 256  # small: the export is the slow part

@@ -22,7 +22,7 @@ from test_export import lively_checkpoint
 from tiny_data import write_tiny_dataset
 
 from lrsdetr import RTDETR
-from lrsdetr.engine.export import matched_rows
+from lrsdetr.eval.agreement import matched_rows
 from lrsdetr.models.autocast import cpu_bf16
 from lrsdetr.tools.formats import WeightsFormat
 from lrsdetr.tools.precision import (

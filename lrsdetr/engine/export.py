@@ -22,6 +22,7 @@ import torch
 
 from ..cfg import IMGSZ, MAX_DET, SCORING_CONF
 from ..data.files import require_writable
+from ..eval.agreement import matched_rows
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS
 from ..tools.checks import (
@@ -197,15 +198,6 @@ def export_model(
         return move_into(path, folder)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def matched_rows(candidate: np.ndarray, reference: np.ndarray, atol: float) -> float:
-    """Share of `candidate`'s detection rows that have a `reference` row within `atol` on every value.
-
-    Order-free, because top-k may order near-equal scores differently in two runtimes.
-    """
-    distance = np.abs(candidate[:, None, :] - reference[None, :, :]).max(-1)
-    return float((distance.min(1) <= atol).mean())
 
 
 def onnx_sanity_check(onnx_path: Path, weights: str, imgsz: int, batch: int = 1, atol: float = 1e-3) -> str:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import torch
 
+from ..eval.agreement import matched_rows
 from ..utils.errors import DataError
 from .formats import EXPORTED_FILES
 from .precision import torch_device
@@ -108,8 +109,6 @@ def compile_and_compare(model: torch.nn.Module, example: torch.Tensor, dtype: st
     timed, and its detections compared with eager's on the same input, within ROW_ATOL[dtype]. Order-free: in an
     untrained model many encoder scores nearly tie, and a rounding difference then selects other queries for the
     top-k, in another order."""
-    from ..engine.export import matched_rows
-
     device = example.device
     with torch.inference_mode():
         eager = model(example)
