@@ -7,9 +7,9 @@ The checkpoint is scored on the split by our validator (Ultralytics' COCO AP50 a
 everywhere (torch's CPU autocast over the whole model); as `--half True` runs it (bf16 but the layers in
 lrsdetr.models.autocast.KEEP_FP32, kept in fp32); then with each top-level layer alone in bf16 and the rest in
 fp32, and (`--decoder_parts`) each part of the decoder alone. Every row gives the change against fp32, on the same
-images: the rows that move are the layers bf16 hurts. `score_change` (the largest change of the sorted detection scores
-of two random images) shows that each setting did run in bf16, also where AP does not move. `bf16_scan.csv` and `bf16_scan.png` (the AP50 change per
-layer) go to `--save_dir`.
+images: the rows that move are the layers bf16 hurts. `score_change` (the largest change of the sorted detection
+scores of two random images) shows that each setting did run in bf16, also where AP does not move. `bf16_scan.csv`
+and `bf16_scan.png` (the AP50 change per layer) go to `--save_dir`.
 
 bf16 changes the same numbers whether the processor computes it natively or torch emulates it (where it has no
 avx512_bf16 or amx_bf16, slowly): the scan's accuracy holds for both; only its running time differs.

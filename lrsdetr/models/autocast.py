@@ -4,8 +4,8 @@ Ultralytics runs PyTorch weights in fp16 on a GPU when asked, but in fp32 on CPU
 breaks RT-DETR). Our validator and predictor, and get_FPS, run the forward pass, and only it, under torch's CPU
 autocast in bf16 instead: convolutions and matrix products in bf16, the rest as torch's autocast rules keep it.
 The layer classes in `KEEP_FP32` run in fp32 even then; `lrsdetr bench bf16` (the per-layer scan in docs/speed.md)
-says which layers' bf16 costs accuracy: none, on the models it was run on, so the list is empty. The model is fused and warmed up
-outside, so no weight is ever rounded.
+says which layers' bf16 costs accuracy: none, on the models it was run on, so the list is empty. The model is fused
+and warmed up outside, so no weight is ever rounded.
 
 `layer_precisions` sets the precision layer by layer by wrapping forwards, only while it is open, so a model that
 is later saved carries none of it.

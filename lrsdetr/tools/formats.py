@@ -20,6 +20,12 @@ OPENVINO_FOLDER = "_openvino_model"
 INT8_ONNX_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "DynamicQuantizeLinear"})
 
 
+def is_export(weights: str | Path) -> bool:
+    """Whether `weights` names an export (an .onnx, .engine or .torchscript file, or a folder: OpenVINO's) rather
+    than PyTorch weights (a .pt, or a model YAML)."""
+    return Path(weights).is_dir() or Path(weights).suffix in EXPORTED_FILES
+
+
 @dataclass(frozen=True)
 class WeightsFormat:
     """`name`: PyTorch, ONNX, OpenVINO, ...; `precision`: fp32, fp16, int8 (as stored); `runtime`: what runs it here."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from ..utils.errors import DataError
-from .formats import EXPORTED_FILES, WeightsFormat, weights_format
+from .formats import WeightsFormat, is_export, weights_format
 
 CPUINFO = Path("/proc/cpuinfo")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # x86 flags of native bf16 arithmetic, as /proc/cpuinfo names them
@@ -149,7 +149,7 @@ def inference_precision(weights: str, half: bool, device: str, flags: Iterable[s
     `flags`: the processor's (default: cpu_flags()). An export whose precision --half cannot change is a DataError."""
     flags = cpu_flags() if flags is None else flags
     selected = torch_device(device)
-    if not (Path(weights).is_dir() or Path(weights).suffix in EXPORTED_FILES):
+    if not is_export(weights):
         return pytorch_precision(half, selected, flags)
     stored = weights_format(weights)
     if stored.name == "OpenVINO":
