@@ -221,6 +221,15 @@ def test_heatmap_refuses_its_source_folder_as_output_also_through_a_symlink(tmp_
         one_line_error(status, err, "--project/--name", "is the input --source")
 
 
+def test_bf16_scan_refuses_a_save_dir_in_its_data_also_through_a_symlink(tmp_path, checkpoint, data, capsys, monkeypatch):
+    (tmp_path / "alias").symlink_to(data.parent)
+    for save_dir in (data.parent / "labels" / "val", tmp_path / "alias" / "images"):
+        with unchanged(data.parent, checkpoint.parent):
+            status, err = run_main(capsys, monkeypatch, "benchmarks/bf16_scan.py", "--weights", checkpoint, "--data", data,
+                                   "--imgsz", 64, "--batch", 2, "--save_dir", save_dir)
+        one_line_error(status, err, "--save_dir", "the input --data")
+
+
 @pytest.fixture
 def trained_run(tmp_path, checkpoint) -> Path:
     """A run folder R/t holding weights/best.pt and last.pt, as train.py leaves it."""
