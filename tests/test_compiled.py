@@ -102,7 +102,8 @@ def test_the_latency_benchmark_times_a_compiled_column_equal_to_eager(small, cap
     from lrsdetr.bench import latency
 
     model = RTDETR(str(small)).model.fuse(verbose=False).eval()
-    calls = latency.cpu_calls({latency.OURS: model}, {"imgsz": IMGSZ, "onnx": False, "compile": True}, small.parent)
+    params = {**latency.DEFAULTS, "imgsz": IMGSZ, "onnx": False, "openvino": False, "compile": True}
+    calls = latency.cpu_calls({latency.OURS: model}, params, small.parent, native_bf16=False)
     assert set(calls) == {(latency.OURS, column) for column in (latency.TORCH_NCHW, latency.TORCH_CL, latency.TORCH_COMPILED)}
     assert "compiled in" in capsys.readouterr().out
     with torch.inference_mode():

@@ -97,3 +97,90 @@ def test_the_sampling_section_times_each_models_own_decoder_inputs_both_ways(lat
         assert gather.call_count == 0
         latency.forward_call(latency.OURS, models[latency.OURS], images)()
         assert gather.call_count == sum(isinstance(m, MSDeformAttn) for m in models[latency.OURS].modules()) > 0
+
+
+def test_the_int8_peak_is_an_int8_product_in_onnx_runtime(latency):
+    import numpy as np
+
+    call, flops = latency.matmul_call(32, "ort_int8")
+    (product,) = call()
+    a = np.random.default_rng(0).integers(0, 128, (32, 32), np.uint8)  # the operands matmul_call draws
+    b = np.random.default_rng(1).integers(-64, 64, (32, 32), np.int8)
+    assert product.dtype == np.int32 and flops == 2 * 32**3
+    np.testing.assert_array_equal(product, a.astype(np.int32) @ b.astype(np.int32))
+
+
+def test_the_export_and_int8_columns_run_what_they_name(latency, models, tmp_path):
+    """ONNX Runtime and OpenVINO in fp32 and from our int8 exports (which hold quantized ops); no bf16 columns
+    where bf16 is emulated."""
+    import onnx
+    import openvino as ov
+
+    params = {**latency.DEFAULTS, "imgsz": 64, "calibration_images": 2}
+    calls = latency.cpu_calls({latency.OURS: models[latency.OURS]}, params, tmp_path, native_bf16=False)
+    columns = {column for _, column in calls}
+    assert columns == {latency.TORCH_NCHW, latency.TORCH_CL, latency.ORT, latency.ORT_INT8, latency.OPENVINO, latency.OPENVINO_INT8}
+    with torch.inference_mode():  # as time_in_rounds runs them
+        outputs = {column: call() for (_, column), call in calls.items()}
+    fp32 = outputs[latency.TORCH_CL][0].numpy()
+    for column in (latency.ORT, latency.ORT_INT8):
+        assert outputs[column][0].shape == fp32.shape
+    for column in (latency.OPENVINO, latency.OPENVINO_INT8):
+        assert next(iter(outputs[column].values())).shape == fp32.shape
+    folder = tmp_path / latency.OURS
+    (int8_onnx,) = folder.glob("*_int8.onnx")
+    assert any(node.op_type == "QuantizeLinear" for node in onnx.load(str(int8_onnx)).graph.node)
+    (int8_xml,) = folder.glob("*_int8_openvino_model/*.xml")
+    assert any(op.get_type_name() == "FakeQuantize" for op in ov.Core().read_model(str(int8_xml)).get_ordered_ops())
+
+
+def test_the_pytorch_bf16_column_runs_under_the_half_autocast(latency, models, tmp_path):
+    params = {**latency.DEFAULTS, "imgsz": 64, "onnx": False, "openvino": False}
+    model = models[latency.OURS]
+    calls = latency.cpu_calls({latency.OURS: model}, params, tmp_path, native_bf16=True)
+    assert {column for _, column in calls} == {latency.TORCH_NCHW, latency.TORCH_CL, latency.TORCH_BF16}
+    in_bf16 = {}
+    for (_, column), call in calls.items():
+        states = []
+        hook = torch.nn.modules.module.register_module_forward_hook(
+            lambda *_: states.append(torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16))
+        with torch.inference_mode():
+            call()
+        hook.remove()
+        in_bf16[column] = (any(states), all(states))
+    assert in_bf16 == {latency.TORCH_NCHW: (False, False), latency.TORCH_CL: (False, False), latency.TORCH_BF16: (True, True)}
+    without = latency.cpu_calls({latency.OURS: model}, params, tmp_path, native_bf16=False)
+    assert {column for _, column in without} == {latency.TORCH_NCHW, latency.TORCH_CL}
+
+
+def test_openvino_refuses_to_time_bf16_it_does_not_run(tmp_path):
+    """The plugin falls back to f32 where bf16 units are missing; a bf16 column must not time that quietly."""
+    import numpy as np
+    import openvino as ov
+    from openvino import opset13 as ops
+
+    from lrsdetr.bench.runtimes import openvino_model
+    from lrsdetr.tools.precision import bf16_notice, cpu_flags
+
+    image = ops.parameter([1, 8], np.float32)
+    ov.save_model(ov.Model([ops.matmul(image, ops.constant(np.eye(8, dtype=np.float32)), False, False)], [image]), str(tmp_path / "m.xml"))
+    assert openvino_model(tmp_path, 1, "f32").get_property("INFERENCE_PRECISION_HINT").get_type_name() == "f32"
+    if bf16_notice(cpu_flags()):
+        with pytest.raises(RuntimeError, match="at f32 where bf16 was asked"):
+            openvino_model(tmp_path, 1, "bf16")
+    else:
+        assert openvino_model(tmp_path, 1, "bf16").get_property("INFERENCE_PRECISION_HINT").get_type_name() == "bf16"
+
+
+def test_the_table_has_a_row_per_runtime_and_the_efficiency_of_its_precision(latency, capsys):
+    models = {name: torch.nn.Linear(10, 10) for name in (latency.OURS, latency.R18, latency.REFERENCE)}
+    flops = {latency.OURS: 4e9, latency.R18: 2e9, latency.REFERENCE: 8e9}
+    medians = {(latency.OURS, latency.TORCH_CL): 100.0, (latency.R18, latency.TORCH_CL): 80.0, (latency.REFERENCE, latency.TORCH_CL): 200.0,
+               (latency.OURS, latency.ORT_INT8): 25.0, (latency.R18, latency.ORT_INT8): 20.0}
+    latency.print_table(models, flops, medians, 0.0, {"imgsz": 64, "nc": 3, "threads": 1, "iterations": 1}, {"fp32": 100e9, "int8": 400e9})
+    rows = {row.split("  ")[0]: row for row in capsys.readouterr().out.splitlines()}
+    cl, int8 = rows[latency.TORCH_CL].split(), rows[latency.ORT_INT8].split()
+    # fp32 row: B 4 GFLOPs in 0.1 s at a 100 GFLOP/s peak = 40%; B/R18 1.25, B/l 0.50, B's speed-up 1.00x
+    assert cl[2:] == ["fp32", "100.0", "ms", "(", "40%)", "80.0", "ms", "(", "25%)", "200.0", "ms", "(", "40%)", "1.25", "0.50", "1.00x"]
+    # int8 row, against the int8 peak; no RT-DETR-l entry, so no B/l
+    assert int8[3:] == ["int8", "25.0", "ms", "(", "40%)", "20.0", "ms", "(", "25%)", "-", "1.25", "-", "4.00x"]

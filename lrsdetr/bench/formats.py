@@ -18,13 +18,13 @@ from pathlib import Path
 
 import torch
 
-from lrsdetr import RTDETR
 from lrsdetr.engine.export import coco_scores, export_model
 from lrsdetr.tools.checks import dataset_inputs, require_checkpoint, require_data
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
 
 from .latency import time_in_rounds
+from .runtimes import runner
 
 DEFAULTS = {
     "weights": "runs/quickstart/train/weights/best.pt",
@@ -64,36 +64,6 @@ def export_all(checkpoint: Path, data: str, imgsz: int, folder: Path) -> dict[st
             print(f"{label}: not exported ({type(error).__name__}: {error})")
             del exports[label]
     return exports
-
-
-def runner(path: Path, imgsz: int, threads: int):
-    """A batch-1 call of `path` in its runtime, on a fixed random image."""
-    image = torch.rand(1, 3, imgsz, imgsz)
-    if path.suffix == ".pt":
-        model = RTDETR(str(path)).model.fuse(verbose=False).eval().to(memory_format=torch.channels_last)
-        image = image.contiguous(memory_format=torch.channels_last)
-        return lambda: model(image)
-    if path.suffix == ".onnx":
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        feed = {session.get_inputs()[0].name: image.numpy()}
-        return lambda: session.run(None, feed)
-    if path.is_dir():
-        import openvino as ov
-
-        config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
-        compiled = ov.Core().compile_model(str(next(path.glob("*.xml"))), "CPU", config)
-        request, array = compiled.create_infer_request(), image.numpy()
-        return lambda: request.infer([array])
-    from ultralytics.nn.autobackend import AutoBackend  # TensorRT engine
-
-    backend = AutoBackend(str(path), device=torch.device("cuda:0"), fp16=True, verbose=False)
-    image = image.to("cuda:0").half()
-    return lambda: backend(image)
 
 
 def latencies(exports: dict[str, Path], imgsz: int, params: dict) -> dict[str, float]:

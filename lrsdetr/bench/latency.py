@@ -1,15 +1,23 @@
-"""Batch-1 latency of LRS-DETR-B beside Ultralytics' RT-DETR-l and our RT-DETR-R18: PyTorch eager and ONNX Runtime.
+"""Batch-1 latency of LRS-DETR-B beside Ultralytics' RT-DETR-l and our RT-DETR-R18, runtime by runtime, precision by precision.
 
     python benchmarks/latency.py                                  # 640x640, 2 threads, 20 timed rounds
-    python benchmarks/latency.py --iterations 50 --imgsz 320 --onnx False
+    python benchmarks/latency.py --iterations 50 --imgsz 320 --onnx False --openvino False
 
-Every model is fused, in eval mode, with the same number of classes (`nc`, VisDrone's 10). PyTorch runs twice:
-on NCHW tensors as `model(x)` does, and with channels_last weights, which is how Ultralytics' AutoBackend (so
+Every model is fused, in eval mode, with the same number of classes (`nc`, VisDrone's 10). PyTorch runs twice in
+fp32: on NCHW tensors as `model(x)` does, and with channels_last weights, which is how Ultralytics' AutoBackend (so
 `predict` and `val`) prepares a PyTorch model on x86 CPUs. `--baseline` adds LRS-DETR-B with our speed work
 off (Omni-Kernel in NCHW, its four depthwise convs unmerged, Ultralytics' plain fuse()), timed in the same rounds,
-so the speed-up is a ratio measured under the same conditions. ONNX Runtime runs the graph Ultralytics' exporter
-writes. The process keeps the memory it frees, as our inference scripts do (`--keep_freed_memory False`: glibc's
-default, which maps large blocks afresh on every forward pass).
+so the speed-up is a ratio measured under the same conditions. The process keeps the memory it frees, as our
+inference scripts do (`--keep_freed_memory False`: glibc's default, which maps large blocks afresh on every forward
+pass).
+
+The other columns, each model but the baseline: ONNX Runtime on the graph Ultralytics' exporter writes (`--onnx`);
+OpenVINO's CPU plugin on its export at INFERENCE_PRECISION_HINT f32 (`--openvino`); int8 (`--int8`) in both, from
+our int8 exports (tools/quantize: the decoder, FGM's DFT and the attention products kept float), calibrated on
+`calibration_images` synthetic drone images; and where the processor has bf16 units (`--bf16`), PyTorch under the
+bf16 autocast `--half True` runs and OpenVINO's bf16 hint. `--compile True` adds torch.compile in fp32 (and bf16).
+A row per runtime and precision, a column per model, then B/R18, B/RT-DETR-l and B's speed-up over PyTorch
+channels_last fp32.
 
 Each round runs every entry once, in turn, and each entry reports the median over rounds: load from other
 processes then hits all entries alike, and the ratios stay meaningful on a busy machine (the absolute times
@@ -20,8 +28,10 @@ Efficiency: each model's FLOPs are counted by torch's aten counter (torch.utils.
 matrix products, attention; FGM's FFT is not counted), and the fastest of three n x n fp32 matrix products
 timed in the same rounds gives the machine's achievable peak under the same load: torch.mm (the BLAS torch
 links, MKL on x86, which takes a slower path on AMD processors), the same product as a 1x1 convolution on
-channels_last data (oneDNN, which the models' convolutions use) and an ONNX MatMul in ONNX Runtime (MLAS). Efficiency = FLOPs / (latency x peak) per runtime:
-how close a model comes to the hardware's dense-math limit. `--profile` adds a per-layer torch.profiler
+channels_last data (oneDNN, which the models' convolutions use) and an ONNX MatMul in ONNX Runtime (MLAS). A bf16
+torch.mm (where bf16 is native) and an int8 ONNX MatMulInteger (with int8 columns) give the bf16 and int8 peaks.
+Efficiency = FLOPs / (latency x the peak of the row's precision): how close a model comes to the hardware's
+dense-math limit in that precision. `--profile` adds a per-layer torch.profiler
 profile of LRS-DETR-B (channels_last, as Ultralytics runs it): time, FLOPs and efficiency of each layer, and
 the aten ops that take the most time; and, from the same profiler on RT-DETR-R18, both models' time and FLOPs in
 their decoder (the same RTDETRDecoder) and in the rest, with B/R18 ratios for each part.
@@ -31,7 +41,8 @@ bf16 product timed in the same rounds as the fp32 peak says what bf16 buys on it
 bf16 is emulated (no avx512_bf16 or amx_bf16) one small product is timed once instead, as it runs far below fp32.
 
 Compiled (`--compile True`): each model (not the baseline) also through torch.compile (inductor with freezing,
-channels_last, fp32), its compile time and the share of its detections equal to eager's printed first (tools/compiled.py).
+channels_last; fp32, and bf16 where native), its compile time and the share of its detections equal to eager's printed
+first (tools/compiled.py).
 
 Deformable sampling (`--sampling`): the decoder's multi-scale deformable sampling of each model, on the inputs its
 first decoder layer receives, through Ultralytics' grid_sample and through our gather (lrsdetr/nn/deformable_sampling.py),
@@ -66,18 +77,22 @@ from ultralytics.nn.tasks import RTDETRDetectionModel
 
 from lrsdetr import build_model
 from lrsdetr.cfg import DETECTION_CONF, MAX_DET
-from lrsdetr.data.synth import draw_scene
+from lrsdetr.data.synth import draw_scene, make_yolo_dataset
 from lrsdetr.engine.detect import frame_predictor
 from lrsdetr.models import RTDETR
+from lrsdetr.models.autocast import mixed_bf16
 from lrsdetr.nn.deformable_sampling import ULTRALYTICS_SAMPLING, gather_sampling, ultralytics_sampling
 from lrsdetr.nn.modules import OmniKernel
 from lrsdetr.tools.compiled import ROW_ATOL, compile_and_compare, compile_line, inductor_missing
 from lrsdetr.tools.precision import bf16_notice, cpu_flags, device_name, processor_units
+from lrsdetr.tools.quantize import quantize_onnx, quantize_openvino
 from lrsdetr.tools.sliced import SLICING_FLAGS, Slicing
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
 from lrsdetr.utils.logs import ultralytics_quiet
 from lrsdetr.utils.memory import keep_freed_memory
+
+from .runtimes import ort_session, runner
 
 DEFAULTS = {
     "imgsz": 640,
@@ -92,14 +107,24 @@ DEFAULTS = {
     "keep_freed_memory": True,  # as val.py, detect.py and get_FPS.py run (lrsdetr.utils.memory); False: glibc's default
     "sliced": True,  # also frames/s of sliced inference on a 2000x1500 frame, slice_batch 1 against its default
     "sampling": True,  # also the decoder's deformable sampling, Ultralytics' grid_sample against our gather
-    "compile": False,  # also a torch.compile column (inductor, freezing; channels_last fp32): minutes of compiling per model
+    "compile": False,  # also torch.compile columns (inductor, freezing; channels_last): minutes of compiling per model
+    "bf16": True,  # also the bf16 columns, where the processor has bf16 units (emulated bf16 is skipped, with a line)
+    "openvino": True,  # also OpenVINO's CPU plugin: f32, and bf16 and int8 with those
+    "int8": True,  # also int8 columns: ONNX Runtime (with onnx) and OpenVINO (with openvino), from our int8 exports
+    "calibration_images": 32,  # synthetic drone images, drawn at imgsz, that the int8 exports calibrate on
 }
 
 MODELS = {"LRS-DETR-B": "lrs-detr-b.yaml", "RT-DETR-l (Ultralytics)": "rtdetr-l.yaml", "RT-DETR-R18": "rtdetr-r18.yaml"}
 OURS, REFERENCE, R18, BASELINE = "LRS-DETR-B", "RT-DETR-l (Ultralytics)", "RT-DETR-R18", "LRS-DETR-B, no speed work"
 TORCH_NCHW, TORCH_CL, TORCH_COMPILED, ORT = "PyTorch NCHW", "PyTorch channels_last", "PyTorch compiled", "ONNX Runtime"
+TORCH_BF16, TORCH_COMPILED_BF16, ORT_INT8 = "PyTorch bf16", "PyTorch compiled bf16", "ONNX Runtime int8"
+OPENVINO, OPENVINO_BF16, OPENVINO_INT8 = "OpenVINO f32", "OpenVINO bf16", "OpenVINO int8"
+# the precision each column computes in (fp32 where not named): its efficiency is against the peak of that precision
+PRECISIONS = {TORCH_BF16: "bf16", TORCH_COMPILED_BF16: "bf16", OPENVINO_BF16: "bf16", ORT_INT8: "int8", OPENVINO_INT8: "int8",
+              "CUDA PyTorch fp16": "fp16", "TensorRT fp16": "fp16"}
 PEAKS = {("fp32 matmul", "torch.mm"): "mm", ("fp32 matmul", "1x1 conv"): "conv", ("fp32 matmul", "onnxruntime"): "ort"}
 BF16_PEAK = ("bf16 matmul", "torch.mm")  # timed in the same rounds: what bf16 buys on this processor
+INT8_PEAK = ("int8 matmul", "onnxruntime")  # uint8 x int8 MatMulInteger, with the int8 columns
 EMULATED_SIZE = 256  # n of the one bf16 product timed where bf16 is emulated
 SLICED_FRAME = (2000, 1500)  # width, height: VisDrone's largest frames
 
@@ -112,26 +137,30 @@ def aten_flops(model: torch.nn.Module, imgsz: int) -> FlopCounterMode:
 
 
 def matmul_call(n: int, kind: str) -> tuple[Callable[[], object], float]:
-    """A call of one n x n x n fp32 matrix product and its FLOPs: `mm` through torch.mm (BLAS), `conv` as a 1x1
-    convolution of n channels over n pixels in channels_last (oneDNN), `ort` as an ONNX MatMul in ONNX Runtime;
-    `mm_bf16`: torch.mm in bf16 (oneDNN: the matrix units where the processor has them, emulated where not)."""
+    """A call of one n x n x n matrix product and its FLOPs (multiply-adds count two): `mm` through torch.mm in fp32
+    (BLAS), `conv` as a 1x1 convolution of n channels over n pixels in channels_last (oneDNN), `ort` as an ONNX MatMul
+    in ONNX Runtime (MLAS); `mm_bf16`: torch.mm in bf16 (oneDNN: the matrix units where the processor has them,
+    emulated where not); `ort_int8`: an ONNX MatMulInteger of uint8 by int8 in ONNX Runtime, the kernels its int8
+    convolutions use."""
     if kind in ("mm", "mm_bf16"):
         dtype = torch.bfloat16 if kind == "mm_bf16" else torch.float32
         a, b, out = (torch.rand(n, n).to(dtype) for _ in range(3))
         return lambda: torch.mm(a, b, out=out), 2.0 * n**3
-    if kind == "ort":
-        import onnxruntime as ort
+    if kind in ("ort", "ort_int8"):
         from onnx import TensorProto, helper, numpy_helper
 
-        weight = numpy_helper.from_array(torch.rand(n, n).numpy(), "b")
-        graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "matmul", [helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n])],
-                                  [helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])], [weight])
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(helper.make_model(graph).SerializeToString(), options, providers=["CPUExecutionProvider"])
-        feed = {"a": torch.rand(n, n).numpy()}
-        return lambda: session.run(None, feed), 2.0 * n**3
+        if kind == "ort":
+            a, b, node, out_type = torch.rand(n, n).numpy(), torch.rand(n, n).numpy(), "MatMul", TensorProto.FLOAT
+        else:
+            # half ranges: without VNNI, x86 int8 kernels add pairs of products in saturating int16 (full-range operands
+            # would overflow it); the speed is the same and the product exact
+            a, b = np.random.default_rng(0).integers(0, 128, (n, n), np.uint8), np.random.default_rng(1).integers(-64, 64, (n, n), np.int8)
+            node, out_type = "MatMulInteger", TensorProto.INT32
+        graph = helper.make_graph([helper.make_node(node, ["a", "b"], ["c"])], "matmul",
+                                  [helper.make_tensor_value_info("a", helper.np_dtype_to_tensor_dtype(a.dtype), [n, n])],
+                                  [helper.make_tensor_value_info("c", out_type, [n, n])], [numpy_helper.from_array(b, "b")])
+        session = ort_session(helper.make_model(graph).SerializeToString(), torch.get_num_threads())
+        return lambda: session.run(None, {"a": a}), 2.0 * n**3
     x = torch.rand(1, n, n // 32, 32).contiguous(memory_format=torch.channels_last)
     conv = torch.nn.Conv2d(n, n, 1, bias=False).to(memory_format=torch.channels_last).eval()
     return lambda: conv(x), 2.0 * n**3
@@ -163,18 +192,6 @@ def export(model: torch.nn.Module, folder: Path, **options) -> Path:
     model.task = "detect"  # what Ultralytics' model wrapper sets before exporting
     with ultralytics_quiet(), working_folder(folder):
         return folder / Exporter(overrides={"batch": 1, "verbose": False, "mode": "export", **options})(model=model)
-
-
-def onnx_call(model: torch.nn.Module, imgsz: int, threads: int, folder: Path) -> Callable[[], object]:
-    import onnxruntime as ort
-
-    path = export(model, folder, format="onnx", imgsz=imgsz, simplify=True)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads would slow PyTorch's turns
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feed = {session.get_inputs()[0].name: torch.rand(1, 3, imgsz, imgsz).numpy()}
-    return lambda: session.run(None, feed)
 
 
 def foreign_cpu_seconds() -> float:
@@ -217,20 +234,81 @@ def forward_call(name: str, model: torch.nn.Module, images: torch.Tensor) -> Cal
     return baseline
 
 
-def cpu_calls(models: dict, params: dict, folder: Path) -> dict[tuple[str, str], Callable[[], object]]:
+def at_precision(model: torch.nn.Module, precision: str, call: Callable[[], object]) -> Callable[[], object]:
+    """`call` as it is for fp32; for bf16 under the autocast `--half True` runs `model` in (mixed_bf16)."""
+    if precision != "bf16":
+        return call
+
+    def bf16() -> object:
+        with mixed_bf16(model):
+            return call()
+    return bf16
+
+
+def compiled_calls(name: str, model_cl: torch.nn.Module, images_cl: torch.Tensor, precisions: tuple[str, ...]) -> dict:
+    """`model_cl` through torch.compile at each of `precisions` (fp32, bf16), each compile time and agreement with
+    eager printed."""
+    calls = {}
+    for precision in precisions:
+        with mixed_bf16(model_cl, precision == "bf16"):
+            compiled = compile_and_compare(model_cl, images_cl, precision)
+        print(f"{name}, {precision}: compiled in {compiled.seconds:.1f} s; {compiled.rows_matched:.1%} of its detections within "
+              f"{ROW_ATOL[precision]} of eager's")
+        column = TORCH_COMPILED_BF16 if precision == "bf16" else TORCH_COMPILED
+        calls[(name, column)] = at_precision(model_cl, precision, lambda m=compiled.module: m(images_cl))
+    return calls
+
+
+def calibration_set(folder: Path, params: dict) -> str:
+    """A synthetic drone set of `calibration_images` val images at `imgsz` in `folder`, for the int8 exports (and one
+    training image: a set has both splits)."""
+    return str(make_yolo_dataset(folder / "calibration", 1, params["calibration_images"], params["imgsz"], seed=0))
+
+
+def export_calls(name: str, model: torch.nn.Module, params: dict, folder: Path, data: str | None, bf16: bool) -> dict:
+    """`model` exported (into its own folder) and timed in ONNX Runtime (`onnx`) and OpenVINO (`openvino`): fp32 /
+    f32, OpenVINO's bf16 with `bf16`, and with calibration `data` our int8 exports of each (tools/quantize)."""
+    if not (params["onnx"] or params["openvino"]):
+        return {}
+    folder = folder / name.replace(" ", "_")
+    folder.mkdir()
+    imgsz, threads = params["imgsz"], params["threads"]
+    calls = {}
+    if params["onnx"]:
+        path = export(model, folder, format="onnx", imgsz=imgsz, simplify=True)
+        calls[(name, ORT)] = runner(path, imgsz, threads)
+        if data:
+            calls[(name, ORT_INT8)] = runner(quantize_onnx(path, data, imgsz, count=params["calibration_images"]), imgsz, threads)
+    if params["openvino"]:
+        path = export(model, folder, format="openvino", imgsz=imgsz)
+        calls[(name, OPENVINO)] = runner(path, imgsz, threads, "f32")
+        if bf16:
+            calls[(name, OPENVINO_BF16)] = runner(path, imgsz, threads, "bf16")
+        if data:
+            calls[(name, OPENVINO_INT8)] = runner(quantize_openvino(path, data, imgsz, count=params["calibration_images"]), imgsz, threads, "f32")
+    return calls
+
+
+def cpu_calls(models: dict, params: dict, folder: Path, native_bf16: bool) -> dict[tuple[str, str], Callable[[], object]]:
+    """Every (model, column) call on the CPU: PyTorch fp32 in NCHW and channels_last for every model; for all but the
+    baseline, the columns `params` ask for (bf16 ones only with `native_bf16`, the processor's own bf16 units)."""
     images = torch.rand(1, 3, params["imgsz"], params["imgsz"])
     images_cl = images.contiguous(memory_format=torch.channels_last)
+    bf16 = params["bf16"] and native_bf16
+    int8 = params["int8"] and (params["onnx"] or params["openvino"])
+    data = calibration_set(folder, params) if int8 else None
     calls = {}
     for name, model in models.items():
         model_cl = deepcopy(model).to(memory_format=torch.channels_last)
         calls[(name, TORCH_NCHW)] = forward_call(name, model, images)
         calls[(name, TORCH_CL)] = forward_call(name, model_cl, images_cl)
-        if params["compile"] and name != BASELINE and not inductor_missing(images.device):
-            compiled = compile_and_compare(model_cl, images_cl)
-            print(f"{name}: compiled in {compiled.seconds:.1f} s; {compiled.rows_matched:.1%} of its detections within {ROW_ATOL['fp32']} of eager's")
-            calls[(name, TORCH_COMPILED)] = lambda m=compiled.module: m(images_cl)
-        if params["onnx"] and name != BASELINE:
-            calls[(name, ORT)] = onnx_call(model, params["imgsz"], params["threads"], folder)
+        if name == BASELINE:
+            continue
+        if bf16:
+            calls[(name, TORCH_BF16)] = at_precision(model_cl, "bf16", lambda m=model_cl: m(images_cl))
+        if params["compile"] and not inductor_missing(images.device):
+            calls.update(compiled_calls(name, model_cl, images_cl, ("fp32", "bf16") if bf16 else ("fp32",)))
+        calls.update(export_calls(name, model, params, folder, data, bf16))
     return calls
 
 
@@ -315,35 +393,54 @@ def print_sliced(medians: dict, load: float, rounds: int, params: dict, device: 
         print(f"{name:<28}{f'{1000 / one:.3f} frames/s':>20}{f'{1000 / many:.3f} frames/s':>20}{one / many:>9.2f}x")
 
 
-def print_table(models: dict, flops: dict, medians: dict, load: float, params: dict, peak: float | None) -> None:
-    """Latency (ms) and, with a measured `peak` (FLOP/s), efficiency per model and runtime; then B's ratios."""
-    columns = list(dict.fromkeys(column for name, column in medians if (name, column) not in {*PEAKS, BF16_PEAK}))
+def measured_peaks(medians: dict, size: int) -> dict[str, float]:
+    """FLOP/s per precision from the peak products timed in the same rounds: fp32 the fastest of PEAKS, bf16 and int8
+    where timed."""
+    rate = {key: 2.0 * size**3 / (medians[key] / 1000) for key in (*PEAKS, BF16_PEAK, INT8_PEAK) if key in medians}
+    peaks = {"fp32": max(rate[key] for key in PEAKS)}
+    peaks.update({precision: rate[key] for precision, key in (("bf16", BF16_PEAK), ("int8", INT8_PEAK)) if key in rate})
+    return peaks
+
+
+def print_peaks(medians: dict, size: int) -> None:
+    """The measured peaks: fp32 by each of its three products, then bf16 and int8 against fp32's."""
+    rates = ", ".join(f"{key[1]} {2.0 * size**3 / (medians[key] / 1000) / 1e9:.1f}" for key in PEAKS)
+    peaks = measured_peaks(medians, size)
+    line = f"achievable peak: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s ({size}^3 product, same rounds: {rates} GFLOP/s)"
+    for precision, how in (("bf16", "torch.mm"), ("int8", "onnxruntime MatMulInteger")):
+        if precision in peaks:
+            line += f"; {precision} {peaks[precision] / 1e9:.1f} ({how}, {peaks[precision] / peaks['fp32']:.2f}x fp32)"
+    print(line)
+
+
+def print_table(models: dict, flops: dict, medians: dict, load: float, params: dict, peaks: dict[str, float]) -> None:
+    """Each model's size; then a row per runtime and precision, a column per model: ms and, where the peak of the
+    row's precision was measured, efficiency against it (FLOPs / (latency x peak)); and LRS-DETR-B's ratios to
+    RT-DETR-R18 and RT-DETR-l, and its speed-up over PyTorch channels_last fp32 (as Ultralytics runs it)."""
     print(f"\nbatch 1, {params['imgsz']}x{params['imgsz']}, fused, nc={params['nc']}, {params['threads']} threads, "
           f"median of {params['iterations']} interleaved rounds; other processes used {load:.2f} CPU cores meanwhile")
-    if peak:
-        size = params["peak_size"]
-        rates = ", ".join(f"{how} {2.0 * size**3 / (medians[key] / 1000) / 1e9:.1f}" for key in PEAKS for how in [key[1]])
-        print(f"achievable peak: {peak / 1e9:.1f} GFLOP/s (fp32 {size}^3 product, same rounds: {rates} GFLOP/s); "
-              "ms (efficiency = FLOPs / (latency x peak))")
-        if BF16_PEAK in medians:
-            bf16 = 2.0 * size**3 / (medians[BF16_PEAK] / 1000)
-            print(f"bf16 {size}^3 product (torch.mm, same rounds): {bf16 / 1e9:.1f} GFLOP/s, {bf16 / peak:.2f}x the fp32 peak")
-    print(f"{'model':<28}{'params':>9}{'GFLOPs':>8}" + "".join(f"{c:>24}" for c in columns))
+    print(f"{'model':<28}{'params':>9}{'GFLOPs':>8}")
     for name, model in models.items():
-        params_m = sum(p.numel() for p in model.parameters()) / 1e6
-        cells = []
-        for column in columns:
-            ms = medians.get((name, column))
-            efficiency = f" ({flops[name] / (ms / 1000 * peak):4.0%})" if ms and peak else ""
-            cells.append(f"{'-':>24}" if ms is None else f"{f'{ms:.1f} ms{efficiency}':>24}")
-        print(f"{name:<28}{params_m:>8.2f}M{flops[name] / 1e9:>8.1f}{''.join(cells)}")
+        print(f"{name:<28}{sum(p.numel() for p in model.parameters()) / 1e6:>8.2f}M{flops[name] / 1e9:>8.1f}")
     print(f"work: LRS-DETR-B / RT-DETR-R18 = {flops[OURS] / flops[R18]:.2f} in FLOPs, LRS-DETR-B / RT-DETR-l = {flops[OURS] / flops[REFERENCE]:.2f}")
+    columns = list(dict.fromkeys(column for name, column in medians if name in models))
+    print(f"ms per image (efficiency against the peak of the row's precision){'' if peaks else '; no peaks measured'}")
+    print(f"{'runtime':<24}{'precision':>10}" + "".join(f"{name:>27}" for name in models) + f"{'B/R18':>7}{'B/l':>6}{'B speed-up':>12}")
+    eager = medians.get((OURS, TORCH_CL))
     for column in columns:
-        line = f"{column}: LRS-DETR-B / RT-DETR-R18 = {medians[(OURS, column)] / medians[(R18, column)]:.2f}, "
-        line += f"LRS-DETR-B / RT-DETR-l = {medians[(OURS, column)] / medians[(REFERENCE, column)]:.2f}"
+        precision = PRECISIONS.get(column, "fp32")
+        cells = []
+        for name in models:
+            ms = medians.get((name, column))
+            efficiency = f" ({flops[name] / (ms / 1000 * peaks[precision]):4.0%})" if ms and precision in peaks else ""
+            cells.append(f"{'-' if ms is None else f'{ms:.1f} ms{efficiency}':>27}")
+        ours = medians.get((OURS, column))
+        ratios = [f"{ours / medians[(other, column)]:.2f}" if ours and (other, column) in medians else "-" for other in (R18, REFERENCE)]
+        speedup = f"{eager / ours:.2f}x" if ours and eager else "-"
+        print(f"{column:<24}{precision:>10}{''.join(cells)}{ratios[0]:>7}{ratios[1]:>6}{speedup:>12}")
+    for column in columns:
         if (BASELINE, column) in medians:
-            line += f"; speed work: {medians[(BASELINE, column)] / medians[(OURS, column)]:.2f}x faster than without it"
-        print(line)
+            print(f"speed work, {column}: LRS-DETR-B {medians[(BASELINE, column)] / medians[(OURS, column)]:.2f}x faster than without it")
 
 
 class LayerProfile(NamedTuple):
@@ -446,24 +543,28 @@ def main(params: dict) -> None:
     if params["baseline"]:
         models = {OURS: models.pop(OURS), BASELINE: without_speed_work(unfused[OURS]), **models}
     flops = {name: aten_flops(model, params["imgsz"]).get_total_flops() for name, model in models.items()}
+    native_bf16 = not bf16_notice(flags)  # emulated bf16 runs ~1 GFLOP/s: minutes a round at 2048, hours a model
+    if params["bf16"] and not native_bf16:
+        print("bf16 columns skipped: bf16 is emulated on this processor (--bf16 False says nothing)")
     with tempfile.TemporaryDirectory() as folder:
         if params["compile"]:
             print(compile_line(torch.device("cpu")))
-        calls = cpu_calls(models, params, Path(folder))
-        torch.set_num_threads(params["threads"])
-        native_bf16 = not bf16_notice(cpu_flags())  # emulated bf16 runs ~1 GFLOP/s: minutes a round at 2048
-        for key, kind in {**PEAKS, **({BF16_PEAK: "mm_bf16"} if native_bf16 else {})}.items():
-            calls[key], peak_flops = matmul_call(params["peak_size"], kind)
+        calls = cpu_calls(models, params, Path(folder), native_bf16)
+        peak_kinds = {**PEAKS, **({BF16_PEAK: "mm_bf16"} if native_bf16 else {}),
+                      **({INT8_PEAK: "ort_int8"} if any(PRECISIONS.get(column) == "int8" for _, column in calls) else {})}
         # after `import ultralytics` (OMP_NUM_THREADS=1 if unset) and the exporter (torch threads = cores - 1)
         torch.set_num_threads(params["threads"])
+        for key, kind in peak_kinds.items():
+            calls[key] = matmul_call(params["peak_size"], kind)[0]
         medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], lambda: None)
-        peak = max(peak_flops / (medians[key] / 1000) for key in PEAKS)
-        print_table(models, flops, medians, load, params, peak)
+        print_peaks(medians, params["peak_size"])
+        peaks = measured_peaks(medians, params["peak_size"])
+        print_table(models, flops, medians, load, params, peaks)
         if params["profile"]:
             runs = max(1, params["iterations"] // 4)
             profiles = {name: profile_layers(models[name], params["imgsz"], runs) for name in (OURS, R18)}
             print_layers(profiles[OURS], f"LRS-DETR-B per layer (torch.profiler, channels_last, {params['imgsz']}x"
-                         f"{params['imgsz']}, mean of {runs} runs; profiling adds overhead)", peak)
+                         f"{params['imgsz']}, mean of {runs} runs; profiling adds overhead)", peaks["fp32"])
             print_decoder_split(profiles)
         if params["sampling"]:
             medians, load = time_in_rounds(sampling_calls(models, params["imgsz"]), params["iterations"], params["warmup"], lambda: None)
@@ -475,7 +576,7 @@ def main(params: dict) -> None:
         if torch.cuda.is_available():
             calls = cuda_calls(models, params, Path(folder))
             medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], torch.cuda.synchronize)
-            print_table(models, flops, medians, load, params, None)
+            print_table(models, flops, medians, load, params, {})
             if params["sliced"]:
                 medians, load = time_in_rounds(sliced_calls(unfused, params, "0"), params["iterations"], params["warmup"], torch.cuda.synchronize)
                 print_sliced(medians, load, params["iterations"], params, "cuda:0")

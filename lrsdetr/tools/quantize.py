@@ -13,6 +13,7 @@ its int8 kernels.
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -139,8 +140,14 @@ def quantize_openvino(source: Path, data: str, imgsz: int, keep: Iterable[str] =
         raise DataError(f"--data {data}: no val images to calibrate int8 on")
     xml = next(Path(source).glob("*.xml"))
     model = ov.Core().read_model(str(xml))
-    quantized = nncf.quantize(model, nncf.Dataset(images), preset=nncf.QuantizationPreset.MIXED, model_type=nncf.ModelType.TRANSFORMER,
-                              subset_size=len(images), ignored_scope=nncf.IgnoredScope(names=openvino_float_nodes(model, keep), validate=False))
+    nncf_log = logging.getLogger("nncf")  # its INFO lists every op left float: hundreds of lines
+    level = nncf_log.level
+    nncf_log.setLevel(logging.WARNING)
+    try:
+        quantized = nncf.quantize(model, nncf.Dataset(images), preset=nncf.QuantizationPreset.MIXED, model_type=nncf.ModelType.TRANSFORMER,
+                                  subset_size=len(images), ignored_scope=nncf.IgnoredScope(names=openvino_float_nodes(model, keep), validate=False))
+    finally:
+        nncf_log.setLevel(level)
     target = Path(source).with_name(Path(source).name.replace("_openvino_model", "_int8_openvino_model"))
     target.mkdir(exist_ok=True)
     ov.save_model(quantized, str(target / xml.name))

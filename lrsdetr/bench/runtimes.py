@@ -1,0 +1,63 @@
+"""A batch-1 call of an export in its CPU runtime, set up the one way every benchmark times runtimes.
+
+ONNX Runtime: `threads` intra-op threads, one inter-op thread, no spinning (idle threads spinning between calls
+would slow the other entries' turns in interleaved rounds). OpenVINO's CPU plugin: its latency hint, `threads`
+threads and an inference precision said explicitly (`f32` unless asked otherwise: its default is bf16 on
+processors with bf16 units, which quantizes every float op that is not int8 already).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+
+def ort_session(model: Path | bytes, threads: int):
+    """An ONNX Runtime CPU session of `model` (a path or the serialized graph)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), options, providers=["CPUExecutionProvider"])
+
+
+def openvino_model(folder: Path, threads: int, precision: str = "f32"):
+    """The OpenVINO export in `folder` compiled for the CPU at inference precision `precision` (f32, bf16). The plugin
+    quietly falls back to f32 where a processor lacks bf16 units; a column labelled bf16 must not time f32, so that
+    is an error here."""
+    import openvino as ov
+
+    config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
+    compiled = ov.Core().compile_model(str(next(Path(folder).glob("*.xml"))), "CPU", config)
+    got = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+    if got != precision:
+        raise RuntimeError(f"OpenVINO compiled {folder} at {got} where {precision} was asked (no {precision} units on this processor?)")
+    return compiled
+
+
+def runner(path: Path, imgsz: int, threads: int, openvino_precision: str = "f32") -> Callable[[], object]:
+    """A batch-1 call of `path` on a fixed random image: a checkpoint fused and channels_last as Ultralytics runs it
+    on a CPU, an ONNX file in ONNX Runtime, an OpenVINO folder at `openvino_precision`, a TensorRT engine on the
+    first GPU."""
+    image = torch.rand(1, 3, imgsz, imgsz)
+    if path.suffix == ".pt":
+        from ..models import RTDETR
+
+        model = RTDETR(str(path)).model.fuse(verbose=False).eval().to(memory_format=torch.channels_last)
+        image = image.contiguous(memory_format=torch.channels_last)
+        return lambda: model(image)
+    if path.suffix == ".onnx":
+        session = ort_session(path, threads)
+        feed = {session.get_inputs()[0].name: image.numpy()}
+        return lambda: session.run(None, feed)
+    if path.is_dir():
+        request, array = openvino_model(path, threads, openvino_precision).create_infer_request(), image.numpy()
+        return lambda: request.infer([array])
+    from ultralytics.nn.autobackend import AutoBackend  # TensorRT engine
+
+    backend = AutoBackend(str(path), device=torch.device("cuda:0"), fp16=True, verbose=False)
+    image = image.to("cuda:0").half()
+    return lambda: backend(image)
