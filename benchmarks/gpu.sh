@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GPU figures in one call of at most 8 minutes: benchmarks/gpu.py (PyTorch fp32/fp16/bf16 latency and FPS of
-# LRS-DETR-B, RT-DETR-R18 and RT-DETR-l at 640, batch 1 and 8; 100 AMP training iterations of B).
+# LRS-DETR-B, RT-DETR-R18 and RT-DETR-l at 640, batch 1 and 8; B and R18 compiled in fp16; sliced inference of a
+# 2000x1500 frame, 1 and 4 tiles per pass; 100 AMP training iterations of B).
 #
 #   bash benchmarks/gpu.sh                      # on the GPU machine, from the repository root
 #   bash benchmarks/gpu.sh --imgsz 64 --batches 1 --iterations 2 --warmup 1 --train_iters 2 --train_batch 2 --train_imgsz 64   # CPU dry run

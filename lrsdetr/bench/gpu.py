@@ -1,5 +1,6 @@
 """GPU figures in one short run: inference latency/FPS of LRS-DETR-B, RT-DETR-R18 and RT-DETR-l in fp32, fp16
-and bf16 at batch 1 and 8, then `train_iters` training iterations of LRS-DETR-B with AMP.
+and bf16 at batch 1 and 8, B and R18 compiled, sliced inference, then `train_iters` training iterations of
+LRS-DETR-B with AMP.
 
     python benchmarks/gpu.py                                    # CUDA: 640 px, batch 1 and 8, 100 AMP iterations
     python benchmarks/gpu.py --imgsz 64 --batches 1 --iterations 2 --train_iters 2 --train_imgsz 64   # CPU dry run
@@ -8,7 +9,11 @@ Inference: fused, eval, weights and input cast to the dtype; each batch size tim
 rounds (median per entry; CUDA synchronised around every call). fp16 runs on CUDA only; on CPU it is
 skipped, and so are GPU memory figures. Training: random images with a few random boxes each, AdamW,
 `torch.autocast` (fp16 with a GradScaler on CUDA, bf16 on CPU), reporting images/s, peak GPU memory and
-whether any loss was not finite. TensorRT is not timed here: benchmarks/latency.py times an engine when
+whether any loss was not finite. Compiled (`--compile`): B and R18 through torch.compile (inductor; fp16 on
+CUDA, fp32 on CPU) at batch 1, eager and compiled in the same rounds, compile time and agreement with eager's
+detections printed (tools/compiled.py). Sliced (`--sliced`): frames/s of detect's sliced predictor on a
+2000x1500 frame, one tile per forward pass against --slice_batch's default (benchmarks/latency.py's method).
+TensorRT is not timed here: benchmarks/latency.py times an engine when
 the `tensorrt` package is present, and nothing is claimed for TensorRT otherwise.
 """
 
@@ -18,10 +23,11 @@ import time
 
 import torch
 
+from lrsdetr.tools.compiled import ROW_ATOL, compile_and_compare, inductor_missing
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
 
-from .latency import MODELS, OURS, build, time_in_rounds
+from .latency import MODELS, OURS, R18, build, print_sliced, sliced_calls, time_in_rounds
 
 DEFAULTS = {
     "imgsz": 640,
@@ -34,6 +40,8 @@ DEFAULTS = {
     "train_batch": 8,
     "train_imgsz": 640,
     "boxes": 20,  # random boxes per training image
+    "compile": True,  # also LRS-DETR-B and RT-DETR-R18 through torch.compile at batch 1 (fp16 on CUDA, fp32 on CPU)
+    "sliced": True,  # also frames/s of sliced inference on a 2000x1500 frame, slice_batch 1 against its default
 }
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -61,6 +69,36 @@ def inference(params: dict, device: torch.device, sync) -> None:
         for name in MODELS:
             cells = "".join(f"{f'{medians[(name, d)]:.2f} ms, {batch * 1000 / medians[(name, d)]:.0f} FPS':>22}" for d in dtypes)
             print(f"{name:<26}{cells}")
+
+
+def compiled(params: dict, device: torch.device, sync) -> None:
+    """LRS-DETR-B and RT-DETR-R18 eager and compiled (inductor) at batch 1, timed in the same rounds; compile time
+    and agreement with eager's detections printed first (tools/compiled.py)."""
+    dtype = "fp16" if device.type == "cuda" else "fp32"
+    images = torch.rand(1, 3, params["imgsz"], params["imgsz"], device=device, dtype=DTYPES[dtype])
+    calls = {}
+    for name in (OURS, R18):
+        model = build(name, params["nc"]).fuse(verbose=False).to(device, DTYPES[dtype])
+        result = compile_and_compare(model, images, dtype)
+        print(f"{name}, {dtype}: compiled in {result.seconds:.1f} s; {result.rows_matched:.1%} of its detections within {ROW_ATOL[dtype]} of eager's")
+        calls[(name, "eager")], calls[(name, "compiled")] = (lambda m=model: m(images)), (lambda m=result.module: m(images))
+    medians, _ = time_in_rounds(calls, params["iterations"], params["warmup"], sync)
+    print(f"\ncompiled, batch 1, {params['imgsz']}x{params['imgsz']}, {dtype}, {device}, median of {params['iterations']} interleaved rounds")
+    print(f"{'model':<26}{'eager':>12}{'compiled':>12}{'speed-up':>10}")
+    for name in (OURS, R18):
+        eager, fast = medians[(name, "eager")], medians[(name, "compiled")]
+        print(f"{name:<26}{f'{eager:.2f} ms':>12}{f'{fast:.2f} ms':>12}{eager / fast:>9.2f}x")
+    print(f"LRS-DETR-B / RT-DETR-R18: {medians[(OURS, 'eager')] / medians[(R18, 'eager')]:.2f} eager, "
+          f"{medians[(OURS, 'compiled')] / medians[(R18, 'compiled')]:.2f} compiled")
+
+
+def sliced(params: dict, device: torch.device, sync) -> None:
+    """detect's sliced predictor on one 2000x1500 frame, one tile per forward pass against --slice_batch's default."""
+    unfused = {name: build(name, params["nc"]) for name in (OURS, R18)}
+    where = "0" if device.type == "cuda" else "cpu"
+    rounds = max(1, params["iterations"] // 4)  # a frame is over a dozen forward passes
+    medians, load = time_in_rounds(sliced_calls(unfused, params, where), rounds, 1, sync)
+    print_sliced(medians, load, rounds, params, str(device))
 
 
 def random_batch(batch: int, imgsz: int, boxes: int, nc: int, device: torch.device) -> dict:
@@ -113,6 +151,14 @@ def main(params: dict) -> None:
     print(f"torch {torch.__version__}, {name}")
     with torch.inference_mode():
         inference(params, device, sync)
+    if params["compile"]:
+        missing = inductor_missing(device)
+        if missing:
+            print(f"\ncompile: {missing}; not timed")
+        else:
+            compiled(params, device, sync)
+    if params["sliced"]:
+        sliced(params, device, sync)
     if params["train_iters"]:
         training(params, device, sync)
 
