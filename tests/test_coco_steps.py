@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from script_runs import run_main_output
+from script_runs import checkpoint, one_line_error, run_main_output  # noqa: F401 (checkpoint: a fixture)
 from source_tree import unchanged
 from tiny_data import write_tiny_dataset
 
@@ -66,3 +66,27 @@ def test_the_coco_steps_chain_as_written(workdir, capsys, monkeypatch, source):
         run_command(capsys, monkeypatch, steps[0])
         assert (workdir / "data_test.json").is_file()
         assert PERFECT_AP in run_command(capsys, monkeypatch, steps[1])
+
+
+def test_val_scores_a_split_listed_in_a_file_as_it_scores_the_folder(tmp_path, capsys, monkeypatch, checkpoint):
+    """An Ultralytics data.yaml may give a split as a .txt list of images: val.py's COCO ground truth then holds the
+    listed images, labels found as Ultralytics finds them, and every metric equals the folder's; --save_visdrone,
+    whose toolkit reads one folder, is refused in one line before anything is written."""
+    data = write_tiny_dataset(tmp_path / "tiny", n_train=1, n_val=3, size=64, nc=10)
+    listed = tmp_path / "tiny" / "listed.yaml"
+    (tmp_path / "tiny" / "val.txt").write_text("".join(f"./images/val/{i:04d}.jpg\n" for i in range(3)))
+    listed.write_text(data.read_text().replace("val: images/val", "val: val.txt"))
+    reports, truths = {}, {}
+    for name, yaml_path in (("folder", data), ("listed", listed)):
+        status, out, err = run_main_output(capsys, monkeypatch, "val.py", "--weights", checkpoint, "--data", yaml_path, "--split", "val", "--imgsz", 64,
+                                           "--project", tmp_path / "runs", "--name", name)
+        assert status == 0, err[-2000:]
+        reports[name] = [line for line in out.splitlines() if line.startswith(" Average Precision")]
+        truths[name] = json.loads((tmp_path / "runs" / name / "ground_truth.json").read_text())
+    assert len(reports["folder"]) == 6 and reports["listed"] == reports["folder"]
+    assert truths["listed"] == truths["folder"] and len(truths["listed"]["images"]) == 3 and truths["listed"]["annotations"]
+    assert "(the ground truth of" in out and "yolo2coco.py" not in out
+    status, _, err = run_main_output(capsys, monkeypatch, "val.py", "--weights", checkpoint, "--data", listed, "--split", "val", "--imgsz", 64,
+                                     "--project", tmp_path / "runs", "--name", "visdrone", "--save_visdrone", True)
+    one_line_error(status, err, "--save_visdrone True", "val.txt", "one folder of images")
+    assert not (tmp_path / "runs" / "visdrone").exists()

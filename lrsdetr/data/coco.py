@@ -12,13 +12,14 @@ pair those; faster-coco-eval used directly casts every image id to int and so ne
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from lrsdetr.data.files import BadLines, image_size, list_images, require_folder, texts_without_image, truncated_jpeg, truncated_warnings, write_text_atomic
-from lrsdetr.data.yolo import label_file, read_yolo_labels
+from lrsdetr.data.yolo import label_file, label_path, read_yolo_labels
 from lrsdetr.utils.errors import DataError
 
 
@@ -74,13 +75,24 @@ def yolo_to_coco(image_dir: Path, label_dir: Path, names: list[str] | tuple[str,
     """
     image_dir = require_folder(Path(image_dir), "image_path", "a folder of images")
     label_dir = require_folder(Path(label_dir), "label_path", "a folder of YOLO .txt labels")
-    report = CocoReport(bad_lines=BadLines(skip_bad))
     images = list_images(image_dir)
     if not images:
         raise DataError(f"image_path {image_dir}: no images")
-    _check_image_ids(images)
-    report.labels_without_image = texts_without_image(label_dir, images)
+    report = CocoReport(bad_lines=BadLines(skip_bad), labels_without_image=texts_without_image(label_dir, images))
+    return images_to_coco(images, lambda image: label_file(image, label_dir), names, report), report
 
+
+def split_to_coco(images: list[Path], names: list[str] | tuple[str, ...]) -> tuple[dict, CocoReport]:
+    """The COCO ground truth of a split given as image files (a data.yaml's list file, or several entries), each
+    image's labels where Ultralytics looks for them (its last `images` folder read as `labels`)."""
+    report = CocoReport()
+    return images_to_coco(images, label_path, names, report), report
+
+
+def images_to_coco(images: list[Path], label_of: Callable[[Path], Path], names: list[str] | tuple[str, ...], report: CocoReport) -> dict:
+    """The COCO ground truth of `images`, the labels of each read from `label_of(image)`; what is left out goes in
+    `report`."""
+    _check_image_ids(images)
     coco: dict = {
         "info": {"description": f"ground truth from YOLO labels; category_id = class index + 1 ({len(names)} classes)"},
         "images": [],
@@ -97,7 +109,7 @@ def yolo_to_coco(image_dir: Path, label_dir: Path, names: list[str] | tuple[str,
             report.truncated_images.append(image.name)
         image_id = coco_image_id(image)
         coco["images"].append({"id": image_id, "file_name": image.name, "width": width, "height": height})
-        labels = label_file(image, label_dir)
+        labels = label_of(image)
         boxes = read_yolo_labels(labels, report.bad_lines, nc=len(names)) if labels.is_file() else []
         report.background_images += not boxes
         for box in boxes:
@@ -107,7 +119,7 @@ def yolo_to_coco(image_dir: Path, label_dir: Path, names: list[str] | tuple[str,
             )
     report.images = len(coco["images"])
     report.annotations = len(coco["annotations"])
-    return coco, report
+    return coco
 
 
 def write_coco_json(coco: dict, path: Path) -> None:

@@ -32,7 +32,7 @@ from lrsdetr.data.files import (
     write_bytes_atomic,
 )
 from lrsdetr.data.visdrone import VISDRONE_NAMES
-from lrsdetr.data.yolo import read_class_names, read_yolo_labels
+from lrsdetr.data.yolo import label_folder, label_path, read_class_names, read_yolo_labels
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.errors import DataError
 from lrsdetr.utils.guard import CommandPaths
@@ -43,21 +43,6 @@ SIZE_RANGES = (("small", 0.0, 32.0**2), ("medium", 32.0**2, 96.0**2), ("large", 
 def size_range(area: float) -> str:
     """COCO's name for a box of `area` square pixels."""
     return next(name for name, low, high in SIZE_RANGES if low <= area < high)
-
-
-def label_path(image: Path) -> Path:
-    """Ultralytics' rule: the last `images` folder in the path becomes `labels`, the suffix `.txt`."""
-    parts = list(image.parts)
-    if "images" not in parts[:-1]:
-        raise DataError(f"{image}: no 'images' folder in the path, so its labels cannot be found (expected .../images/.../name.jpg)")
-    index = len(parts) - 2 - parts[-2::-1].index("images")
-    parts[index] = "labels"
-    return Path(*parts).with_suffix(".txt")
-
-
-def label_folder(folder: Path) -> Path:
-    """The folder holding the labels of the images under `folder` (itself when they sit inside it)."""
-    return label_path(Path(folder) / "x.jpg").parent if "images" in Path(folder).parts else Path(folder)
 
 
 @dataclass

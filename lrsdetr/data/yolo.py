@@ -49,6 +49,21 @@ def label_file(image: Path, label_dir: Path) -> Path:
     return label_dir / f"{image.stem}.txt"
 
 
+def label_path(image: Path) -> Path:
+    """Ultralytics' rule: the last `images` folder in the path becomes `labels`, the suffix `.txt`."""
+    parts = list(image.parts)
+    if "images" not in parts[:-1]:
+        raise DataError(f"{image}: no 'images' folder in the path, so its labels cannot be found (expected .../images/.../name.jpg)")
+    index = len(parts) - 2 - parts[-2::-1].index("images")
+    parts[index] = "labels"
+    return Path(*parts).with_suffix(".txt")
+
+
+def label_folder(folder: Path) -> Path:
+    """The folder holding the labels of the images under `folder` (itself when they sit inside it)."""
+    return label_path(Path(folder) / "x.jpg").parent if "images" in Path(folder).parts else Path(folder)
+
+
 def _parse(text: str, nc: int | None) -> YoloBox:
     fields = text.split()
     if len(fields) != 5:

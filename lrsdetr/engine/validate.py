@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ultralytics.data.utils import img2label_paths
 from ultralytics.utils.metrics import DetMetrics
 
 from ..cfg import COMPILE, HALF, IMGSZ, MAX_DET, SCORING_CONF
-from ..data.coco import write_coco_json, yolo_to_coco
+from ..data.coco import split_to_coco, write_coco_json, yolo_to_coco
 from ..data.visdrone import VISDRONE_NAMES
+from ..data.yolo import label_folder
 from ..eval import EvaluationReport, evaluate_predictions, format_report
 from ..eval.visdrone import evaluate
 from ..eval.visdrone_report import protocols_table
@@ -23,7 +23,7 @@ from ..eval.visdrone_results import (
 )
 from ..models import RTDETR
 from ..models.outputs import TRAINED_WEIGHTS, describe_outputs, pinned_run_folder
-from ..tools.checks import dataset_inputs, require_data, require_same_classes
+from ..tools.checks import dataset_inputs, require_data, require_same_classes, split_images
 from ..tools.compiled import COMPILE_HELP, compile_request, compiled_runs
 from ..tools.formats import require_weights, weights_format
 from ..tools.precision import HALF_HELP, Precision, inference_precision, torch_device
@@ -67,15 +67,28 @@ VAL_DEFAULTS = {
 OUR_KEYS = ("save_visdrone", "visdrone_anno", "half", "compile")  # val.py's own options, not Ultralytics'
 
 
+def split_folder(split: str | list) -> Path | None:
+    """A split's one folder of images; None for a list file of images or several entries."""
+    return Path(split) if isinstance(split, str) and Path(split).is_dir() else None
+
+
 @dataclass(frozen=True)
 class Validation:
-    """What val.py measured and where it put it; `data`, `images`, `labels`: the data.yaml and the split's folders."""
+    """What val.py measured and where it put it; `data`: the data.yaml, `split`: its split's images as Ultralytics
+    resolved them (a folder, a list file of images, or a list of those)."""
 
     metrics: DetMetrics
     save_dir: Path
     data: str
-    images: Path
-    labels: Path
+    split: str | list
+
+    @property
+    def images(self) -> Path | None:
+        return split_folder(self.split)
+
+    @property
+    def labels(self) -> Path | None:
+        return label_folder(self.images) if self.images else None
 
     @property
     def predictions(self) -> Path:
@@ -94,21 +107,23 @@ def validate(params: dict, precision: Precision | None = None) -> Validation:
     weights = require_weights(val_args.pop("weights"))
     precision = precision or inference_precision(weights, params.get("half", HALF), val_args.get("device", ""))
     data_info = require_data(val_args["data"], splits=(val_args.get("split", "val"),))
-    images = Path(data_info[val_args.get("split", "val")])
-    labels = Path(img2label_paths([str(images / "x.jpg")])[0]).parent
     model = RTDETR(weights)
     require_same_classes(model.names, data_info, weights, val_args["data"])
     save_dirs = []
     model.add_callback("on_val_end", lambda validator: save_dirs.append(Path(validator.save_dir)))
     with precision.applied(model), compiled_runs(model, params.get("compile", COMPILE), torch_device(val_args.get("device", ""))):
         metrics = model.val(**val_args)
-    return Validation(metrics, save_dirs[-1], val_args["data"], images, labels)
+    return Validation(metrics, save_dirs[-1], val_args["data"], data_info[val_args.get("split", "val")])
 
 
 def coco_evaluation(validation: Validation, names: dict[int, str], max_dets: int = 100, tide: bool = True) -> EvaluationReport:
     """What yolo2coco.py + get_COCO_metrics.py do, in one call: ground truth of the split, COCO metrics, TIDE."""
     ground_truth = validation.save_dir / "ground_truth.json"
-    coco, _ = yolo_to_coco(validation.images, validation.labels, [names[i] for i in sorted(names)])
+    classes = [names[i] for i in sorted(names)]
+    if validation.images:
+        coco, _ = yolo_to_coco(validation.images, validation.labels, classes)
+    else:
+        coco, _ = split_to_coco(split_images(validation.split), classes)
     write_coco_json(coco, ground_truth)
     return evaluate_predictions(validation.predictions, ground_truth, max_dets=max_dets, tide=tide)
 
@@ -130,11 +145,12 @@ def visdrone_evaluation(validation: Validation, anno_dir: str | Path | None = No
 
 
 def next_steps(validation: Validation, anno_json: Path) -> str:
-    """The two commands that turn val.py's predictions into COCO metrics and TIDE errors."""
-    return (
-        f"python dataset/yolo2coco.py --image_path {validation.images} --label_path {validation.labels} --out {anno_json} --data {validation.data}\n"
-        f"python get_COCO_metrics.py --pred_json {validation.predictions} --anno_json {anno_json}"
-    )
+    """The commands that turn val.py's predictions into COCO metrics and TIDE errors: yolo2coco.py reads a folder, so
+    for a split listed in a file the ground truth val.py writes is the one to use."""
+    metrics = f"python get_COCO_metrics.py --pred_json {validation.predictions} --anno_json {anno_json}"
+    if not validation.images:
+        return f"{metrics}   (the ground truth of {validation.split}, written by val.py)"
+    return f"python dataset/yolo2coco.py --image_path {validation.images} --label_path {validation.labels} --out {anno_json} --data {validation.data}\n{metrics}"
 
 
 def report(validation: Validation) -> str:
@@ -166,6 +182,10 @@ def main(params: dict) -> None:
     if line := compile_request(params["weights"], params["compile"], params["device"]):
         print(line)
     print(f"weights: {params['weights']}, {weights_format(params['weights'])}")
+    split = require_data(params["data"], splits=(params["split"],))[params["split"]]
+    if params["save_visdrone"] and not split_folder(split):
+        raise DataError(f"--save_visdrone True: the VisDrone toolkit reads one folder of images, and the {params['split']} split of "
+                        f"--data {params['data']} is {split} (expected images/{params['split']} as a folder)")
     with run_folder(Path(params["project"]) / params["name"], "val"):
         validation = validate(params, precision)
         print(report(validation))
@@ -173,7 +193,9 @@ def main(params: dict) -> None:
         coco = coco_evaluation(validation, names, tide=False) if validation.predictions.is_file() else None
         if coco is not None:
             print(format_report(coco))
-        if is_visdrone(names) or params.get("save_visdrone"):
+        if is_visdrone(names) and not validation.images:
+            print(f"VisDrone protocol: skipped, its toolkit reads one folder of images and {validation.split} is not one")
+        elif is_visdrone(names) or params.get("save_visdrone"):
             visdrone = visdrone_evaluation(validation, params.get("visdrone_anno"))
             print(f"VisDrone submission files: {validation.visdrone_results}")
             if is_visdrone(names):

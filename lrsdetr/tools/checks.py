@@ -18,7 +18,8 @@ from ultralytics.data.utils import check_det_dataset
 from ultralytics.utils.checks import check_yaml
 
 from ..cfg import resolve_model_cfg
-from ..data.stats import label_folder
+from ..data.files import list_images
+from ..data.yolo import label_folder
 from ..models.checkpoints import refuse_unsafe
 from ..models.outputs import TRAINED_WEIGHTS as CHECKPOINT_EXAMPLE
 from ..utils.errors import DataError
@@ -142,6 +143,12 @@ def require_label_classes(info: dict, data: str, splits: tuple[str, ...], argume
 
 def _as_list(entry: str | list | None) -> list:
     return entry if isinstance(entry, list) else [entry] if entry else []
+
+
+def split_images(entry: str | list) -> list[Path]:
+    """The image files of a data.yaml split as check_det_dataset resolves it: a folder's images, a list file's, or
+    those of each entry of a list."""
+    return [image for item in _as_list(entry) for image in (_listed_images(Path(item)) if Path(item).is_file() else list_images(Path(item)))]
 
 
 def _listed_images(list_file: Path) -> list[Path]:
