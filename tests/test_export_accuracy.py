@@ -105,6 +105,9 @@ def test_int8_exports_agree_with_pytorch(trained, tmp_path):
     quantized = {n.name for n in graph.node if n.op_type in QUANTIZED_OPS and int8_weights & set(n.input)}
     kept = set(float_nodes(onnx.load(str(fp32)).graph))
     assert len(quantized) > 50 and len(kept) > 50 and not kept & quantized
+    # 7-bit weights: x86 int8 kernels without VNNI add pairs of uint8 x int8 products in saturating int16
+    weights_int8 = [onnx.numpy_helper.to_array(t) for t in graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert weights_int8 and max(int(abs(w.astype(int)).max()) for w in weights_int8) == 64
 
     for path, name in ((onnx_int8, "ONNX int8"), (ov_int8, "OpenVINO int8")):
         ap50, out = val_ap50(path, data_yaml, tmp_path / "val")
