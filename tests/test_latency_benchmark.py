@@ -1,6 +1,7 @@
-"""benchmarks/latency.py's per-layer profile: every layer of the model is in it (torch's profiler once renamed two
-ranges, and their layers went missing from the table), the layers' FLOPs add up to the model's, and the decoder
-split adds up to the whole."""
+"""benchmarks/latency.py: the per-layer profile has every layer (torch's profiler once renamed two ranges, and
+their layers went missing from the table), its FLOPs add up to the model's and the decoder split to the whole;
+the peaks are products of the precision they name; each row runs what it names (bf16 under the autocast, int8
+from quantized exports, OpenVINO never f32 in a bf16 row); the table's cells and ratios; the sampling section."""
 
 import importlib
 from unittest import mock
