@@ -80,18 +80,25 @@ def test_the_sampling_section_times_each_models_own_decoder_inputs_both_ways(lat
 
     every = {**models, latency.REFERENCE: RTDETRDetectionModel("rtdetr-l.yaml", nc=3, verbose=False).eval()}
     calls = latency.sampling_calls(every, imgsz=64)
-    assert set(calls) == {(name, way) for name in every for way in ("grid_sample", "gather")}
+    assert set(calls) == {(name, way) for name in every for way in ("grid_sample", "gather", "model, grid_sample", "model, gather")}
+    spy = mock.patch.object(deformable_sampling, "gather_sampling", wraps=deformable_sampling.gather_sampling)
     for name in every:
         theirs, ours = calls[(name, "grid_sample")](), calls[(name, "gather")]()
         assert ours.shape == (1, 64 + 16 + 4, 256)  # at 64 px a query for each position of the 8, 4 and 2 px maps
         torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
+        with spy as gather, torch.inference_mode():  # the whole model: the same raw outputs, sampled each way
+            whole_theirs = calls[(name, "model, grid_sample")]()[1]
+            assert gather.call_count == 0
+            whole_ours = calls[(name, "model, gather")]()[1]
+            assert gather.call_count == sum(isinstance(m, MSDeformAttn) for m in every[name].modules())
+        torch.testing.assert_close(whole_ours, whole_theirs, rtol=1e-4, atol=1e-4)
     medians, load = latency.time_in_rounds(calls, iterations=1, warmup=0, sync=lambda: None)
     latency.print_sampling(every, medians, load, {"imgsz": 64, "iterations": 1})
     rows = capsys.readouterr().out.splitlines()
     assert [row.split("  ")[0] for row in rows[-3:]] == [latency.OURS, latency.R18, latency.REFERENCE]
     assert [row[28:35].strip() for row in rows[-3:]] == ["3", "3", "6"]  # decoder layers: B, R18, l
+    assert all(row.count("x") >= 2 and row.count(" ms") == 5 for row in rows[-3:])  # the layer and the whole model
     # the baseline's forward pass samples Ultralytics' way, the others by the gather
-    spy = mock.patch.object(deformable_sampling, "gather_sampling", wraps=deformable_sampling.gather_sampling)
     with spy as gather, torch.inference_mode():  # as time_in_rounds runs them
         images = torch.rand(1, 3, 64, 64)
         latency.forward_call(latency.BASELINE, models[latency.OURS], images)()

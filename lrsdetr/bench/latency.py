@@ -336,7 +336,9 @@ def cuda_calls(models: dict, params: dict, folder: Path) -> dict[tuple[str, str]
 
 
 def sampling_calls(models: dict, imgsz: int) -> dict[tuple[str, str], Callable[[], object]]:
-    """Per model, its first decoder layer's sampling inputs at `imgsz` through Ultralytics' grid_sample and our gather."""
+    """Per model, its first decoder layer's sampling inputs at `imgsz` through Ultralytics' grid_sample and our gather;
+    and the whole model (channels_last, as Ultralytics runs it) sampling each way."""
+    images = torch.rand(1, 3, imgsz, imgsz).contiguous(memory_format=torch.channels_last)
     calls = {}
     for name in (OURS, R18, REFERENCE):
         seen = []
@@ -346,19 +348,26 @@ def sampling_calls(models: dict, imgsz: int) -> dict[tuple[str, str], Callable[[
         inputs = seen[0]
         calls[(name, "grid_sample")] = lambda inputs=inputs: ULTRALYTICS_SAMPLING(*inputs)
         calls[(name, "gather")] = lambda inputs=inputs: gather_sampling(*inputs)
+        model = deepcopy(models[name]).to(memory_format=torch.channels_last)
+        calls[(name, "model, gather")] = lambda m=model: m(images)
+        calls[(name, "model, grid_sample")] = lambda m=model: forward_call(BASELINE, m, images)()
     return calls
 
 
 def print_sampling(models: dict, medians: dict, load: float, params: dict) -> None:
-    """Milliseconds of one decoder layer's sampling each way, the speed-up, and what it saves per forward pass."""
-    print(f"\ndeformable sampling, one decoder layer's inputs at {params['imgsz']}x{params['imgsz']}; median of "
-          f"{params['iterations']} interleaved rounds; other processes used {load:.2f} CPU cores meanwhile")
-    print(f"{'model':<28}{'layers':>7}{'grid_sample':>14}{'gather':>10}{'speed-up':>10}{'saved per pass':>16}")
+    """Milliseconds of one decoder layer's sampling each way, the speed-up, and what it saves per forward pass; then
+    the whole model's forward pass each way and its speed-up."""
+    print(f"\ndeformable sampling, one decoder layer's inputs at {params['imgsz']}x{params['imgsz']}, and the whole model "
+          f"(channels_last); median of {params['iterations']} interleaved rounds; other processes used {load:.2f} CPU cores meanwhile")
+    print(f"{'model':<28}{'layers':>7}{'grid_sample':>14}{'gather':>10}{'speed-up':>10}{'saved per pass':>16}"
+          f"{'model, grid_sample':>20}{'model, gather':>15}{'speed-up':>10}")
     for name in (OURS, R18, REFERENCE):
         layers = sum(isinstance(m, MSDeformAttn) for m in models[name].modules())
         theirs, ours = medians[(name, "grid_sample")], medians[(name, "gather")]
+        whole_theirs, whole_ours = medians[(name, "model, grid_sample")], medians[(name, "model, gather")]
         print(f"{name:<28}{layers:>7}{f'{theirs:.2f} ms':>14}{f'{ours:.2f} ms':>10}{theirs / ours:>9.2f}x"
-              f"{f'{layers * (theirs - ours):.1f} ms':>16}")
+              f"{f'{layers * (theirs - ours):.1f} ms':>16}{f'{whole_theirs:.1f} ms':>20}{f'{whole_ours:.1f} ms':>15}"
+              f"{whole_theirs / whole_ours:>9.2f}x")
 
 
 def sliced_calls(unfused: dict, params: dict, device: str) -> dict[tuple[str, int], Callable[[], object]]:
