@@ -124,6 +124,8 @@ def test_the_export_and_int8_columns_run_what_they_name(latency, models, tmp_pat
     import onnx
     import openvino as ov
 
+    from lrsdetr.bench.runtimes import onnx_node_times
+
     params = {**latency.DEFAULTS, "imgsz": 64, "calibration_images": 2}
     calls = latency.cpu_calls({latency.OURS: models[latency.OURS]}, params, tmp_path, native_bf16=False)
     columns = {column for _, column in calls}
@@ -140,6 +142,12 @@ def test_the_export_and_int8_columns_run_what_they_name(latency, models, tmp_pat
     assert any(node.op_type == "QuantizeLinear" for node in onnx.load(str(int8_onnx)).graph.node)
     (int8_xml,) = folder.glob("*_int8_openvino_model/*.xml")
     assert any(op.get_type_name() == "FakeQuantize" for op in ov.Core().read_model(str(int8_xml)).get_ordered_ops())
+    # ONNX Runtime's node profile of both (bench formats --profile): int8 kernels only in the int8 export, never in
+    # the decoder, which int8 keeps float
+    (fp32_onnx,) = (path for path in folder.glob("*.onnx") if path != int8_onnx)
+    fp32_times, int8_times = (onnx_node_times(path, 64, 1, runs=2) for path in (fp32_onnx, int8_onnx))
+    assert set(fp32_times) == {("decoder", "float"), ("rest", "float")} and all(ms > 0 for ms in fp32_times.values())
+    assert {("decoder", "float"), ("rest", "int8"), ("rest", "q/dq")} <= set(int8_times) and ("decoder", "int8") not in int8_times
 
 
 def test_the_pytorch_bf16_column_runs_under_the_half_autocast(latency, models, tmp_path):

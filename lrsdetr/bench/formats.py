@@ -8,6 +8,8 @@ scored by val.py's validation and COCO summary on the val split (AP, AP50, APs a
 batch 1 in interleaved rounds (median per entry, `--threads` threads): PyTorch fused and channels_last as
 Ultralytics runs it, ONNX Runtime's CPU provider, OpenVINO's CPU plugin in f32 as val.py scores it (int8
 layers stay int8). `--latency_imgsz` times exports made at another size too (accuracy stays at --imgsz).
+`--profile True` adds, per size, ONNX Runtime's own node profile of each ONNX export: the time in the decoder (which
+int8 keeps float) and in the rest, by kind of kernel (int8, quantize/dequantize, float).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
 
 from .latency import time_in_rounds
-from .runtimes import runner
+from .runtimes import onnx_node_times, runner
 
 DEFAULTS = {
     "weights": "runs/quickstart/train/weights/best.pt",
@@ -36,6 +38,7 @@ DEFAULTS = {
     "iterations": 30,
     "warmup": 5,
     "accuracy": True,  # False: latency only (no validation)
+    "profile": False,  # also ONNX Runtime's node profile of each ONNX export: decoder and rest, int8 and float kernels
 }
 
 # (label, export options): the CPU formats; TensorRT is added where it can be built
@@ -72,7 +75,24 @@ def latencies(exports: dict[str, Path], imgsz: int, params: dict) -> dict[str, f
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], sync)
     print(f"latency at {imgsz} px: median of {params['iterations']} interleaved rounds, {params['threads']} threads; other processes used {load:.2f} CPU cores")
+    if params["profile"]:
+        print_node_times(exports, imgsz, params)
     return medians
+
+
+PARTS = (("decoder", "float"), ("rest", "float"), ("rest", "int8"), ("rest", "q/dq"))
+
+
+def print_node_times(exports: dict[str, Path], imgsz: int, params: dict) -> None:
+    """ONNX Runtime's own node profile of each ONNX export: ms per pass in the decoder (int8 keeps it float) and in
+    the rest, by kind of kernel: where an int8 export's time goes, beside fp32's."""
+    print(f"where ONNX Runtime's time goes at {imgsz} px (its node profile, mean of {params['iterations']} passes, {params['threads']} threads; ms, share)")
+    print(f"{'format':<14}" + "".join(f"{f'{part} {kind}':>20}" for part, kind in PARTS) + f"{'total':>10}")
+    for label, path in exports.items():
+        if path.suffix == ".onnx":
+            times = onnx_node_times(path, imgsz, params["threads"], params["iterations"])
+            total = sum(times.values())
+            print(f"{label:<14}" + "".join(f"{f'{times.get(key, 0.0):.1f} ({times.get(key, 0.0) / total:.0%})':>20}" for key in PARTS) + f"{total:>10.1f}")
 
 
 def main(params: dict) -> None:

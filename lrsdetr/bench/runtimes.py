@@ -8,20 +8,50 @@ processors with bf16 units, which quantizes every float op that is not int8 alre
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
+INT8_KERNELS = ("QLinear", "ConvInteger", "MatMulInteger", "QGemm", "DynamicQuantize")  # ONNX Runtime's integer ops
 
-def ort_session(model: Path | bytes, threads: int):
-    """An ONNX Runtime CPU session of `model` (a path or the serialized graph)."""
+
+def ort_session(model: Path | bytes, threads: int, profile_prefix: str = ""):
+    """An ONNX Runtime CPU session of `model` (a path or the serialized graph); with `profile_prefix`, ONNX Runtime
+    profiles every node into a JSON file starting with it."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if profile_prefix:
+        options.enable_profiling, options.profile_file_prefix = True, profile_prefix
     return ort.InferenceSession(model if isinstance(model, bytes) else str(model), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_node_times(path: Path, imgsz: int, threads: int, runs: int) -> dict[tuple[str, str], float]:
+    """Where ONNX Runtime's time goes in `path`: its own per-node profile of `runs` batch-1 passes (after one untimed),
+    as mean ms per pass by (part, kind). Part: 'decoder' (the model's last layer: `/model.<last>/` in node names)
+    or 'rest'; kind: 'int8' (integer kernels), 'q/dq' (quantizing and dequantizing) or 'float'."""
+    with tempfile.TemporaryDirectory(prefix="ort_profile_") as folder:
+        session = ort_session(path, threads, str(Path(folder) / "profile"))
+        feed = {session.get_inputs()[0].name: torch.rand(1, 3, imgsz, imgsz).numpy()}
+        for _ in range(runs + 1):
+            session.run(None, feed)
+        events = json.loads(Path(session.end_profiling()).read_text())
+    first = min((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])  # the untimed pass
+    nodes = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] > first["ts"] + first["dur"]]
+    layers = [int(n["name"].split("/model.")[1].split("/")[0]) for n in nodes if "/model." in n["name"]]
+    decoder = f"/model.{max(layers)}/" if layers else None
+    times: dict[tuple[str, str], float] = {}
+    for node in nodes:
+        op = node["args"].get("op_name", "")
+        kind = "int8" if op.startswith(INT8_KERNELS) else "q/dq" if "Quantize" in op else "float"
+        key = ("decoder" if decoder and decoder in node["name"] else "rest", kind)
+        times[key] = times.get(key, 0.0) + node["dur"] / 1000 / runs
+    return times
 
 
 def openvino_model(folder: Path, threads: int, precision: str = "f32"):
