@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from lrsdetr.tools.compiled import ROW_ATOL, compile_and_compare, inductor_missing
+from lrsdetr.tools.compiled import compile_and_compare, inductor_missing
 from lrsdetr.utils.command import Command
 from lrsdetr.utils.guard import CommandPaths
 
@@ -80,7 +80,7 @@ def compiled(params: dict, device: torch.device, sync) -> None:
     for name in (OURS, R18):
         model = build(name, params["nc"]).fuse(verbose=False).to(device, DTYPES[dtype])
         result = compile_and_compare(model, images, dtype)
-        print(f"{name}, {dtype}: compiled in {result.seconds:.1f} s; {result.rows_matched:.1%} of its detections within {ROW_ATOL[dtype]} of eager's")
+        print(f"{name}, {dtype}: {result.summary(dtype)}")
         calls[(name, "eager")], calls[(name, "compiled")] = (lambda m=model: m(images)), (lambda m=result.module: m(images))
     medians, _ = time_in_rounds(calls, params["iterations"], params["warmup"], sync)
     print(f"\ncompiled, batch 1, {params['imgsz']}x{params['imgsz']}, {dtype}, {device}, median of {params['iterations']} interleaved rounds")

@@ -83,7 +83,7 @@ from lrsdetr.models import RTDETR
 from lrsdetr.models.autocast import mixed_bf16
 from lrsdetr.nn.deformable_sampling import ULTRALYTICS_SAMPLING, gather_sampling, ultralytics_sampling
 from lrsdetr.nn.modules import OmniKernel
-from lrsdetr.tools.compiled import ROW_ATOL, compile_and_compare, compile_line, inductor_missing
+from lrsdetr.tools.compiled import compile_and_compare, compile_line, inductor_missing
 from lrsdetr.tools.precision import bf16_notice, cpu_flags, device_name, processor_units
 from lrsdetr.tools.quantize import quantize_onnx, quantize_openvino
 from lrsdetr.tools.sliced import SLICING_FLAGS, Slicing
@@ -252,8 +252,7 @@ def compiled_calls(name: str, model_cl: torch.nn.Module, images_cl: torch.Tensor
     for precision in precisions:
         with mixed_bf16(model_cl, precision == "bf16"):
             compiled = compile_and_compare(model_cl, images_cl, precision)
-        print(f"{name}, {precision}: compiled in {compiled.seconds:.1f} s; {compiled.rows_matched:.1%} of its detections within "
-              f"{ROW_ATOL[precision]} of eager's")
+        print(f"{name}, {precision}: {compiled.summary(precision)}")
         column = TORCH_COMPILED_BF16 if precision == "bf16" else TORCH_COMPILED
         calls[(name, column)] = at_precision(model_cl, precision, lambda m=compiled.module: m(images_cl))
     return calls
@@ -411,10 +410,9 @@ def measured_peaks(medians: dict, size: int) -> dict[str, float]:
     return peaks
 
 
-def print_peaks(medians: dict, size: int) -> None:
-    """The measured peaks: fp32 by each of its three products, then bf16 and int8 against fp32's."""
+def print_peaks(medians: dict, size: int, peaks: dict[str, float]) -> None:
+    """The measured `peaks` (measured_peaks): fp32 by each of its three products, then bf16 and int8 against fp32's."""
     rates = ", ".join(f"{key[1]} {2.0 * size**3 / (medians[key] / 1000) / 1e9:.1f}" for key in PEAKS)
-    peaks = measured_peaks(medians, size)
     line = f"achievable peak: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s ({size}^3 product, same rounds: {rates} GFLOP/s)"
     for precision, how in (("bf16", "torch.mm"), ("int8", "onnxruntime MatMulInteger")):
         if precision in peaks:
@@ -566,8 +564,8 @@ def main(params: dict) -> None:
         for key, kind in peak_kinds.items():
             calls[key] = matmul_call(params["peak_size"], kind)[0]
         medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], lambda: None)
-        print_peaks(medians, params["peak_size"])
         peaks = measured_peaks(medians, params["peak_size"])
+        print_peaks(medians, params["peak_size"], peaks)
         print_table(models, flops, medians, load, params, peaks)
         if params["profile"]:
             runs = max(1, params["iterations"] // 4)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from ..tools.quantize import model_layer
+
 INT8_KERNELS = ("QLinear", "ConvInteger", "MatMulInteger", "QGemm", "DynamicQuantize")  # ONNX Runtime's integer ops
 
 
@@ -43,13 +45,12 @@ def onnx_node_times(path: Path, imgsz: int, threads: int, runs: int) -> dict[tup
         events = json.loads(Path(session.end_profiling()).read_text())
     first = min((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])  # the untimed pass
     nodes = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] > first["ts"] + first["dur"]]
-    layers = [int(n["name"].split("/model.")[1].split("/")[0]) for n in nodes if "/model." in n["name"]]
-    decoder = f"/model.{max(layers)}/" if layers else None
+    last = max((model_layer(n["name"], "/model.") for n in nodes), default=-1)
     times: dict[tuple[str, str], float] = {}
     for node in nodes:
         op = node["args"].get("op_name", "")
         kind = "int8" if op.startswith(INT8_KERNELS) else "q/dq" if "Quantize" in op else "float"
-        key = ("decoder" if decoder and decoder in node["name"] else "rest", kind)
+        key = ("decoder" if last >= 0 and model_layer(node["name"], "/model.") == last else "rest", kind)
         times[key] = times.get(key, 0.0) + node["dur"] / 1000 / runs
     return times
 

@@ -65,7 +65,7 @@ def stays_float(layer: int, last_layer: int, in_fgm: bool, product_of_activation
             or ("attention" in keep and product_of_activations))
 
 
-def _layer(name: str, marker: str) -> int:
+def model_layer(name: str, marker: str) -> int:
     """The model layer index in an op's name (`/model.12/...` in ONNX, `__module.model.12....` in OpenVINO), else -1."""
     _, found, rest = name.partition(marker)
     digits = re.match(r"\d+", rest) if found else None
@@ -77,8 +77,8 @@ def float_nodes(graph, keep: Iterable[str] = KEEP_FLOAT) -> list[str]:
     keep = keep_float_parts(",".join(keep))
     nodes = [n for n in graph.node if n.op_type in QUANTIZED_OPS]
     constants = {t.name for t in graph.initializer} | {out for n in graph.node if n.op_type == "Constant" for out in n.output}
-    last = max((_layer(n.name, "/model.") for n in nodes), default=-1)
-    return [n.name for n in nodes if stays_float(_layer(n.name, "/model."), last, n.op_type == "MatMul" and "/fgm/" in n.name,
+    last = max((model_layer(n.name, "/model.") for n in nodes), default=-1)
+    return [n.name for n in nodes if stays_float(model_layer(n.name, "/model."), last, n.op_type == "MatMul" and "/fgm/" in n.name,
                                                  n.op_type == "MatMul" and not constants & set(n.input), keep)]
 
 
@@ -91,9 +91,9 @@ def openvino_float_nodes(model, keep: Iterable[str] = KEEP_FLOAT) -> list[str]:
         node = source.get_node()
         return node.get_type_name() == "Constant" or (node.get_type_name() == "Convert" and node.input_value(0).get_node().get_type_name() == "Constant")
 
-    last = max((_layer(op.get_friendly_name(), "model.") for op in ops), default=-1)
+    last = max((model_layer(op.get_friendly_name(), "model.") for op in ops), default=-1)
     return [op.get_friendly_name() for op in ops
-            if stays_float(_layer(op.get_friendly_name(), "model."), last, op.get_type_name() == "MatMul" and ".fgm" in op.get_friendly_name(),
+            if stays_float(model_layer(op.get_friendly_name(), "model."), last, op.get_type_name() == "MatMul" and ".fgm" in op.get_friendly_name(),
                            op.get_type_name() == "MatMul" and not any(weight(op.input_value(i)) for i in range(2)), keep)]
 
 
