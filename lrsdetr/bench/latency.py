@@ -25,7 +25,8 @@ do not: the table says how much CPU other processes took while timing). With CUD
 TensorRT fp16 engine are timed too.
 
 Efficiency: each model's FLOPs are counted by torch's aten counter (torch.utils.flop_counter: convolutions,
-matrix products, attention; FGM's FFT is not counted), and the fastest of three n x n fp32 matrix products
+matrix products, attention; FGM's FFT is not counted, and the Omni-Kernel's depthwise convolution counts as the
+convolution it is even where it runs by FFT), and the fastest of three n x n fp32 matrix products
 timed in the same rounds gives the machine's achievable peak under the same load: torch.mm (the BLAS torch
 links, MKL on x86, which takes a slower path on AMD processors), the same product as a 1x1 convolution on
 channels_last data (oneDNN, which the models' convolutions use) and an ONNX MatMul in ONNX Runtime (MLAS). A bf16
@@ -48,6 +49,10 @@ Deformable sampling (`--sampling`): the decoder's multi-scale deformable samplin
 first decoder layer receives, through Ultralytics' grid_sample and through our gather (lrsdetr/nn/deformable_sampling.py),
 in the same rounds; the baseline row above also samples Ultralytics' way.
 
+Rewritten layers (`--rewrites`): each layer of LRS-DETR-B that holds a module rewritten for speed on the CPU (the
+Omni-Kernel's depthwise convolution by FFT, lrsdetr/nn/fft_depthwise.py), on its own input, in the new form and the
+old, in the same rounds, with the largest difference between their outputs; and the whole model both ways.
+
 Sliced inference (`--sliced`): frames per second of LRS-DETR-B and RT-DETR-R18 on one synthetic 2000x1500 frame cut
 into 640 px tiles, through detect's own sliced predictor (SAHI's tiles, merge and whole-frame pass, Ultralytics'
 predictor), with one tile per forward pass against `--slice_batch`'s default, all four timed in the same rounds.
@@ -60,7 +65,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from copy import deepcopy
 from pathlib import Path
 from typing import NamedTuple
@@ -68,6 +73,7 @@ from unittest import mock
 
 import numpy as np
 import torch
+import torch.nn as nn
 from sahi.slicing import get_slice_bboxes
 from torch.utils.flop_counter import FlopCounterMode
 from ultralytics.engine.exporter import Exporter
@@ -82,6 +88,7 @@ from lrsdetr.engine.detect import frame_predictor
 from lrsdetr.models import RTDETR
 from lrsdetr.models.autocast import mixed_bf16
 from lrsdetr.nn.deformable_sampling import ULTRALYTICS_SAMPLING, gather_sampling, ultralytics_sampling
+from lrsdetr.nn.fft_depthwise import FFTDepthwiseConv2d, direct_depthwise
 from lrsdetr.nn.modules import OmniKernel
 from lrsdetr.tools.compiled import compile_and_compare, compile_line, inductor_missing
 from lrsdetr.tools.precision import bf16_notice, cpu_flags, device_name, processor_units
@@ -107,6 +114,7 @@ DEFAULTS = {
     "keep_freed_memory": True,  # as val.py, detect.py and get_FPS.py run (lrsdetr.utils.memory); False: glibc's default
     "sliced": True,  # also frames/s of sliced inference on a 2000x1500 frame, slice_batch 1 against its default
     "sampling": True,  # also the decoder's deformable sampling, Ultralytics' grid_sample against our gather
+    "rewrites": True,  # also each of B's rewritten layers before and after, on its own input
     "compile": False,  # also torch.compile columns (inductor, freezing; channels_last): minutes of compiling per model
     "bf16": True,  # also the bf16 columns, where the processor has bf16 units (emulated bf16 is skipped, with a line)
     "openvino": True,  # also OpenVINO's CPU plugin: f32, and bf16 and int8 with those
@@ -130,8 +138,9 @@ SLICED_FRAME = (2000, 1500)  # width, height: VisDrone's largest frames
 
 
 def aten_flops(model: torch.nn.Module, imgsz: int) -> FlopCounterMode:
-    """torch's aten FLOP counter after one forward pass at `imgsz` (total and per module)."""
-    with torch.inference_mode(), FlopCounterMode(display=False, depth=None) as counter:
+    """torch's aten FLOP counter after one forward pass at `imgsz` (total and per module), the model's convolutions
+    all counted as such (the FFT form of the Omni-Kernel's would count none)."""
+    with torch.inference_mode(), direct_depthwise(), FlopCounterMode(display=False, depth=None) as counter:
         model(torch.rand(1, 3, imgsz, imgsz))
     return counter
 
@@ -369,6 +378,66 @@ def print_sampling(models: dict, medians: dict, load: float, params: dict) -> No
               f"{whole_theirs / whole_ours:>9.2f}x")
 
 
+# Each module rewritten for CPU speed and what turns the rewrite off (the old form) meanwhile.
+REWRITES = {FFTDepthwiseConv2d: ("depthwise conv by FFT", direct_depthwise)}
+
+
+def rewritten_layers(model: torch.nn.Module, imgsz: int) -> dict[str, tuple[nn.Module, torch.Tensor]]:
+    """The top-level layers of `model` that hold a rewritten module, by label, with the input each receives at
+    `imgsz` (channels_last, as Ultralytics runs it)."""
+    found, handles = {}, []
+    for index, layer in enumerate(model.model):
+        kinds = [name for kind, (name, _) in REWRITES.items() if any(isinstance(m, kind) for m in layer.modules())]
+        if kinds:
+            label = f"layer {index:02d} {type(layer).__name__}, {', '.join(kinds)}"
+            # a pre-hook that returns something replaces the layer's arguments: return None
+            handles.append(layer.register_forward_pre_hook(
+                lambda layer, args, label=label: found.setdefault(label, (layer, args[0])) and None))
+    with torch.inference_mode():
+        model(torch.rand(1, 3, imgsz, imgsz).contiguous(memory_format=torch.channels_last))
+    for handle in handles:
+        handle.remove()
+    return found
+
+
+def old_form(call: Callable[[], object]) -> Callable[[], object]:
+    """`call` with every rewrite turned off."""
+    def old() -> object:
+        with ExitStack() as stack:
+            for _, turn_off in REWRITES.values():
+                stack.enter_context(turn_off())
+            return call()
+    return old
+
+
+def rewrite_calls(model: torch.nn.Module, imgsz: int) -> dict[tuple[str, str], Callable[[], object]]:
+    """Each rewritten layer of `model` on its own input, new form and old; and the whole model both ways."""
+    images = torch.rand(1, 3, imgsz, imgsz).contiguous(memory_format=torch.channels_last)
+    calls = {}
+    for label, (layer, inputs) in rewritten_layers(model, imgsz).items():
+        calls[(label, "new")] = lambda layer=layer, inputs=inputs: layer(inputs)
+        calls[(label, "old")] = old_form(calls[(label, "new")])
+    calls[("whole model", "new")] = lambda: model(images)
+    calls[("whole model", "old")] = old_form(calls[("whole model", "new")])
+    return calls
+
+
+def print_rewrites(calls: dict, medians: dict, load: float, params: dict) -> None:
+    """Milliseconds of each rewritten layer (and the whole model) in the old form and the new, the speed-up, and the
+    largest difference between the two outputs (the whole model's raw decoder outputs)."""
+    print(f"\nLRS-DETR-B's rewritten layers, old form against new, on their own inputs at {params['imgsz']}x{params['imgsz']}"
+          f" (channels_last); median of {params['iterations']} interleaved rounds; other processes used {load:.2f} CPU cores meanwhile")
+    print(f"{'layer':<58}{'old':>10}{'new':>10}{'speed-up':>10}{'max |difference|':>18}")
+    for label in dict.fromkeys(label for label, _ in calls):
+        with torch.inference_mode():
+            new, old = calls[(label, "new")](), calls[(label, "old")]()
+        if label == "whole model":
+            new, old = new[0], old[0]
+        difference = (new.float() - old.float()).abs().max().item()
+        before, after = medians[(label, "old")], medians[(label, "new")]
+        print(f"{label:<58}{f'{before:.1f} ms':>10}{f'{after:.1f} ms':>10}{before / after:>9.2f}x{difference:>18.1e}")
+
+
 def sliced_calls(unfused: dict, params: dict, device: str) -> dict[tuple[str, int], Callable[[], object]]:
     """One frame through detect's sliced predictor, per model (LRS-DETR-B, RT-DETR-R18) and tiles per forward pass
     (1 and `Slicing.batch`), at the detection defaults; each model unfused as a checkpoint loads, for Ultralytics'
@@ -576,6 +645,10 @@ def main(params: dict) -> None:
         if params["sampling"]:
             medians, load = time_in_rounds(sampling_calls(models, params["imgsz"]), params["iterations"], params["warmup"], lambda: None)
             print_sampling(models, medians, load, params)
+        if params["rewrites"]:
+            calls = rewrite_calls(models[OURS], params["imgsz"])
+            medians, load = time_in_rounds(calls, params["iterations"], params["warmup"], lambda: None)
+            print_rewrites(calls, medians, load, params)
         if params["sliced"]:
             sliced_rounds = max(1, params["iterations"] // 4)  # a frame is over a dozen forward passes
             medians, load = time_in_rounds(sliced_calls(unfused, params, "cpu"), sliced_rounds, 1, lambda: None)

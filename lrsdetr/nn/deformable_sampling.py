@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from ultralytics.nn.modules import transformer
 from ultralytics.nn.modules.utils import multi_scale_deformable_attn_pytorch as ULTRALYTICS_SAMPLING
 
+from .graph_capture import capturing_graph
+
 _gather_on_cpu = True
 
 
@@ -67,8 +69,7 @@ def gather_sampling(value: torch.Tensor, shapes: list, locations: torch.Tensor, 
 
 def multi_scale_deformable_sampling(value: torch.Tensor, shapes: list, locations: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """What MSDeformAttn calls after `import lrsdetr`: the gather on the CPU, Ultralytics' grid_sample elsewhere."""
-    exporting = torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_exporting()
-    if _gather_on_cpu and value.device.type == "cpu" and not exporting:
+    if _gather_on_cpu and value.device.type == "cpu" and not capturing_graph():
         return gather_sampling(value, shapes, locations, weights)
     return ULTRALYTICS_SAMPLING(value, shapes, locations, weights)
 

@@ -13,6 +13,8 @@ import math
 
 import torch
 
+from ..graph_capture import capturing_graph
+
 __all__ = ("dft_basis", "modulated_spectrum_magnitude", "modulated_spectrum_magnitude_fft", "modulated_spectrum_magnitude_matmul")
 
 
@@ -60,13 +62,8 @@ def modulated_spectrum_magnitude_fft(modulator: torch.Tensor, signal: torch.Tens
     return torch.fft.ifft2(modulator.float() * spectrum).abs().to(signal.dtype)
 
 
-def _exporting() -> bool:
-    """True while a graph is being captured for export (ONNX, TorchScript tracing, torch.export)."""
-    return torch.onnx.is_in_onnx_export() or torch.jit.is_tracing() or torch.compiler.is_exporting()
-
-
 def modulated_spectrum_magnitude(modulator: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
     """|ifft2(modulator * fft2(signal))| over the last two axes: matmul form when exporting, FFT otherwise."""
-    if _exporting():
+    if capturing_graph():
         return modulated_spectrum_magnitude_matmul(modulator, signal)
     return modulated_spectrum_magnitude_fft(modulator, signal)

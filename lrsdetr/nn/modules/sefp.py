@@ -12,6 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from ultralytics.nn.modules import Conv
 
+from ..fft_depthwise import FFTDepthwiseConv2d
 from ..registry import keeps_channels, register_block, sets_channels
 from .dft import modulated_spectrum_magnitude
 
@@ -90,11 +91,12 @@ class OmniKernel(nn.Module):
 
     @torch.no_grad()
     def merge_depthwise(self) -> None:
-        """Fold the four depthwise convs (they read the same tensor) into one kxk conv, exactly."""
+        """Fold the four depthwise convs (they read the same tensor) into one kxk conv, exactly; on the CPU, in
+        inference, that conv runs by FFT (nn/fft_depthwise.py)."""
         if hasattr(self, "dw_merged"):
             return
         k, c = self.kernel, self.dw_kxk.out_channels
-        merged = nn.Conv2d(c, c, k, padding=k // 2, groups=c).to(self.dw_kxk.weight)
+        merged = FFTDepthwiseConv2d(c, k).to(self.dw_kxk.weight)
         weight = self.dw_kxk.weight.clone()
         weight[:, :, k // 2 : k // 2 + 1, :] += self.dw_1xk.weight
         weight[:, :, :, k // 2 : k // 2 + 1] += self.dw_kx1.weight
