@@ -1,7 +1,8 @@
 """benchmarks/latency.py: the per-layer profile has every layer (torch's profiler once renamed two ranges, and
 their layers went missing from the table), its FLOPs add up to the model's and the decoder split to the whole;
 the peaks are products of the precision they name; each row runs what it names (bf16 under the autocast, int8
-from quantized exports, OpenVINO never f32 in a bf16 row); the table's cells and ratios; the sampling section."""
+from quantized exports, OpenVINO never f32 in a bf16 row); the table's cells and ratios; the sampling section; the
+op split of B's excess; the rewritten layers, old form against new."""
 
 import importlib
 from unittest import mock
@@ -52,6 +53,35 @@ def test_the_decoder_split_is_the_decoder_layer_and_everything_else(latency, pro
     without = latency.LayerProfile({k: v for k, v in profile.ms.items() if k != last}, profile.flops, profile.aten_ms)
     with pytest.raises(ValueError, match="expected one RTDETRDecoder layer, found none"):
         latency.decoder_split(without)
+
+
+def test_the_op_split_lists_the_ops_by_their_share_of_bs_excess(latency, capsys):
+    empty = {}
+    profiles = {latency.OURS: latency.LayerProfile(empty, empty, {"aten::a": 10.0, "aten::b": 3.0, "aten::c": 1.0}),
+                latency.R18: latency.LayerProfile(empty, empty, {"aten::a": 9.5, "aten::c": 6.0, "aten::d": 0.2})}
+    latency.print_op_split(profiles, top=3)
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[3:]]
+    assert [row[0] for row in rows] == ["aten::c", "aten::b", "aten::a"]  # |B - R18|: 5.0, 3.0, 0.5
+    assert rows[0][1:] == ["1.0", "ms", "6.0", "ms", "-5.0", "ms"] and rows[1][-2] == "+3.0"
+
+
+def test_the_rewritten_layers_run_old_and_new_forms_of_bs_own_layers(latency, models, capsys):
+    """B's SMEModule is found with its input; its new form runs the FFT, the old one does not, and both agree."""
+    assert not latency.rewritten_layers(models[latency.R18], 64)
+    calls = latency.rewrite_calls(models[latency.OURS], 64)
+    assert [key for key in calls] == [("layer 20 SMEModule, depthwise conv by FFT", "new"),
+                                      ("layer 20 SMEModule, depthwise conv by FFT", "old"),
+                                      ("whole model", "new"), ("whole model", "old")]
+    for label in ("layer 20 SMEModule, depthwise conv by FFT", "whole model"):
+        for form, transforms in (("new", 1), ("old", 0)):
+            with torch.inference_mode(), mock.patch.object(torch.fft, "rfft2", wraps=torch.fft.rfft2) as rfft2:
+                calls[(label, form)]()
+            assert rfft2.call_count >= transforms and (transforms or rfft2.call_count == 0), (label, form)
+    medians = {key: 2.0 if form == "old" else 1.0 for key in calls for form in [key[1]]}
+    latency.print_rewrites(calls, medians, 0.0, {"imgsz": 64, "iterations": 1})
+    lines = capsys.readouterr().out.splitlines()[3:]
+    assert len(lines) == 2 and all("2.0 ms" in line and "1.0 ms" in line and "2.00x" in line for line in lines)
+    assert all(float(line.split()[-1]) < 1e-4 for line in lines)
 
 
 def test_the_processor_line_names_its_vector_and_matrix_units():

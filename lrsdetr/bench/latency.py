@@ -524,10 +524,10 @@ class LayerProfile(NamedTuple):
 
     ms: dict[str, float]
     flops: dict[str, float]
-    aten_ms: dict[str, float]  # self time per forward, slowest first
+    aten_ms: dict[str, float]  # self time per forward of every aten op, slowest first
 
 
-def profile_layers(model: torch.nn.Module, imgsz: int, runs: int, top: int = 12) -> LayerProfile:
+def profile_layers(model: torch.nn.Module, imgsz: int, runs: int) -> LayerProfile:
     """torch.profiler profile of a fused Ultralytics-style model (its `model` list), channels_last: each top-level
     layer runs inside a `record_function` labelled with its index and class."""
     model = deepcopy(model).to(memory_format=torch.channels_last)
@@ -557,12 +557,12 @@ def profile_layers(model: torch.nn.Module, imgsz: int, runs: int, top: int = 12)
     missing = set(flops) - {e.key for e in events}
     if missing:
         raise RuntimeError(f"the profiler lost the ranges of {sorted(missing)}")
-    aten = sorted((e for e in events if e.key.startswith("aten::")), key=lambda e: -e.self_cpu_time_total)[:top]
+    aten = sorted((e for e in events if e.key.startswith("aten::")), key=lambda e: -e.self_cpu_time_total)
     return LayerProfile({e.key: e.cpu_time_total / 1000 / runs for e in events if e.key in flops}, flops,
                         {e.key: e.self_cpu_time_total / 1000 / runs for e in aten})
 
 
-def print_layers(profile: LayerProfile, title: str, peak: float | None) -> None:
+def print_layers(profile: LayerProfile, title: str, peak: float | None, top: int = 12) -> None:
     """Time, share, FLOPs and efficiency against `peak` of each layer, slowest first; then the slowest aten ops."""
     total = sum(profile.ms.values())
     print(f"\n{title}: {total:.1f} ms")
@@ -571,7 +571,8 @@ def print_layers(profile: LayerProfile, title: str, peak: float | None) -> None:
         rate = profile.flops[label] / (ms / 1000) if ms else 0.0
         efficiency = f"{rate / peak:6.0%}" if peak else f"{'-':>6}"
         print(f"{label:<28}{ms:>9.2f}{ms / total:>7.1%}{profile.flops[label] / 1e9:>8.2f}{rate / 1e9:>9.1f}{efficiency}")
-    print("\nslowest aten ops (self time, mean per forward): " + ", ".join(f"{op} {ms:.1f} ms" for op, ms in profile.aten_ms.items()))
+    print("\nslowest aten ops (self time, mean per forward): "
+          + ", ".join(f"{op} {ms:.1f} ms" for op, ms in list(profile.aten_ms.items())[:top]))
 
 
 def decoder_split(profile: LayerProfile) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -594,6 +595,17 @@ def print_decoder_split(profiles: dict[str, LayerProfile]) -> None:
     (ours_decoder, ours_rest), (r18_decoder, r18_rest) = splits[OURS], splits[R18]
     for part, ours, r18 in (("decoder", ours_decoder, r18_decoder), ("the rest", ours_rest, r18_rest)):
         print(f"{part}: LRS-DETR-B / RT-DETR-R18 = {ours[0] / r18[0]:.2f} in time, {ours[1] / r18[1]:.2f} in FLOPs")
+
+
+def print_op_split(profiles: dict[str, LayerProfile], top: int = 12) -> None:
+    """The aten ops that make up most of B's excess over R18 (self time per forward, the same profiler runs)."""
+    ours, r18 = profiles[OURS].aten_ms, profiles[R18].aten_ms
+    excess = sorted(set(ours) | set(r18), key=lambda op: -abs(ours.get(op, 0.0) - r18.get(op, 0.0)))[:top]
+    print(f"\nwhere B's extra time goes, by aten op: B {sum(ours.values()):.1f} ms, R18 {sum(r18.values()):.1f} ms")
+    print(f"{'aten op':<36}{'LRS-DETR-B':>12}{'RT-DETR-R18':>13}{'B - R18':>10}")
+    for op in excess:
+        b, r = ours.get(op, 0.0), r18.get(op, 0.0)
+        print(f"{op:<36}{f'{b:.1f} ms':>12}{f'{r:.1f} ms':>13}{f'{b - r:+.1f} ms':>10}")
 
 
 def build(name: str, nc: int) -> torch.nn.Module:
@@ -642,6 +654,7 @@ def main(params: dict) -> None:
             print_layers(profiles[OURS], f"LRS-DETR-B per layer (torch.profiler, channels_last, {params['imgsz']}x"
                          f"{params['imgsz']}, mean of {runs} runs; profiling adds overhead)", peaks["fp32"])
             print_decoder_split(profiles)
+            print_op_split(profiles)
         if params["sampling"]:
             medians, load = time_in_rounds(sampling_calls(models, params["imgsz"]), params["iterations"], params["warmup"], lambda: None)
             print_sampling(models, medians, load, params)
