@@ -85,12 +85,23 @@ from lrsdetr import build_model
 from lrsdetr.cfg import DETECTION_CONF, MAX_DET
 from lrsdetr.data.synth import draw_scene, make_yolo_dataset
 from lrsdetr.engine.detect import frame_predictor
+from lrsdetr.eval.agreement import matched_rows
 from lrsdetr.models import RTDETR
 from lrsdetr.models.autocast import mixed_bf16
-from lrsdetr.nn.deformable_sampling import ULTRALYTICS_SAMPLING, gather_sampling, ultralytics_sampling
+from lrsdetr.nn.deformable_sampling import (
+    ULTRALYTICS_SAMPLING,
+    gather_sampling,
+    ultralytics_sampling,
+)
 from lrsdetr.nn.fft_depthwise import FFTDepthwiseConv2d, direct_depthwise
 from lrsdetr.nn.modules import OmniKernel
-from lrsdetr.tools.compiled import compile_and_compare, compile_line, inductor_missing
+from lrsdetr.tools.compiled import (
+    ROW_ATOL,
+    compile_and_compare,
+    compile_line,
+    detections,
+    inductor_missing,
+)
 from lrsdetr.tools.precision import bf16_notice, cpu_flags, device_name, processor_units
 from lrsdetr.tools.quantize import quantize_onnx, quantize_openvino
 from lrsdetr.tools.sliced import SLICING_FLAGS, Slicing
@@ -386,13 +397,16 @@ def rewritten_layers(model: torch.nn.Module, imgsz: int) -> dict[str, tuple[nn.M
     """The top-level layers of `model` that hold a rewritten module, by label, with the input each receives at
     `imgsz` (channels_last, as Ultralytics runs it)."""
     found, handles = {}, []
+
+    def record(layer: nn.Module, args: tuple) -> None:  # a pre-hook returning something would replace the arguments
+        found.setdefault(labels[layer], (layer, args[0]))
+
+    labels = {}
     for index, layer in enumerate(model.model):
         kinds = [name for kind, (name, _) in REWRITES.items() if any(isinstance(m, kind) for m in layer.modules())]
         if kinds:
-            label = f"layer {index:02d} {type(layer).__name__}, {', '.join(kinds)}"
-            # a pre-hook that returns something replaces the layer's arguments: return None
-            handles.append(layer.register_forward_pre_hook(
-                lambda layer, args, label=label: found.setdefault(label, (layer, args[0])) and None))
+            labels[layer] = f"layer {index:02d} {type(layer).__name__}, {', '.join(kinds)}"
+            handles.append(layer.register_forward_pre_hook(record))
     with torch.inference_mode():
         model(torch.rand(1, 3, imgsz, imgsz).contiguous(memory_format=torch.channels_last))
     for handle in handles:
@@ -423,19 +437,22 @@ def rewrite_calls(model: torch.nn.Module, imgsz: int) -> dict[tuple[str, str], C
 
 
 def print_rewrites(calls: dict, medians: dict, load: float, params: dict) -> None:
-    """Milliseconds of each rewritten layer (and the whole model) in the old form and the new, the speed-up, and the
-    largest difference between the two outputs (the whole model's raw decoder outputs)."""
+    """Milliseconds of each rewritten layer (and the whole model) in the old form and the new, the speed-up, and how
+    the outputs agree: a layer's largest difference; the whole model's share of detections equal within 1e-3,
+    order-free (an untrained model's encoder scores nearly tie, so rounding can select other queries)."""
     print(f"\nLRS-DETR-B's rewritten layers, old form against new, on their own inputs at {params['imgsz']}x{params['imgsz']}"
           f" (channels_last); median of {params['iterations']} interleaved rounds; other processes used {load:.2f} CPU cores meanwhile")
-    print(f"{'layer':<58}{'old':>10}{'new':>10}{'speed-up':>10}{'max |difference|':>18}")
+    print(f"{'layer':<50}{'old':>10}{'new':>10}{'speed-up':>10}  outputs")
     for label in dict.fromkeys(label for label, _ in calls):
         with torch.inference_mode():
             new, old = calls[(label, "new")](), calls[(label, "old")]()
         if label == "whole model":
-            new, old = new[0], old[0]
-        difference = (new.float() - old.float()).abs().max().item()
+            rows = matched_rows(detections(new)[0].float().numpy(), detections(old)[0].float().numpy(), ROW_ATOL["fp32"])
+            agreement = f"{rows:.1%} of detections within {ROW_ATOL['fp32']}"
+        else:
+            agreement = f"max |difference| {(new.float() - old.float()).abs().max().item():.1e}"
         before, after = medians[(label, "old")], medians[(label, "new")]
-        print(f"{label:<58}{f'{before:.1f} ms':>10}{f'{after:.1f} ms':>10}{before / after:>9.2f}x{difference:>18.1e}")
+        print(f"{label:<50}{f'{before:.1f} ms':>10}{f'{after:.1f} ms':>10}{before / after:>9.2f}x  {agreement}")
 
 
 def sliced_calls(unfused: dict, params: dict, device: str) -> dict[tuple[str, int], Callable[[], object]]:
