@@ -62,6 +62,19 @@ def test_spectrum_is_kept_per_size_and_follows_the_weights():
         torch.testing.assert_close(conv(y), direct(conv, y), atol=2e-5, rtol=1e-5)
 
 
+def test_a_layer_made_under_inference_mode_runs_and_keeps_its_spectrum():
+    """Ultralytics' predictor fuses inside inference_mode: the weights are inference tensors (no version counter)."""
+    with torch.inference_mode():
+        conv = conv_with_weights(4, 7)
+        assert conv.weight.is_inference()
+        x = torch.randn(1, 4, 12, 12)
+        with count_transforms() as rfft2:
+            first, second = conv(x), conv(x)
+        assert rfft2.call_count == 3
+        torch.testing.assert_close(second, direct(conv, x), atol=2e-5, rtol=1e-5)
+        torch.testing.assert_close(first, second)
+
+
 def test_copies_and_pickles_leave_the_spectrum_behind():
     conv = conv_with_weights(4, 7)
     x = torch.randn(1, 4, 12, 12)

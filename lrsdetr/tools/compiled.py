@@ -101,7 +101,7 @@ class Compiled(NamedTuple):
     rows_matched: float
 
     def summary(self, dtype: str) -> str:
-        return f"compiled in {self.seconds:.1f} s; {self.rows_matched:.1%} of its detections within {ROW_ATOL[dtype]} of eager's"
+        return f"compiled in {self.seconds:.1f} s (the first pass, not timed); {self.rows_matched:.1%} of its detections within {ROW_ATOL[dtype]} of eager's"
 
 
 ROW_ATOL = {"fp32": 1e-3, "bf16": 1e-2, "fp16": 1e-2}  # per precision: fp32 as export.py compares an export with PyTorch

@@ -24,7 +24,7 @@ from ..models.outputs import TRAINED_WEIGHTS
 from ..utils.command import Command
 from ..utils.guard import CommandPaths
 from .checks import require_model
-from .compiled import COMPILE_HELP, ROW_ATOL, compile_and_compare, compile_line, inductor_missing
+from .compiled import COMPILE_HELP, compile_and_compare, compile_line, inductor_missing
 from .precision import HALF_HELP, cpu_flags, pytorch_precision, torch_device
 
 FPS_DOC = """Latency (mean +/- std per batch) and FPS of a fused model's forward pass, on CPU or CUDA (synchronised timing).
@@ -60,7 +60,7 @@ class Latency:
     dtype: str
     parameters: int
     gflops: float
-    compiled: tuple[float, float] | None = None  # compiled: (seconds the first pass took, share of detections as eager's)
+    compiled: str | None = None  # compiled: its compile line (tools/compiled.py's Compiled.summary)
 
     @property
     def mean_ms(self) -> float:
@@ -76,8 +76,7 @@ class Latency:
         return 1000 * self.batch / self.mean_ms
 
     def summary(self) -> str:
-        compiled = "" if self.compiled is None else (
-            f"compiled in {self.compiled[0]:.1f} s (the first pass, not timed); {self.compiled[1]:.1%} of its detections within {ROW_ATOL[self.dtype]} of eager's\n")
+        compiled = "" if self.compiled is None else f"{self.compiled}\n"
         return (
             f"{self.parameters:,} parameters, {self.gflops:.2f} GFLOPs at {self.imgsz}x{self.imgsz} (fused)\n{compiled}"
             f"batch {self.batch}, {self.dtype}, {self.device}, {len(self.times_ms)} timed iterations\n"
@@ -123,7 +122,7 @@ def measure_latency(weights: str, imgsz: int = IMGSZ, batch: int = 1, half: bool
             model(images)
             _synchronize(selected)
             times.append((time.perf_counter() - start) * 1000)
-    return Latency(times, batch, imgsz, device_name, dtype, parameters, gflops, compiled and (compiled.seconds, compiled.rows_matched))
+    return Latency(times, batch, imgsz, device_name, dtype, parameters, gflops, compiled and compiled.summary(dtype))
 
 
 def main(params: dict) -> None:
