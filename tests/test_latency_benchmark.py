@@ -2,7 +2,7 @@
 their layers went missing from the table), its FLOPs add up to the model's and the decoder split to the whole;
 the peaks are products of the precision they name; each row runs what it names (bf16 under the autocast, int8
 from quantized exports, OpenVINO never f32 in a bf16 row); the table's cells and ratios; the sampling section; the
-op split of B's excess; the rewritten layers, old form against new."""
+op split of B's excess, in PyTorch and by OpenVINO's node counters; the rewritten layers, old form against new."""
 
 import importlib
 from unittest import mock
@@ -154,7 +154,7 @@ def test_the_export_and_int8_columns_run_what_they_name(latency, models, tmp_pat
     import onnx
     import openvino as ov
 
-    from lrsdetr.bench.runtimes import onnx_node_times
+    from lrsdetr.bench.runtimes import onnx_node_times, openvino_node_times
 
     params = {**latency.DEFAULTS, "imgsz": 64, "calibration_images": 2}
     calls = latency.cpu_calls({latency.OURS: models[latency.OURS]}, params, tmp_path, native_bf16=False)
@@ -178,6 +178,14 @@ def test_the_export_and_int8_columns_run_what_they_name(latency, models, tmp_pat
     fp32_times, int8_times = (onnx_node_times(path, 64, 1, runs=2) for path in (fp32_onnx, int8_onnx))
     assert set(fp32_times) == {("decoder", "float"), ("rest", "float")} and all(ms > 0 for ms in fp32_times.values())
     assert {("decoder", "float"), ("rest", "int8"), ("rest", "q/dq")} <= set(int8_times) and ("decoder", "int8") not in int8_times
+    # OpenVINO's own per-node counters of the float export (the profile's OpenVINO split): every layer of B is
+    # found in the node names, and layers and node types share out the same time
+    assert latency.openvino_export(tmp_path, latency.OURS).parent == folder and latency.openvino_export(tmp_path, latency.R18) is None
+    times = openvino_node_times(latency.openvino_export(tmp_path, latency.OURS), 64, 1, "f32", runs=2)
+    model = models[latency.OURS]
+    computing = {f"layer {i:02d}" for i, layer in enumerate(model.model) if any(True for _ in layer.parameters())}
+    assert computing <= set(times.layers) and {"Convolution", "FullyConnected"} <= set(times.types)
+    assert sum(times.layers.values()) == pytest.approx(sum(times.types.values())) and sum(times.types.values()) > 0
 
 
 def test_the_pytorch_bf16_column_runs_under_the_half_autocast(latency, models, tmp_path):

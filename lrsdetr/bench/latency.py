@@ -101,7 +101,7 @@ from lrsdetr.utils.guard import CommandPaths
 from lrsdetr.utils.logs import ultralytics_quiet
 from lrsdetr.utils.memory import keep_freed_memory
 
-from .runtimes import ort_session, runner
+from .runtimes import openvino_node_times, ort_session, runner
 
 DEFAULTS = {
     "imgsz": 640,
@@ -605,15 +605,35 @@ def print_decoder_split(profiles: dict[str, LayerProfile]) -> None:
         print(f"{part}: LRS-DETR-B / RT-DETR-R18 = {ours[0] / r18[0]:.2f} in time, {ours[1] / r18[1]:.2f} in FLOPs")
 
 
+def print_excess(kind: str, ours: dict[str, float], r18: dict[str, float], top: int = 12) -> None:
+    """The `kind`s (aten ops, node types, ...) that make up most of B's time over R18's: ms per pass of each in
+    both models, largest difference first."""
+    excess = sorted(set(ours) | set(r18), key=lambda key: -abs(ours.get(key, 0.0) - r18.get(key, 0.0)))[:top]
+    print(f"\nwhere B's extra time goes, by {kind}: B {sum(ours.values()):.1f} ms, R18 {sum(r18.values()):.1f} ms")
+    print(f"{kind:<36}{'LRS-DETR-B':>12}{'RT-DETR-R18':>13}{'B - R18':>10}")
+    for key in excess:
+        b, r = ours.get(key, 0.0), r18.get(key, 0.0)
+        print(f"{key:<36}{f'{b:.1f} ms':>12}{f'{r:.1f} ms':>13}{f'{b - r:+.1f} ms':>10}")
+
+
 def print_op_split(profiles: dict[str, LayerProfile], top: int = 12) -> None:
     """The aten ops that make up most of B's excess over R18 (self time per forward, the same profiler runs)."""
-    ours, r18 = profiles[OURS].aten_ms, profiles[R18].aten_ms
-    excess = sorted(set(ours) | set(r18), key=lambda op: -abs(ours.get(op, 0.0) - r18.get(op, 0.0)))[:top]
-    print(f"\nwhere B's extra time goes, by aten op: B {sum(ours.values()):.1f} ms, R18 {sum(r18.values()):.1f} ms")
-    print(f"{'aten op':<36}{'LRS-DETR-B':>12}{'RT-DETR-R18':>13}{'B - R18':>10}")
-    for op in excess:
-        b, r = ours.get(op, 0.0), r18.get(op, 0.0)
-        print(f"{op:<36}{f'{b:.1f} ms':>12}{f'{r:.1f} ms':>13}{f'{b - r:+.1f} ms':>10}")
+    print_excess("aten op", profiles[OURS].aten_ms, profiles[R18].aten_ms, top)
+
+
+def openvino_export(folder: Path, name: str) -> Path | None:
+    """The float OpenVINO export of model `name` that `export_calls` made in `folder`, if it made one."""
+    return next((p for p in (folder / name.replace(" ", "_")).glob("*_openvino_model") if not p.name.endswith("_int8_openvino_model")), None)
+
+
+def print_openvino_split(folder: Path, params: dict, precision: str, runs: int, top: int = 12) -> None:
+    """B's and R18's OpenVINO time at `precision` by the plugin's own per-node counters: B's slowest layers, then
+    B's excess over R18 by node type and by layer."""
+    times = {name: openvino_node_times(openvino_export(folder, name), params["imgsz"], params["threads"], precision, runs) for name in (OURS, R18)}
+    ours = times[OURS].layers
+    print(f"\nOpenVINO {precision} per node (its CPU plugin's performance counters, mean of {runs} passes; counting adds overhead)")
+    print("LRS-DETR-B's slowest layers: " + ", ".join(f"{layer} {ours[layer]:.1f} ms" for layer in sorted(ours, key=lambda k: -ours[k])[:top]))
+    print_excess(f"OpenVINO {precision} node type", times[OURS].types, times[R18].types, top)
 
 
 def build(name: str, nc: int) -> torch.nn.Module:
@@ -663,6 +683,8 @@ def main(params: dict) -> None:
                          f"{params['imgsz']}, mean of {runs} runs; profiling adds overhead)", peaks["fp32"])
             print_decoder_split(profiles)
             print_op_split(profiles)
+            if params["openvino"]:  # in its fastest float precision here
+                print_openvino_split(Path(folder), params, "bf16" if params["bf16"] and native_bf16 else "f32", runs)
         if params["sampling"]:
             medians, load = time_in_rounds(sampling_calls(models, params["imgsz"]), params["iterations"], params["warmup"], lambda: None)
             print_sampling(models, medians, load, params)

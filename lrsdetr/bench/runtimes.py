@@ -12,6 +12,7 @@ import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -55,18 +56,46 @@ def onnx_node_times(path: Path, imgsz: int, threads: int, runs: int) -> dict[tup
     return times
 
 
-def openvino_model(folder: Path, threads: int, precision: str = "f32"):
-    """The OpenVINO export in `folder` compiled for the CPU at inference precision `precision` (f32, bf16). The plugin
-    quietly falls back to f32 where a processor lacks bf16 units; a column labelled bf16 must not time f32, so that
-    is an error here."""
+def openvino_model(folder: Path, threads: int, precision: str = "f32", counters: bool = False):
+    """The OpenVINO export in `folder` compiled for the CPU at inference precision `precision` (f32, bf16); with
+    `counters`, the plugin's per-node performance counters on. The plugin quietly falls back to f32 where a processor
+    lacks bf16 units; a column labelled bf16 must not time f32, so that is an error here."""
     import openvino as ov
 
-    config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
+    config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads, "PERF_COUNT": counters}
     compiled = ov.Core().compile_model(str(next(Path(folder).glob("*.xml"))), "CPU", config)
     got = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
     if got != precision:
         raise RuntimeError(f"OpenVINO compiled {folder} at {got} where {precision} was asked (no {precision} units on this processor?)")
     return compiled
+
+
+class NodeTimes(NamedTuple):
+    """Mean ms per pass of an OpenVINO model, by top-level layer ('layer 20') and by the type of node that ran."""
+
+    layers: dict[str, float]
+    types: dict[str, float]
+
+
+def openvino_node_times(folder: Path, imgsz: int, threads: int, precision: str, runs: int) -> NodeTimes:
+    """Where OpenVINO's time goes in the export in `folder` at `precision`: its CPU plugin's own per-node counters over
+    `runs` batch-1 passes (after one untimed). A node's layer is the PyTorch module it was traced from, which the
+    frontend writes into its name (`__module.model.20.m/...`; 'other' where none is named); its type is what the
+    plugin ran ('Convolution', 'FullyConnected', 'Subgraph': a fused chain of element-wise ops, 'Reorder': a layout
+    or precision conversion between nodes, ...)."""
+    request = openvino_model(folder, threads, precision, counters=True).create_infer_request()
+    image = torch.rand(1, 3, imgsz, imgsz).numpy()
+    request.infer([image])
+    layers, types = {}, {}
+    for _ in range(runs):
+        request.infer([image])
+        for node in request.get_profiling_info():
+            ms = node.real_time.total_seconds() * 1000 / runs
+            index = model_layer(node.node_name, "model.")
+            layer = f"layer {index:02d}" if index >= 0 else "other"
+            layers[layer] = layers.get(layer, 0.0) + ms
+            types[node.node_type] = types.get(node.node_type, 0.0) + ms
+    return NodeTimes(layers, types)
 
 
 def runner(path: Path, imgsz: int, threads: int, openvino_precision: str = "f32") -> Callable[[], object]:
