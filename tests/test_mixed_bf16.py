@@ -84,6 +84,36 @@ def test_half_keeps_the_listed_layers_in_fp32_in_every_path(lively, tmp_path, mo
     assert set(seen) == {(0, torch.float32), (1, torch.float32)}  # and fp32 when not asked
 
 
+def anchor_dtypes(model: nn.Module) -> list:
+    """A list that the decoder appends the dtype of its anchors to after each call (copies of the model too)."""
+    seen = []
+    decoder = next(m for m in model.modules() if isinstance(m, RTDETRDecoder))
+    decoder.register_forward_hook(lambda m, a, out: seen.append(m.anchors.dtype))
+    return seen
+
+
+def test_half_makes_the_decoders_anchors_in_fp32_in_every_path(lively, tmp_path):
+    """Ultralytics' decoder makes its anchors in its features' dtype and keeps them: under plain bf16 autocast they
+    are bf16 (box centres rounded to 8 bits, -0.5 AP50 on the quick-start model); --half makes them in fp32, also
+    after a bf16 call left bf16 ones, in the direct call, predict and val."""
+    model = RTDETR(str(lively))
+    model.model.fuse(verbose=False)
+    seen = anchor_dtypes(model.model)
+    images = torch.rand(1, 3, IMGSZ, IMGSZ)
+    with torch.inference_mode(), autocast.cpu_bf16():
+        model.model(images)
+    with torch.inference_mode(), mixed_bf16(model.model):
+        model.model(images)
+    assert seen == [torch.bfloat16, torch.float32]
+    assert "_generate_anchors" not in vars(model.model.model[-1])  # nothing left behind
+    fresh = RTDETR(str(lively))  # as val.py and detect.py load it: unfused, no anchors yet
+    seen = anchor_dtypes(fresh.model)
+    fresh.predict(torch.rand(IMGSZ, IMGSZ, 3).mul(255).byte().numpy(), imgsz=IMGSZ, device="cpu", verbose=False, quantize=16)
+    data = write_tiny_dataset(tmp_path / "data", n_train=1, n_val=2, size=IMGSZ, nc=10)
+    fresh.val(data=str(data), imgsz=IMGSZ, batch=2, device="cpu", plots=False, verbose=False, quantize=16, project=str(tmp_path / "runs"))
+    assert seen and set(seen) == {torch.float32}
+
+
 def test_by_default_half_keeps_nothing_in_fp32(lively):
     """What the scan found (docs/speed.md#bf16-layer-by-layer): no layer's bf16 costs AP, so none is kept."""
     assert KEEP_FP32 == ()
@@ -102,7 +132,7 @@ def test_the_scan_scores_every_layer_and_decoder_part_that_runs(lively, tmp_path
     with open(tmp_path / "scan" / "bf16_scan.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     names = [row["setting"] for row in rows]
-    assert names[:3] == ["fp32", "bf16 everywhere", "--half (bf16, nothing kept in fp32)"]
+    assert names[:3] == ["fp32", "bf16 everywhere", "--half (bf16, no layer kept in fp32; anchors in fp32)"]
     assert float(rows[0]["ap50_change"]) == 0 and all(float(r["ap50_change"]) == round(float(r["ap50"]) - float(rows[0]["ap50"]), 2) for r in rows)
     model = RTDETR(str(lively)).model
     with_weights = [f"layer {i} {type(layer).__name__}" for i, layer in enumerate(model.model) if any(True for _ in layer.parameters())]

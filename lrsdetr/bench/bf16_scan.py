@@ -4,8 +4,8 @@
     python benchmarks/bf16_scan.py --weights best.pt --data data.yaml --imgsz 128 --decoder_parts False
 
 The checkpoint is scored on the split by our validator (Ultralytics' COCO AP50 and AP50-95) in fp32; in bf16
-everywhere (torch's CPU autocast over the whole model); as `--half True` runs it (bf16 but the layers in
-lrsdetr.models.autocast.KEEP_FP32, kept in fp32); then with each top-level layer alone in bf16 and the rest in
+everywhere (torch's CPU autocast over the whole model, the decoder's anchors too); as `--half True` runs it (bf16
+but the layers in lrsdetr.models.autocast.KEEP_FP32 and the decoder's anchors in fp32); then with each top-level layer alone in bf16 and the rest in
 fp32, and (`--decoder_parts`) each part of the decoder alone. Every row gives the change against fp32, on the same
 images: the rows that move are the layers bf16 hurts. `score_change` (the largest change of the sorted detection
 scores of two random images) shows that each setting did run in bf16, also where AP does not move. `bf16_scan.csv`
@@ -17,6 +17,8 @@ avx512_bf16 or amx_bf16, slowly): the scan's accuracy holds for both; only its r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,7 +27,7 @@ from torch import nn
 from ultralytics.nn.modules import RTDETRDecoder
 
 from lrsdetr.models import RTDETR
-from lrsdetr.models.autocast import KEEP_FP32, kept_in_fp32, layer_precisions
+from lrsdetr.models.autocast import KEEP_FP32, forget_anchors, fp32_anchors, kept_in_fp32, layer_precisions
 from lrsdetr.tools.checks import dataset_inputs, require_checkpoint
 from lrsdetr.tools.compiled import detections
 from lrsdetr.utils.atomic import save_figure_atomic, write_csv_atomic
@@ -47,10 +49,21 @@ FIELDS = ["setting", "ap50", "ap", "ap50_change", "ap_change", "score_change"]
 
 
 class Setting(NamedTuple):
-    """A row of the scan: its name, and the precision of each module it sets (True: bf16; False: fp32)."""
+    """A row of the scan: its name, the precision of each module it sets (True: bf16; False: fp32), and whether the
+    decoder makes its anchors in fp32 whatever its features' dtype (as `--half` does; else in the decoder's own)."""
 
     name: str
     precisions: dict[nn.Module, bool]
+    fp32_anchors: bool = False
+
+
+@contextmanager
+def running(model: nn.Module, setting: Setting) -> Iterator[None]:
+    """While open, `model` runs as `setting` says; its decoder makes its anchors afresh at the setting's precision
+    (they are kept from call to call, and anchors an fp32 row made would hide a bf16 row's)."""
+    forget_anchors(model)
+    with layer_precisions(setting.precisions), fp32_anchors(model) if setting.fp32_anchors else nullcontext():
+        yield
 
 
 def modules_that_run(model: nn.Module, imgsz: int) -> set[nn.Module]:
@@ -69,7 +82,8 @@ def settings(model: nn.Module, layers: bool, decoder_parts: bool, imgsz: int) ->
     """fp32, bf16 everywhere, `--half`'s mix, then each top-level layer with weights (and each decoder part that
     runs: the elements of a ModuleList, which is never called itself) alone in bf16."""
     rows = [Setting("fp32", {}), Setting("bf16 everywhere", {model: True}),
-            Setting(f"--half (bf16, {', '.join(k.__name__ for k in KEEP_FP32) or 'nothing'} kept in fp32)", {model: True, **dict.fromkeys(kept_in_fp32(model), False)})]
+            Setting(f"--half (bf16, {', '.join(k.__name__ for k in KEEP_FP32) or 'no layer'} kept in fp32; anchors in fp32)",
+                    {model: True, **dict.fromkeys(kept_in_fp32(model), False)}, fp32_anchors=True)]
     running = modules_that_run(model, imgsz)
     for index, layer in enumerate(model.model if layers else ()):
         if not any(True for _ in layer.parameters()):
@@ -83,18 +97,18 @@ def settings(model: nn.Module, layers: bool, decoder_parts: bool, imgsz: int) ->
     return rows
 
 
-def score(model: RTDETR, params: dict, precisions: dict[nn.Module, bool]) -> tuple[float, float]:
-    """(AP50, AP50-95) in percent on the split, with `precisions` set while the validator runs."""
-    with layer_precisions(precisions), ultralytics_quiet():
+def score(model: RTDETR, params: dict, setting: Setting) -> tuple[float, float]:
+    """(AP50, AP50-95) in percent on the split, with `setting` while the validator runs."""
+    with running(model.model, setting), ultralytics_quiet():
         metrics = model.val(data=params["data"], split=params["split"], imgsz=params["imgsz"], batch=params["batch"],
                             device="cpu", plots=False, verbose=False, project=params["save_dir"], name="val", exist_ok=True)
     return 100 * metrics.box.map50, 100 * metrics.box.map
 
 
-def score_change(model: nn.Module, precisions: dict[nn.Module, bool], images: torch.Tensor, fp32: torch.Tensor | None) -> tuple[float, torch.Tensor]:
+def score_change(model: nn.Module, setting: Setting, images: torch.Tensor, fp32: torch.Tensor | None) -> tuple[float, torch.Tensor]:
     """The largest change of the detections' scores, each image's sorted, against fp32 (`fp32`: those, None for the
     fp32 row) on `images`: a layer bf16 hardly touches still moves them, which shows it ran in bf16; and the scores."""
-    with torch.inference_mode(), layer_precisions(precisions):
+    with torch.inference_mode(), running(model, setting):
         scores = detections(model(images))[..., 4].float().sort(-1).values
     return (0.0 if fp32 is None else (scores - fp32).abs().max().item()), scores
 
@@ -126,8 +140,8 @@ def main(params: dict) -> None:
     model.model.fuse(verbose=False)  # as the validator runs it; fused first so the hooks sit on the modules that run
     rows, images, fp32_scores = [], torch.rand(2, 3, params["imgsz"], params["imgsz"], generator=torch.Generator().manual_seed(0)), None
     for setting in settings(model.model, params["layers"], params["decoder_parts"], params["imgsz"]):
-        ap50, ap = score(model, params, setting.precisions)
-        moved, scores = score_change(model.model, setting.precisions, images, fp32_scores)
+        ap50, ap = score(model, params, setting)
+        moved, scores = score_change(model.model, setting, images, fp32_scores)
         fp32_scores = scores if fp32_scores is None else fp32_scores
         base = rows[0] if rows else {"ap50": ap50, "ap": ap}
         rows.append({"setting": setting.name, "ap50": round(ap50, 2), "ap": round(ap, 2), "ap50_change": round(ap50 - base["ap50"], 2),

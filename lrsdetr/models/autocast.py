@@ -9,6 +9,11 @@ and warmed up outside, so no weight is ever rounded.
 
 `layer_precisions` sets the precision layer by layer by wrapping forwards, only while it is open, so a model that
 is later saved carries none of it.
+
+RT-DETR's decoder makes its anchors (the reference boxes, in logit space) in the dtype of its features and keeps them
+for every later call at the same size. Under bf16 autocast they came out in bf16, box centres rounded to 8 bits of
+mantissa, and stayed so: -0.5 AP50 on the quick-start model (docs/speed.md#bf16-layer-by-layer). `--half` makes them
+in fp32 (`fp32_anchors`).
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from contextlib import ExitStack, contextmanager
 
 import torch
 from torch import nn
+from ultralytics.nn.modules import RTDETRDecoder
 
 # Layer classes run in fp32 under `--half` on CPU: none. `lrsdetr bench bf16` on the accuracy benchmark's trained
 # LRS-DETR-B and RT-DETR-R18 (docs/speed.md#bf16-layer-by-layer) found no layer whose bf16 costs AP: bf16 everywhere
-# stays within 0.1 AP50 of fp32, and keeping the decoder in fp32 changed nothing. torch's autocast rules already keep
+# stays within 0.1 AP50 of fp32 (with the decoder's anchors in fp32, as `fp32_anchors` makes them), and keeping the
+# decoder in fp32 changed nothing. torch's autocast rules already keep
 # the sensitive operations (softmax, normalisations, the boxes' sigmoid refinement) in fp32. Name a class here, e.g.
 # RTDETRDecoder, to keep it in fp32 (the scan's `--half` row shows the effect).
 KEEP_FP32: tuple[type[nn.Module], ...] = ()
@@ -78,11 +85,35 @@ def kept_in_fp32(model: nn.Module) -> list[nn.Module]:
     return [module for module in model.modules() if isinstance(module, KEEP_FP32)]
 
 
+def forget_anchors(model: nn.Module) -> None:
+    """Make RT-DETR's decoders in `model` make their anchors afresh on their next call (at whatever precision runs)."""
+    for decoder in model.modules():
+        if isinstance(decoder, RTDETRDecoder):
+            decoder.shapes = []
+
+
+@contextmanager
+def fp32_anchors(model: nn.Module) -> Iterator[None]:
+    """While open, RT-DETR's decoders in `model` make their anchors in fp32, whatever the features' dtype; anchors an
+    earlier call left in another dtype are made again."""
+    with ExitStack() as stack:
+        for decoder in model.modules():
+            if not isinstance(decoder, RTDETRDecoder):
+                continue
+            if getattr(decoder, "anchors", None) is not None and decoder.anchors.dtype != torch.float32:
+                decoder.shapes = []
+            generate = type(decoder)._generate_anchors
+            decoder._generate_anchors = lambda shapes, feats, *args, generate=generate, **kwargs: generate(shapes, feats.float(), *args, **kwargs)
+            stack.callback(delattr, decoder, "_generate_anchors")
+        yield
+
+
 @contextmanager
 def mixed_bf16(model: nn.Module, enabled: bool = True) -> Iterator[None]:
-    """While open, `model` runs under bf16 autocast except the KEEP_FP32 layers, in fp32; nothing when not `enabled`."""
+    """While open, `model` runs under bf16 autocast except the KEEP_FP32 layers, in fp32, and the decoder's anchors,
+    made in fp32; nothing when not `enabled`."""
     if not enabled:
         yield
         return
-    with cpu_bf16(), layer_precisions(dict.fromkeys(kept_in_fp32(model), False)):
+    with cpu_bf16(), fp32_anchors(model), layer_precisions(dict.fromkeys(kept_in_fp32(model), False)):
         yield
