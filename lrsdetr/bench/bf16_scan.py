@@ -5,11 +5,11 @@
 
 The checkpoint is scored on the split by our validator (Ultralytics' COCO AP50 and AP50-95) in fp32; in bf16
 everywhere (torch's CPU autocast over the whole model, the decoder's anchors too); as `--half True` runs it (bf16
-but the layers in lrsdetr.models.autocast.KEEP_FP32 and the decoder's anchors in fp32); then with each top-level layer alone in bf16 and the rest in
-fp32, and (`--decoder_parts`) each part of the decoder alone. Every row gives the change against fp32, on the same
-images: the rows that move are the layers bf16 hurts. `score_change` (the largest change of the sorted detection
-scores of two random images) shows that each setting did run in bf16, also where AP does not move. `bf16_scan.csv`
-and `bf16_scan.png` (the AP50 change per layer) go to `--save_dir`.
+but the layers in lrsdetr.models.autocast.KEEP_FP32 and the decoder's anchors in fp32); then with each top-level
+layer alone in bf16 and the rest in fp32, and (`--decoder_parts`) each part of the decoder alone. Every row gives
+the change against fp32, on the same images: the rows that move are the layers bf16 hurts. `score_change` (the
+largest change of the sorted detection scores of two random images) shows that each setting did run in bf16, also
+where AP does not move. `bf16_scan.csv` and `bf16_scan.png` (the AP50 change per layer) go to `--save_dir`.
 
 bf16 changes the same numbers whether the processor computes it natively or torch emulates it (where it has no
 avx512_bf16 or amx_bf16, slowly): the scan's accuracy holds for both; only its running time differs.
@@ -58,7 +58,7 @@ class Setting(NamedTuple):
 
 
 @contextmanager
-def running(model: nn.Module, setting: Setting) -> Iterator[None]:
+def run_as(model: nn.Module, setting: Setting) -> Iterator[None]:
     """While open, `model` runs as `setting` says; its decoder makes its anchors afresh at the setting's precision
     (they are kept from call to call, and anchors an fp32 row made would hide a bf16 row's)."""
     forget_anchors(model)
@@ -99,7 +99,7 @@ def settings(model: nn.Module, layers: bool, decoder_parts: bool, imgsz: int) ->
 
 def score(model: RTDETR, params: dict, setting: Setting) -> tuple[float, float]:
     """(AP50, AP50-95) in percent on the split, with `setting` while the validator runs."""
-    with running(model.model, setting), ultralytics_quiet():
+    with run_as(model.model, setting), ultralytics_quiet():
         metrics = model.val(data=params["data"], split=params["split"], imgsz=params["imgsz"], batch=params["batch"],
                             device="cpu", plots=False, verbose=False, project=params["save_dir"], name="val", exist_ok=True)
     return 100 * metrics.box.map50, 100 * metrics.box.map
@@ -108,7 +108,7 @@ def score(model: RTDETR, params: dict, setting: Setting) -> tuple[float, float]:
 def score_change(model: nn.Module, setting: Setting, images: torch.Tensor, fp32: torch.Tensor | None) -> tuple[float, torch.Tensor]:
     """The largest change of the detections' scores, each image's sorted, against fp32 (`fp32`: those, None for the
     fp32 row) on `images`: a layer bf16 hardly touches still moves them, which shows it ran in bf16; and the scores."""
-    with torch.inference_mode(), running(model, setting):
+    with torch.inference_mode(), run_as(model, setting):
         scores = detections(model(images))[..., 4].float().sort(-1).values
     return (0.0 if fp32 is None else (scores - fp32).abs().max().item()), scores
 

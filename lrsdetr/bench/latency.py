@@ -628,7 +628,7 @@ def openvino_export(folder: Path, name: str) -> Path | None:
 
 def print_openvino_split(folder: Path, params: dict, precision: str, runs: int, top: int = 12) -> None:
     """B's and R18's OpenVINO time at `precision` by the plugin's own per-node counters: B's slowest layers, then
-    B's excess over R18 by node type and by layer."""
+    B's excess over R18 by node type."""
     times = {name: openvino_node_times(openvino_export(folder, name), params["imgsz"], params["threads"], precision, runs) for name in (OURS, R18)}
     ours = times[OURS].layers
     print(f"\nOpenVINO {precision} per node (its CPU plugin's performance counters, mean of {runs} passes; counting adds overhead)")

@@ -85,11 +85,14 @@ def kept_in_fp32(model: nn.Module) -> list[nn.Module]:
     return [module for module in model.modules() if isinstance(module, KEEP_FP32)]
 
 
+def decoders(model: nn.Module) -> list[RTDETRDecoder]:
+    return [module for module in model.modules() if isinstance(module, RTDETRDecoder)]
+
+
 def forget_anchors(model: nn.Module) -> None:
     """Make RT-DETR's decoders in `model` make their anchors afresh on their next call (at whatever precision runs)."""
-    for decoder in model.modules():
-        if isinstance(decoder, RTDETRDecoder):
-            decoder.shapes = []
+    for decoder in decoders(model):
+        decoder.shapes = []
 
 
 @contextmanager
@@ -97,10 +100,8 @@ def fp32_anchors(model: nn.Module) -> Iterator[None]:
     """While open, RT-DETR's decoders in `model` make their anchors in fp32, whatever the features' dtype; anchors an
     earlier call left in another dtype are made again."""
     with ExitStack() as stack:
-        for decoder in model.modules():
-            if not isinstance(decoder, RTDETRDecoder):
-                continue
-            if getattr(decoder, "anchors", None) is not None and decoder.anchors.dtype != torch.float32:
+        for decoder in decoders(model):
+            if decoder.anchors.dtype != torch.float32:
                 decoder.shapes = []
             generate = type(decoder)._generate_anchors
             decoder._generate_anchors = lambda shapes, feats, *args, generate=generate, **kwargs: generate(shapes, feats.float(), *args, **kwargs)

@@ -4,8 +4,8 @@ device has them, and the line that says what precision runs where.
 - PyTorch weights: fp16 on a GPU (Ultralytics' own `quantize=16`), bf16 on CPU, where Ultralytics falls back to
   fp32 (our validator and predictor run the forward pass under torch's CPU autocast: models/autocast.py).
 - OpenVINO exports: `--half False` pins its CPU plugin to f32 (its default is bf16 on processors with bf16 units:
-  within 0.1 AP50 of f32 on a trained model, 4 points below on a test checkpoint trained one epoch); `--half True` leaves
-  it its default.
+  within 0.1 AP50 of f32 on a trained model, 4 points below on a test checkpoint trained one epoch); `--half True`
+  leaves it its default.
 - ONNX, TensorRT and TorchScript exports run at the precision they were exported at (fp32, fp16 or int8): `--half
   True` with one is refused, as an int8 or fp16 export is made with export.py.
 
